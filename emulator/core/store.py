@@ -35,6 +35,12 @@ CREATE TABLE IF NOT EXISTS counters (
     name  TEXT PRIMARY KEY,
     value INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS nonces (
+    platform TEXT NOT NULL,
+    nonce    TEXT NOT NULL,
+    expires  REAL NOT NULL,
+    PRIMARY KEY (platform, nonce)
+);
 """
 
 
@@ -124,9 +130,11 @@ class Store:
             if platform:
                 self._db.execute("DELETE FROM objects WHERE platform=?", (platform,))
                 self._db.execute("DELETE FROM settings WHERE platform=?", (platform,))
+                self._db.execute("DELETE FROM nonces WHERE platform=?", (platform,))
             else:
                 self._db.execute("DELETE FROM objects")
                 self._db.execute("DELETE FROM settings")
+                self._db.execute("DELETE FROM nonces")
 
     # -- settings -----------------------------------------------------------
     def setting(self, platform: str, key: str, default: Any) -> Any:
@@ -150,6 +158,22 @@ class Store:
                 "SELECT key, value FROM settings WHERE platform=?", (platform,)
             ).fetchall()
         return {k: json.loads(v) for k, v in rows}
+
+    # -- replay protection ----------------------------------------------------
+    def claim_nonce(self, platform: str, nonce: str, ttl_s: float) -> bool:
+        """Record a request nonce for ``ttl_s`` seconds; False if it is already on record.
+
+        Kept apart from the documents so admin listings stay about the platform's objects;
+        expired nonces are purged on the way. Survives a restart like everything else.
+        """
+        now = time.time()
+        with self._lock:
+            self._db.execute("DELETE FROM nonces WHERE expires < ?", (now,))
+            cur = self._db.execute(
+                "INSERT OR IGNORE INTO nonces(platform, nonce, expires) VALUES (?,?,?)",
+                (platform, nonce, now + ttl_s),
+            )
+        return cur.rowcount > 0
 
     # -- counters (ids that must be sequential) ------------------------------
     def next_counter(self, name: str) -> int:
