@@ -1,0 +1,637 @@
+"""Huawei Cloud authentication for httpx: ``SDK-HMAC-SHA256`` AK/SK signing and IAM tokens.
+
+Specification: /work/shared/specs/fabric.md §7 (§7.2 AK/SK signing, §7.1 IAM
+token).  Pure httpx + stdlib.
+
+SdkHmacAuth -- the algorithm, in words
+--------------------------------------
+For every request the auth flow
+
+1. sets ``X-Sdk-Date`` to the clock's UTC time as ``YYYYMMDDTHHMMSSZ``
+   (always overwritten, so a re-sent request gets a fresh date);
+2. sets ``X-Project-Id`` when a project id was given, and
+   ``X-Security-Token`` when temporary credentials are used -- both *before*
+   signing, so they are signed;
+3. if the request has a body and a ``Content-Type`` that is neither
+   ``application/json...`` nor ``application/bson...``, sets
+   ``X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD``;
+4. builds the canonical request, six parts joined with ``\\n``::
+
+       METHOD
+       CanonicalURI          percent-decode the whole path, split on '/',
+                             RFC 3986-encode every segment, re-join with '/',
+                             and append '/' unless it already ends with one
+       CanonicalQuery        decoded (name, value) pairs sorted, both
+                             RFC 3986-encoded, 'k=v' joined with '&'
+       CanonicalHeaders      'name:trimmed value\\n' per signed header,
+                             lower-case names, sorted
+       SignedHeaders         those names joined with ';'
+       payload hash          empty body: hex SHA-256 of b'' (e3b0...b855);
+                             else the X-Sdk-Content-Sha256 value if set
+                             (UNSIGNED-PAYLOAD); else hex SHA-256 of the body
+
+   (RFC 3986 encoding: only ``A-Z a-z 0-9 - _ . ~`` stay literal, everything
+   else is ``%XX`` of the UTF-8 bytes with upper-case hex.)
+5. string to sign = ``SDK-HMAC-SHA256\\n<X-Sdk-Date>\\n<hex SHA-256(canonical request)>``;
+6. signature = hex(HMAC-SHA256(key=SK, msg=string to sign));
+7. ``Authorization: SDK-HMAC-SHA256 Access=<AK>, SignedHeaders=<list>, Signature=<hex>``
+   (comma **and space** between the parts).
+
+The vendor's official SDK test vectors (AK ``AccessKey``, SK ``SecretKey``,
+GET and POST ``https://service.endpoint.myhuaweicloud.com/resources?size=1``
+at 20200608T023900Z with an underscored header that must stay unsigned) are
+reproduced byte for byte in tests/providers/test_fabric_signing.py, as is its
+canonical-query vector.
+
+IamTokenAuth -- in words
+------------------------
+Sends ``X-Auth-Token``.  Either a fixed token, or one obtained from IAM
+(§7.1): ``POST <iam_url>/v3/auth/tokens`` with a password identity
+(user name, password, account/domain name) scoped to a project (by name, or
+by id); the token is the ``X-Subject-Token`` response header (HTTP 201) and
+its expiry is ``token.expires_at`` in the JSON body.  The token is cached and
+re-obtained ``refresh_margin_s`` seconds before it expires (by the injectable
+clock); when a request comes back 401 the token is dropped, re-obtained once,
+and the request re-sent once.  The IAM call is yielded from the httpx auth
+flow, so it goes through the same client/transport (sync or async).
+
+Ambiguities in the specification and what this module does
+------------------------------------------------------------
+* **Which headers are signed.**  §7.2: "every header whose name contains no
+  underscore" -- meaning every header the SDK itself puts on the request.  The
+  SDK's HTTP library adds transport headers (``Content-Length``,
+  ``Connection``, ``Accept-Encoding``) after signing, and the official POST
+  vector signs only ``host;x-sdk-date`` although the request has a body.
+  In httpx those transport headers are already on the request when the auth
+  flow runs, so we sign every header except: names containing ``_``;
+  ``authorization``; ``content-length``; ``accept-encoding``; and the
+  hop-by-hop headers ``connection``, ``keep-alive``, ``proxy-authenticate``,
+  ``proxy-authorization``, ``proxy-connection``, ``te``, ``trailer``,
+  ``transfer-encoding``, ``upgrade`` (which proxies may drop or rewrite).
+  ``Content-Type``, ``User-Agent``, ``Accept``, ``X-Project-Id`` and any
+  custom header are signed.  The server uses our ``SignedHeaders`` list.
+* **Canonical URI.**  Following the spec literally, the *whole* path is
+  decoded before splitting, so an encoded ``%2F`` counts as a separator (the
+  server canonicalises the same way).  Decoding is to bytes, so invalid UTF-8
+  escapes survive unchanged; ``+`` in a path is a literal plus (``%2B``).  The
+  path on the wire is not changed.
+* **Query.**  ``+`` in the raw query is read as a space (httpx encodes a
+  space in ``params=`` as ``+``); a bare name or empty value gives ``name=``;
+  pairs are sorted by decoded name then decoded value (UTF-8 byte order ==
+  code-point order) -- that covers the spec's "list values expanded and
+  sorted".  Values sort as strings (the SDK sorts a list of ints numerically;
+  on the wire everything is a string).  Booleans: httpx already writes
+  ``true``/``false``.  As the SDK does, the wire query is rewritten to the
+  strict RFC 3986 encoding -- but in its original order -- so the gateway
+  never has to guess what ``+`` means.
+* **UNSIGNED-PAYLOAD.**  The SDK decides it from ``Content-Type``; we do the
+  same but only when there is a body: a body-less request always hashes the
+  empty string (spec step 6, and what the SDK signer does for an empty body)
+  and does not send the header.  ``X-Sdk-Content-Sha256`` is owned by this
+  auth: a stale value from an earlier signing is removed first.
+* **Date.**  The clock is truncated to whole seconds; ``X-Sdk-Date`` is
+  regenerated on every run of the flow (also for a re-sent request).
+* **Token expiry.**  ``expires_at`` is parsed as ISO 8601 (fractional seconds
+  and ``Z`` or an offset allowed).  If the body has no parsable
+  ``expires_at``, the token is assumed to live 24 h (spec §7.1) from the
+  moment the IAM request was made.  The effective refresh margin is capped at
+  half the token's remaining life, so a short-lived token is not re-fetched on
+  every request.  A fixed ``token`` has no known expiry: it is used until a
+  401 (then, if credentials were given, replaced from IAM; otherwise the 401
+  is returned to the caller).
+* **Scope.**  Project scope by name (``project``, as in §7.1's example body) or
+  by id (``project_id``); if both are given the id wins.
+* **IAM failures** raise :class:`IamTokenError` carrying the status and IAM's
+  own error code/message, with the password and any token redacted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import threading
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from urllib.parse import quote, unquote_to_bytes
+
+import httpx
+
+__all__ = [
+    "ALGORITHM",
+    "DATE_FORMAT",
+    "EMPTY_SHA256",
+    "UNSIGNED_HEADERS",
+    "UNSIGNED_PAYLOAD",
+    "IamTokenAuth",
+    "IamTokenError",
+    "SdkHmacAuth",
+    "SdkSignature",
+    "canonical_query_string",
+    "canonical_uri",
+    "rfc3986_encode",
+]
+
+ALGORITHM = "SDK-HMAC-SHA256"
+DATE_FORMAT = "%Y%m%dT%H%M%SZ"
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+
+#: Headers never signed (besides names containing "_"): see module docstring.
+UNSIGNED_HEADERS = frozenset(
+    {
+        "authorization",
+        "content-length",
+        "accept-encoding",
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+
+Clock = Callable[[], "datetime | float"]
+
+
+# ---------------------------------------------------------------------------
+# Pure helpers
+# ---------------------------------------------------------------------------
+
+
+def rfc3986_encode(value: str | bytes) -> str:
+    """Percent-encode everything except ``A-Za-z0-9-_.~`` (UTF-8, upper-case hex)."""
+    return quote(value, safe="-_.~")
+
+
+def canonical_uri(raw_path: str) -> str:
+    """Huawei canonical URI: decode, split on ``/``, encode segments, trailing ``/``."""
+    decoded = unquote_to_bytes(raw_path or "/")
+    uri = "/".join(rfc3986_encode(seg) for seg in decoded.split(b"/"))
+    return uri if uri.endswith("/") else uri + "/"
+
+
+def _parse_query(raw_query: str) -> list[tuple[bytes, bytes]]:
+    pairs: list[tuple[bytes, bytes]] = []
+    for part in raw_query.split("&"):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        pairs.append(
+            (unquote_to_bytes(name.replace("+", " ")), unquote_to_bytes(value.replace("+", " ")))
+        )
+    return pairs
+
+
+def _join_pairs(pairs: list[tuple[bytes, bytes]]) -> str:
+    return "&".join(f"{rfc3986_encode(k)}={rfc3986_encode(v)}" for k, v in pairs)
+
+
+def canonical_query_string(raw_query: str) -> str:
+    """Canonical query string of a raw query (without the leading ``?``)."""
+    return _join_pairs(sorted(_parse_query(raw_query)))
+
+
+def _utc_now(clock: Clock | None) -> datetime:
+    value = clock() if clock is not None else datetime.now(timezone.utc)
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value, timezone.utc)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+# ---------------------------------------------------------------------------
+# AK/SK signing
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SdkSignature:
+    """The intermediate and final values of one signing run (no secrets inside)."""
+
+    canonical_request: str
+    string_to_sign: str
+    signature: str
+    signed_headers: str
+    authorization: str
+
+
+class SdkHmacAuth(httpx.Auth):
+    """Sign httpx requests with Huawei Cloud ``SDK-HMAC-SHA256`` (AK/SK).
+
+    :param ak: access key id (sent in clear in ``Authorization``).
+    :param sk: secret key; never shown by ``repr``/``str``.
+    :param project_id: if set, sent (and signed) as ``X-Project-Id``.
+    :param clock: ``f() -> datetime | epoch seconds``; default: system UTC time.
+    :param security_token: for temporary AK/SK, sent (and signed) as
+        ``X-Security-Token``.
+    """
+
+    requires_request_body = True
+
+    def __init__(
+        self,
+        ak: str,
+        sk: str,
+        project_id: str | None = None,
+        clock: Clock | None = None,
+        *,
+        security_token: str | None = None,
+    ) -> None:
+        if not isinstance(ak, str) or not ak:
+            raise TypeError("ak must be a non-empty string")
+        if not isinstance(sk, str) or not sk:
+            raise TypeError("sk must be a non-empty string")
+        if security_token is not None and not isinstance(security_token, str):
+            raise TypeError("security_token must be a string or None")
+        self._ak = ak
+        self._sk = sk
+        self._project_id = project_id or None
+        self._clock = clock
+        self._security_token = security_token or None
+
+    @property
+    def ak(self) -> str:
+        return self._ak
+
+    @property
+    def project_id(self) -> str | None:
+        return self._project_id
+
+    def __repr__(self) -> str:
+        token = "'***'" if self._security_token else "None"
+        return (
+            f"{type(self).__name__}(ak={self._ak!r}, sk='***', "
+            f"project_id={self._project_id!r}, security_token={token})"
+        )
+
+    __str__ = __repr__
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        self.sign_request(request)
+        yield request
+
+    def sign_request(self, request: httpx.Request) -> SdkSignature:
+        """Add ``X-Sdk-Date`` (etc.) and ``Authorization`` to *request* in place."""
+        try:
+            body = request.content
+        except httpx.RequestNotRead:
+            body = request.read()
+
+        headers = request.headers
+        headers.pop("authorization", None)
+        headers.pop("x-sdk-content-sha256", None)
+        if "host" not in headers:
+            headers["Host"] = request.url.netloc.decode("ascii")
+        date = _utc_now(self._clock).strftime(DATE_FORMAT)
+        headers["X-Sdk-Date"] = date
+        if self._project_id:
+            headers["X-Project-Id"] = self._project_id
+        if self._security_token:
+            headers["X-Security-Token"] = self._security_token
+        content_type = headers.get("content-type")
+        if (
+            body
+            and content_type
+            and not content_type.startswith("application/json")
+            and not content_type.startswith("application/bson")
+        ):
+            headers["X-Sdk-Content-Sha256"] = UNSIGNED_PAYLOAD
+
+        if not body:
+            payload_hash = EMPTY_SHA256
+        else:
+            payload_hash = headers.get("x-sdk-content-sha256") or hashlib.sha256(body).hexdigest()
+
+        raw_target = request.url.raw_path.decode("ascii")
+        raw_path, _, raw_query = raw_target.partition("?")
+        pairs = _parse_query(raw_query)
+        wire = raw_path + ("?" + _join_pairs(pairs) if pairs else "")
+        if wire != raw_target:
+            request.url = request.url.copy_with(raw_path=wire.encode("ascii"))
+
+        names = sorted(
+            {
+                name
+                for name in (key.lower() for key in headers.keys())
+                if "_" not in name and name not in UNSIGNED_HEADERS
+            }
+        )
+        canonical_headers = "".join(f"{name}:{headers[name].strip()}\n" for name in names)
+        signed_headers = ";".join(names)
+        canonical_request = "\n".join(
+            [
+                request.method.upper(),
+                canonical_uri(raw_path),
+                _join_pairs(sorted(pairs)),
+                canonical_headers,
+                signed_headers,
+                payload_hash,
+            ]
+        )
+        string_to_sign = (
+            f"{ALGORITHM}\n{date}\n"
+            f"{hashlib.sha256(canonical_request.encode('utf-8')).hexdigest()}"
+        )
+        signature = hmac.new(
+            self._sk.encode("utf-8"), string_to_sign.encode("utf-8"), hashlib.sha256
+        ).hexdigest()
+        authorization = (
+            f"{ALGORITHM} Access={self._ak}, SignedHeaders={signed_headers}, Signature={signature}"
+        )
+        headers["Authorization"] = authorization
+        return SdkSignature(
+            canonical_request=canonical_request,
+            string_to_sign=string_to_sign,
+            signature=signature,
+            signed_headers=signed_headers,
+            authorization=authorization,
+        )
+
+
+# ---------------------------------------------------------------------------
+# IAM token
+# ---------------------------------------------------------------------------
+
+
+class IamTokenError(Exception):
+    """Obtaining an IAM token failed.  The message never contains the password or a token."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        error_code: str | None = None,
+        error_msg: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.error_code = error_code
+        self.error_msg = error_msg
+
+
+_ISO_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})?$"
+)
+
+
+def _parse_iso8601(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    m = _ISO_RE.match(value.strip())
+    if m is None:
+        return None
+    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
+    micro = int((m.group(7) or "0")[:6].ljust(6, "0"))
+    zone = m.group(8)
+    if zone in (None, "Z"):
+        tz = timezone.utc
+    else:
+        sign = 1 if zone[0] == "+" else -1
+        digits = zone[1:].replace(":", "")
+        tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+    try:
+        return datetime(year, month, day, hour, minute, second, micro, tzinfo=tz).astimezone(
+            timezone.utc
+        )
+    except ValueError:
+        return None
+
+
+class IamTokenAuth(httpx.Auth):
+    """Authenticate with ``X-Auth-Token``: a fixed token or one obtained from IAM.
+
+    :param token: a ready token (used until it is rejected with 401).
+    :param iam_url: IAM endpoint, e.g. ``https://iam.cn-north-4.myhuaweicloud.com``
+        (``/v3/auth/tokens`` is appended unless already present).
+    :param username: IAM user name.
+    :param password: IAM user password; never shown by ``repr``/``str`` or errors.
+    :param domain: account (domain) name the user belongs to.
+    :param project: project name to scope the token to (e.g. ``cn-north-4``).
+    :param project_id: project id to scope the token to (wins over *project*).
+    :param refresh_margin_s: re-obtain the token this long before it expires.
+    :param clock: ``f() -> datetime | epoch seconds``; default: system UTC time.
+    :param default_ttl_s: assumed life of a token whose body has no ``expires_at``.
+    """
+
+    requires_request_body = True
+    requires_response_body = True
+
+    def __init__(
+        self,
+        token: str | None = None,
+        iam_url: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        domain: str | None = None,
+        project: str | None = None,
+        project_id: str | None = None,
+        refresh_margin_s: float = 300.0,
+        clock: Clock | None = None,
+        *,
+        default_ttl_s: float = 24 * 3600.0,
+    ) -> None:
+        credentials = {
+            "iam_url": iam_url,
+            "username": username,
+            "password": password,
+            "domain": domain,
+            "project or project_id": project or project_id,
+        }
+        given = [name for name, value in credentials.items() if value]
+        missing = [name for name, value in credentials.items() if not value]
+        if given and missing:
+            raise ValueError(
+                "incomplete IAM password credentials; missing: " + ", ".join(missing)
+            )
+        if token is None and not given:
+            raise ValueError("IamTokenAuth needs a token or IAM password credentials")
+        if token is not None and (not isinstance(token, str) or not token):
+            raise TypeError("token must be a non-empty string or None")
+        if refresh_margin_s < 0 or default_ttl_s <= 0:
+            raise ValueError("refresh_margin_s must be >= 0 and default_ttl_s > 0")
+
+        self._can_fetch = bool(given)
+        self._iam_url = iam_url.rstrip("/") if iam_url else None
+        self._username = username
+        self._password = password
+        self._domain = domain
+        self._project = project
+        self._project_id = project_id
+        self._margin = timedelta(seconds=refresh_margin_s)
+        self._default_ttl = timedelta(seconds=default_ttl_s)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._token: str | None = token
+        self._expires_at: datetime | None = None
+        self._refresh_at: datetime | None = None
+
+    # -- presentation --------------------------------------------------------
+
+    def __repr__(self) -> str:
+        with self._lock:
+            token = "'***'" if self._token else "None"
+        return (
+            f"{type(self).__name__}(iam_url={self._iam_url!r}, username={self._username!r}, "
+            f"domain={self._domain!r}, project={self._project!r}, "
+            f"project_id={self._project_id!r}, password={'***' if self._password else None!r}, "
+            f"token={token})"
+        )
+
+    __str__ = __repr__
+
+    @property
+    def token_url(self) -> str | None:
+        if self._iam_url is None:
+            return None
+        if self._iam_url.endswith("/v3/auth/tokens"):
+            return self._iam_url
+        if self._iam_url.endswith("/v3"):
+            return self._iam_url + "/auth/tokens"
+        return self._iam_url + "/v3/auth/tokens"
+
+    @property
+    def expires_at(self) -> datetime | None:
+        """Expiry of the cached token, if known."""
+        with self._lock:
+            return self._expires_at
+
+    def invalidate(self) -> None:
+        """Forget the cached token (the next request obtains a new one, if it can)."""
+        with self._lock:
+            self._token = None
+            self._expires_at = self._refresh_at = None
+
+    # -- cache ---------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        return _utc_now(self._clock)
+
+    def _cached_token(self) -> str | None:
+        with self._lock:
+            if self._token is None:
+                return None
+            if not self._can_fetch or self._refresh_at is None or self._now() < self._refresh_at:
+                return self._token
+            return None
+
+    def _replacement_after_401(self, rejected: str) -> str | None:
+        """A token some other flow obtained meanwhile, else ``None`` (cache cleared)."""
+        with self._lock:
+            if self._token is not None and self._token != rejected:
+                if self._refresh_at is None or self._now() < self._refresh_at:
+                    return self._token
+            self._token = None
+            self._expires_at = self._refresh_at = None
+            return None
+
+    # -- IAM call ------------------------------------------------------------
+
+    def _token_request_body(self) -> dict:
+        scope = {"id": self._project_id} if self._project_id else {"name": self._project}
+        return {
+            "auth": {
+                "identity": {
+                    "methods": ["password"],
+                    "password": {
+                        "user": {
+                            "name": self._username,
+                            "password": self._password,
+                            "domain": {"name": self._domain},
+                        }
+                    },
+                },
+                "scope": {"project": scope},
+            }
+        }
+
+    def _redact(self, text: str, *extra: str | None) -> str:
+        for secret in (self._password, self._token, *extra):
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+    def _obtain_token(self) -> Generator[httpx.Request, httpx.Response, str]:
+        url = self.token_url
+        assert url is not None  # guarded by _can_fetch
+        iam_request = httpx.Request(
+            "POST",
+            url,
+            content=json.dumps(self._token_request_body()).encode("utf-8"),
+            headers={"Content-Type": "application/json;charset=utf8", "Accept": "application/json"},
+        )
+        requested_at = self._now()
+        response = yield iam_request
+        token = response.headers.get("x-subject-token")
+        if not response.is_success or not token:
+            error_code = error_msg = None
+            try:
+                payload = response.json()
+            except Exception:
+                payload = None
+            if isinstance(payload, dict):
+                err = payload.get("error")
+                if isinstance(err, dict):
+                    error_code = str(err.get("code")) if err.get("code") is not None else None
+                    error_msg = err.get("message") or err.get("title")
+                error_code = payload.get("error_code") or error_code
+                error_msg = payload.get("error_msg") or error_msg
+            if error_msg is None and not isinstance(payload, dict):
+                error_msg = response.text[:200] if response.text else None
+            error_msg = self._redact(str(error_msg), token) if error_msg is not None else None
+            reason = (
+                "no X-Subject-Token header in the response"
+                if response.is_success
+                else f"HTTP {response.status_code}"
+            )
+            detail = " ".join(part for part in (error_code, error_msg) if part)
+            raise IamTokenError(
+                f"IAM token request to {url} failed: {reason}" + (f": {detail}" if detail else ""),
+                status_code=response.status_code,
+                error_code=error_code,
+                error_msg=error_msg,
+            )
+
+        expires_at = None
+        try:
+            payload = response.json()
+            if isinstance(payload, dict) and isinstance(payload.get("token"), dict):
+                expires_at = _parse_iso8601(payload["token"].get("expires_at"))
+        except Exception:
+            expires_at = None
+        if expires_at is None:
+            expires_at = requested_at + self._default_ttl
+        now = self._now()
+        remaining = expires_at - now
+        margin = max(timedelta(0), min(self._margin, remaining / 2))
+        with self._lock:
+            self._token = token
+            self._expires_at = expires_at
+            self._refresh_at = expires_at - margin
+        return token
+
+    # -- httpx entry point ---------------------------------------------------
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        token = self._cached_token()
+        if token is None:
+            if not self._can_fetch:
+                raise IamTokenError("no IAM token available and no credentials to obtain one")
+            token = yield from self._obtain_token()
+        request.headers["X-Auth-Token"] = token
+        response = yield request
+        if response.status_code != 401 or not self._can_fetch:
+            return
+        token = self._replacement_after_401(token)
+        if token is None:
+            token = yield from self._obtain_token()
+        request.headers["X-Auth-Token"] = token
+        yield request
