@@ -1,0 +1,25 @@
+"""The resource framework every platform builds on. Platform packages import from here only."""
+
+from providers.core.errors import (
+    ApiError,
+    ConfigError,
+    FailedState,
+    NotFoundError,
+    ProviderError,
+    ResourceError,
+    TransportError,
+    WaitTimeout,
+)
+from providers.core.fields import Inputs, Outputs, RuleError, prop
+from providers.core.http import ApiClient, ClientSettings, RetryPolicy, VendorError
+from providers.core.progress import progress
+from providers.core.resource import Created, DynamicProvider, Handler, Observed, Resource
+from providers.core.settings import PlatformSettings, setting, shared_client
+from providers.core.wait import Backoff, Poll, wait_for
+
+__all__ = [
+    "ApiClient", "ApiError", "Backoff", "ClientSettings", "ConfigError", "Created", "DynamicProvider",
+    "FailedState", "Handler", "Inputs", "NotFoundError", "Observed", "Outputs", "PlatformSettings", "Poll",
+    "ProviderError", "Resource", "ResourceError", "RetryPolicy", "RuleError", "TransportError", "VendorError",
+    "WaitTimeout", "prop", "progress", "setting", "shared_client", "wait_for",
+]

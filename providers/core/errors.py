@@ -1,0 +1,83 @@
+"""One exception hierarchy for every platform.
+
+Every message is one line: which resource and operation, which HTTP call, the
+status, and the vendor's own code and message. Credentials never appear: the
+client redacts every configured secret from vendor text before it gets here.
+"""
+
+from __future__ import annotations
+
+
+class ProviderError(Exception):
+    """Base class: something a platform engineer must act on."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(str(message).split()))  # one line, always
+
+    @property
+    def message(self) -> str:
+        return self.args[0]
+
+
+class ConfigError(ProviderError):
+    """Missing or invalid provider configuration (credentials, endpoint)."""
+
+
+class ApiError(ProviderError):
+    """The vendor answered with an error status."""
+
+    def __init__(
+        self,
+        *,
+        platform: str,
+        operation: str,
+        method: str,
+        path: str,
+        status: int,
+        code: str | None,
+        vendor_message: str | None,
+        request_id: str | None = None,
+    ) -> None:
+        self.platform = platform
+        self.operation = operation
+        self.method = method
+        self.path = path
+        self.status = status
+        self.code = code
+        self.vendor_message = vendor_message
+        self.request_id = request_id
+        detail = f"{code}: {vendor_message}" if code else (vendor_message or "no message")
+        rid = f" (request id {request_id})" if request_id else ""
+        super().__init__(f"{platform} {operation}: {method} {path} returned HTTP {status}: {detail}{rid}")
+
+
+class NotFoundError(ApiError):
+    """The vendor says the object does not exist (the platform decides which answers mean that)."""
+
+
+class TransportError(ProviderError):
+    """No usable answer: connection refused, timed out, or dropped mid-reply (after retries)."""
+
+    def __init__(self, *, platform: str, operation: str, method: str, path: str, cause: Exception) -> None:
+        self.platform = platform
+        self.operation = operation
+        self.cause = cause
+        kind = type(cause).__name__
+        text = str(cause) or "no detail"
+        super().__init__(f"{platform} {operation}: {method} {path} failed without a response ({kind}: {text})")
+
+
+class WaitTimeout(ProviderError):
+    """A wait passed its deadline; the object may still converge on the platform."""
+
+
+class FailedState(ProviderError):
+    """The object reached a terminal failure state; the message carries the platform's reason."""
+
+
+class ResourceError(ProviderError):
+    """What the engine shows: the resource, the operation, and the underlying error (kept as ``cause``)."""
+
+    def __init__(self, message: str, *, cause: Exception) -> None:
+        super().__init__(message)
+        self.cause = cause

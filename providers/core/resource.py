@@ -1,0 +1,368 @@
+"""The resource framework: the only code that speaks the dynamic-provider protocol.
+
+A platform author writes, per resource:
+
+    class RoleInputs(Inputs): ...            # what the user sets (fields carry their marks)
+    class RoleOutputs(Outputs): ...          # what the platform returns
+    class RoleHandler(EsdHandler[RoleInputs, RoleOutputs]):
+        type_token = "esd:Role"
+        def create(self, inputs) -> Created[RoleOutputs]: ...
+        def read(self, id, inputs, outputs) -> Observed | None: ...
+        def update(self, id, olds, news, outputs) -> RoleOutputs: ...
+        def delete(self, id, inputs, outputs) -> None: ...
+    class Role(Resource, handler=RoleHandler):
+        creator: pulumi.Output[str]
+
+and gets, from the declarations: check (one CheckFailure per bad property, tolerant of
+unknowns during preview, canonical forms), diff over declared inputs with replaces from
+the field marks, complete outputs from update, ReadResult(None, {}) for vanished objects,
+secret inputs and outputs, and one-line errors naming the resource and the call.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
+
+import pulumi
+from pulumi import dynamic
+from pulumi.output import Unknown
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from providers.core.errors import NotFoundError, ProviderError, ResourceError
+from providers.core.fields import Inputs, Marks, Outputs, RuleError, marks_of
+
+I = TypeVar("I", bound=Inputs)
+O = TypeVar("O", bound=Outputs)
+
+
+@dataclass
+class Created(Generic[O]):
+    id: str
+    outputs: O
+
+
+@dataclass
+class Observed(Generic[I, O]):
+    """What read found: the inputs as they are on the platform now, and the outputs."""
+
+    inputs: I
+    outputs: O
+
+
+class Handler(Generic[I, O]):
+    """The platform calls for one resource type. One instance per provider process."""
+
+    Inputs: ClassVar[type[Inputs]]
+    Outputs: ClassVar[type[Outputs]]
+    type_token: ClassVar[str]  # "<platform>:<Kind>", e.g. "esd:Endpoint"
+    delete_before_replace: ClassVar[bool] = False  # e.g. the name is unique on the platform
+
+    def __init__(self, config: dynamic.Config | None = None) -> None:
+        self.config = config
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "Inputs" in cls.__dict__ and "Outputs" in cls.__dict__:
+            clash = set(cls.Inputs.model_fields) & set(cls.Outputs.model_fields)
+            if clash:
+                raise TypeError(f"{cls.__name__}: {sorted(clash)} declared as both input and output")
+
+    def label(self, inputs: I) -> str:
+        """How progress lines and errors name the object before it has an id."""
+        name = getattr(inputs, "name", None)
+        return f"{self.type_token} {name}" if name else self.type_token
+
+    def create(self, inputs: I) -> Created[O]:
+        raise NotImplementedError
+
+    def read(self, id: str, inputs: I, outputs: O) -> Observed[I, O] | None:
+        raise NotImplementedError
+
+    def update(self, id: str, olds: I, news: I, outputs: O) -> O:
+        raise ProviderError(f"{self.type_token} cannot be updated in place")
+
+    def delete(self, id: str, inputs: I, outputs: O) -> None:
+        raise NotImplementedError
+
+
+# -- canonical forms and validation -------------------------------------------------
+
+def _has_unknown(value: Any) -> bool:
+    if isinstance(value, Unknown):
+        return True
+    if isinstance(value, dict):
+        return any(_has_unknown(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_has_unknown(v) for v in value)
+    return False
+
+
+def _sort_key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def _sort_unordered(model_cls: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
+    for name, field in model_cls.model_fields.items():
+        if name in data and marks_of(field).unordered and isinstance(data[name], list):
+            unique = {_sort_key(v): v for v in data[name]}
+            data[name] = [unique[k] for k in sorted(unique)]
+    return data
+
+
+def canonical(model: BaseModel) -> dict[str, Any]:
+    """The JSON form stored in state: defaults applied, unordered lists sorted and de-duplicated."""
+    return _sort_unordered(type(model), model.model_dump(mode="json"))
+
+
+@functools.lru_cache(maxsize=None)
+def _field_adapter(model_cls: type[BaseModel], name: str) -> TypeAdapter:
+    field = model_cls.model_fields[name]
+    return TypeAdapter(Annotated[field.annotation, field])
+
+
+def _loc_text(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def failures_from(exc: ValidationError, prefix: tuple[str, ...] = ()) -> list[dynamic.CheckFailure]:
+    """One CheckFailure per problem, naming the top-level property and the rule in words."""
+    failures = []
+    for err in exc.errors():
+        loc = prefix + tuple(err.get("loc") or ())
+        ctx_error = (err.get("ctx") or {}).get("error")
+        prop = ctx_error.prop if isinstance(ctx_error, RuleError) else (str(loc[0]) if loc else "")
+        msg = str(ctx_error) if isinstance(ctx_error, RuleError) else err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "is not a property of this resource"
+        elif err["type"] == "missing":
+            msg = "is required"
+        path = _loc_text(tuple(loc)) if loc else prop
+        reason = f"{path}: {msg}" if path and path != prop else msg
+        failures.append(dynamic.CheckFailure(prop or "(resource)", reason))
+    return failures
+
+
+def check_inputs(model_cls: type[Inputs], props: dict[str, Any]) -> tuple[dict[str, Any], list[dynamic.CheckFailure]]:
+    """Validate and canonicalise; unknown (preview) values pass through untouched."""
+    unknown = {k for k, v in props.items() if _has_unknown(v)}
+    known = {k: v for k, v in props.items() if k not in unknown}
+    if not unknown:
+        try:
+            return canonical(model_cls.model_validate(known)), []
+        except ValidationError as exc:
+            return dict(props), failures_from(exc)
+    # Some values are unknown until apply: validate each known value against its own field
+    # (cross-field rules wait until every value is known).
+    failures: list[dynamic.CheckFailure] = []
+    out: dict[str, Any] = {}
+    for name, value in known.items():
+        if name not in model_cls.model_fields:
+            failures.append(dynamic.CheckFailure(name, "is not a property of this resource"))
+            continue
+        adapter = _field_adapter(model_cls, name)
+        try:
+            out[name] = adapter.dump_python(adapter.validate_python(value), mode="json")
+        except ValidationError as exc:
+            failures.extend(failures_from(exc, prefix=(name,)))
+    if failures:
+        return dict(props), failures
+    out = _sort_unordered(model_cls, out)
+    out.update({k: props[k] for k in unknown})
+    return out, []
+
+
+def _same(old: Any, new: Any, marks: Marks) -> bool:
+    if isinstance(new, Unknown) or _has_unknown(new):
+        return False
+    if marks.server_default and new is None:
+        return True
+    if marks.unordered and isinstance(old, list) and isinstance(new, list):
+        return sorted(map(_sort_key, old)) == sorted(map(_sort_key, new))
+    return _sort_key(old) == _sort_key(new)
+
+
+# -- the protocol adapter --------------------------------------------------------------
+
+def _guarded(op: str) -> Callable:
+    """Turn any failure into one line naming the resource; keep bug tracebacks as the cause."""
+
+    def wrap(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def inner(self: DynamicProvider, *args: Any) -> Any:
+            try:
+                return fn(self, *args)
+            except ProviderError as exc:
+                raise ResourceError(f"{self._what(args)} {op} failed: {exc.message}", cause=exc) from None
+            except Exception as exc:  # a bug: say so, keep the trace as the cause
+                raise ResourceError(
+                    f"{self._what(args)} {op} failed with an unexpected {type(exc).__name__}: {exc}", cause=exc
+                ) from exc
+
+        return inner
+
+    return wrap
+
+
+class DynamicProvider(dynamic.ResourceProvider):
+    """Pickled into state by reference: only ``handler`` (a class reference) is in ``__dict__``."""
+
+    serialize_as_secret_always = False  # nothing secret is ever captured; see tests
+
+    def __init__(self, handler: type[Handler]) -> None:
+        self.handler = handler
+
+    # Created lazily in the provider process; never pickled.
+    def configure(self, req: dynamic.ConfigureRequest) -> None:
+        self.__dict__["_config"] = req.config
+        self.__dict__.pop("_impl", None)
+
+    @property
+    def impl(self) -> Handler:
+        impl = self.__dict__.get("_impl")
+        if impl is None:
+            impl = self.__dict__["_impl"] = self.handler(self.__dict__.get("_config"))
+        return impl
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"handler": self.handler}
+
+    def _what(self, args: tuple[Any, ...]) -> str:
+        if args and isinstance(args[0], str) and args[0]:
+            return f"{self.handler.type_token} {args[0]}"
+        return self.handler.type_token
+
+    # -- helpers over declared fields
+    def _input_fields(self) -> dict[str, Marks]:
+        return {n: marks_of(f) for n, f in self.handler.Inputs.model_fields.items()}
+
+    def _stored_inputs(self, state: dict[str, Any]) -> dict[str, Any]:
+        fields = self.handler.Inputs.model_fields
+        raw = {k: v for k, v in state.items() if k in fields}
+        try:
+            return canonical(self.handler.Inputs.model_validate(raw))
+        except ValidationError:
+            return raw  # written by an older schema: compare as stored
+
+    def _load(self, state: dict[str, Any]) -> tuple[Inputs, Outputs]:
+        fields = self.handler.Inputs.model_fields
+        raw = {k: v for k, v in state.items() if k in fields}
+        try:
+            inputs = self.handler.Inputs.model_validate(raw)
+        except ValidationError:
+            inputs = self.handler.Inputs.model_construct(**raw)
+        outs = {k: v for k, v in state.items() if k in self.handler.Outputs.model_fields}
+        return inputs, self.handler.Outputs.model_validate(outs)
+
+    def _state(self, inputs: Inputs, outputs: Outputs) -> dict[str, Any]:
+        return {**canonical(inputs), **outputs.model_dump(mode="json")}
+
+    # -- the protocol
+    @_guarded("check")
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
+        outputs = self.handler.Outputs.model_fields
+        props = {k: v for k, v in news.items()
+                 if not k.startswith("__") and not (k in outputs and v is None)}
+        inputs, failures = check_inputs(self.handler.Inputs, props)
+        return dynamic.CheckResult(inputs, failures)
+
+    @_guarded("diff")
+    def diff(self, id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
+        old = self._stored_inputs(olds)
+        changed = [n for n, m in self._input_fields().items() if not _same(old.get(n), news.get(n), m)]
+        fields = self._input_fields()
+        replaces = [n for n in changed if fields[n].replace]
+        return dynamic.DiffResult(
+            changes=bool(changed),
+            replaces=replaces,
+            delete_before_replace=self.handler.delete_before_replace if replaces else None,
+        )
+
+    @_guarded("create")
+    def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
+        inputs = self.handler.Inputs.model_validate({k: v for k, v in props.items() if not k.startswith("__")})
+        created = self.impl.create(inputs)
+        return dynamic.CreateResult(created.id, self._state(inputs, created.outputs))
+
+    @_guarded("read")
+    def read(self, id: str, props: dict[str, Any]) -> dynamic.ReadResult:
+        if not any(k in props for k in self.handler.Inputs.model_fields):
+            raise ProviderError(
+                "this dynamic resource cannot be imported or read without prior state; "
+                "declare it in the program instead (create adopts a matching object)"
+            )
+        inputs, outputs = self._load(props)
+        try:
+            seen = self.impl.read(id, inputs, outputs)
+        except NotFoundError:
+            seen = None
+        if seen is None:
+            return dynamic.ReadResult(None, {})
+        state = self._state(seen.inputs, seen.outputs)
+        return dynamic.ReadResult(id, state, canonical(seen.inputs))
+
+    @_guarded("update")
+    def update(self, id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
+        old_inputs, outputs = self._load(olds)
+        new_inputs = self.handler.Inputs.model_validate({k: v for k, v in news.items() if not k.startswith("__")})
+        old, new = canonical(old_inputs), canonical(new_inputs)
+        fields = self._input_fields()
+        real = [n for n, m in fields.items() if not m.local and not _same(old.get(n), new.get(n), m)]
+        if real:
+            outputs = self.impl.update(id, old_inputs, new_inputs, outputs)
+        return dynamic.UpdateResult(self._state(new_inputs, outputs))
+
+    @_guarded("delete")
+    def delete(self, id: str, props: dict[str, Any]) -> None:
+        inputs, outputs = self._load(props)
+        try:
+            self.impl.delete(id, inputs, outputs)
+        except NotFoundError:
+            pass  # already gone: the desired end state
+
+
+# -- the program side ---------------------------------------------------------------------
+
+class Resource(dynamic.Resource):
+    """Base of every resource a stack declares: ``Endpoint("name", instance_type=..., ...)``.
+
+    Inputs are keyword arguments (plain values or Outputs); unknown keywords fail at once.
+    Declared-secret inputs are wrapped as secrets, declared-secret outputs are added to
+    ``additional_secret_outputs``, and every output is seeded so it becomes an attribute.
+    """
+
+    _handler: ClassVar[type[Handler]]
+
+    def __init_subclass__(cls, handler: type[Handler] | None = None, **kwargs: Any) -> None:
+        if handler is None:
+            super().__init_subclass__(**kwargs)
+            return
+        platform, _, kind = handler.type_token.partition(":")
+        super().__init_subclass__(module=platform, name=kind, **kwargs)
+        cls._handler = handler
+
+    def __init__(self, resource_name: str, opts: pulumi.ResourceOptions | None = None, **inputs: Any) -> None:
+        h = self._handler
+        declared = h.Inputs.model_fields
+        unknown = sorted(set(inputs) - set(declared))
+        if unknown:
+            raise TypeError(f"{h.type_token} {resource_name}: unknown input(s) {unknown}; "
+                            f"declared inputs are {sorted(declared)}")
+        props: dict[str, Any] = {}
+        for name, value in inputs.items():
+            if marks_of(declared[name]).secret and value is not None:
+                value = pulumi.Output.secret(value)
+            props[name] = value
+        secret_outputs = []
+        for name, field in h.Outputs.model_fields.items():
+            props[name] = None
+            if marks_of(field).secret:
+                secret_outputs.append(name)
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=secret_outputs))
+        super().__init__(DynamicProvider(h), resource_name, props, opts)

@@ -1,0 +1,181 @@
+"""esd:Endpoint — a SageMaker inference endpoint deployed by ESD.
+
+There is no update API, so every input forces a replacement, and replacement deletes first:
+the physical name ``esd-<type>-<name>`` is unique and a role may hold one live endpoint only.
+Create waits for InService; on Failed (or a deadline) the endpoint is deleted again so
+nothing is left behind, and the error carries the platform's reason.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import pulumi
+from pydantic import StringConstraints, model_validator
+
+from providers.core import (Created, Inputs, Observed, Outputs, Poll, ProviderError, Resource, RuleError,
+                            TransportError, prop, progress, wait_for)
+from providers.esd.base import EsdHandler, wait_timeout
+
+RoleName = Annotated[str, StringConstraints(min_length=1)]
+# SageMaker's endpoint-name rule; the ESD schema itself only says "at most 20 characters". [guess]
+NAME_PATTERN = r"^[A-Za-z0-9](-*[A-Za-z0-9])*$"
+
+
+def physical_name(endpoint_type: str, name: str) -> str:
+    return f"esd-{endpoint_type.lower()}-{name}"
+
+
+def _int(value: Any) -> int | None:
+    """The platform returns numbers as strings ("1"); state keeps integers."""
+    return None if value in (None, "", "N/A") else int(float(value))
+
+
+class EndpointInputs(Inputs):
+    name: str = prop(replace=True, min_length=1, max_length=20, pattern=NAME_PATTERN,
+                     description="short name; the platform names the endpoint esd-<type>-<name>")
+    endpoint_type: Literal["Async", "Real-time"] = prop(replace=True)
+    instance_type: str = prop(replace=True, min_length=1, description="e.g. ml.g5.2xlarge")
+    initial_instance_count: int = prop(1, replace=True, ge=1)
+    autoscaling_enabled: bool = prop(False, replace=True)
+    min_instance_number: int | None = prop(None, replace=True, server_default=True, ge=0)
+    max_instance_number: int | None = prop(None, replace=True, server_default=True, ge=1)
+    assign_to_roles: list[RoleName] = prop(replace=True, unordered=True, min_length=1, max_length=10,
+                                           description="roles allowed to use it; one live endpoint per role")
+    custom_docker_image_uri: str | None = prop(None, replace=True)
+    custom_extensions: list[str] = prop([], replace=True, max_length=2, description="at most 2 extension URLs")
+    wait_timeout_s: int = wait_timeout(1800)
+
+    @model_validator(mode="after")
+    def _platform_rules(self) -> EndpointInputs:
+        if self.custom_extensions and self.custom_docker_image_uri:
+            raise RuleError("custom_extensions", "cannot be used together with custom_docker_image_uri")
+        if self.endpoint_type == "Real-time" and self.autoscaling_enabled and (self.min_instance_number or 0) < 1:
+            raise RuleError("min_instance_number", "must be at least 1 for a Real-time endpoint with autoscaling")
+        if (self.min_instance_number is not None and self.max_instance_number is not None
+                and self.min_instance_number > self.max_instance_number):
+            raise RuleError("max_instance_number", "must not be below min_instance_number")
+        return self
+
+
+class EndpointOutputs(Outputs):
+    endpoint_name: str | None = None  # physical name
+    deployment_id: str | None = None
+    status: str | None = None
+    current_instance_count: int | None = None
+    start_time: str | None = None
+
+
+class EndpointHandler(EsdHandler[EndpointInputs, EndpointOutputs]):
+    Inputs, Outputs = EndpointInputs, EndpointOutputs
+    type_token = "esd:Endpoint"
+    delete_before_replace = True
+
+    def label(self, inputs: EndpointInputs) -> str:
+        return f"{self.type_token} {physical_name(inputs.endpoint_type, inputs.name)}"
+
+    def create(self, inputs: EndpointInputs) -> Created[EndpointOutputs]:
+        physical = physical_name(inputs.endpoint_type, inputs.name)
+        record = self._adoptable(inputs, physical)
+        if record is None:
+            try:
+                record = self.client.create_endpoint(self._body(inputs))
+            except TransportError:
+                # The reply was lost; the platform may have accepted the request. Look before failing.
+                record = self.client.find_endpoint(physical)
+                if record is None:
+                    raise
+                progress(f"{self.label(inputs)}: the create reply was lost, but the endpoint exists; continuing")
+        deployment_id = record["EndpointDeploymentJobId"]
+        try:
+            record = self._wait_in_service(inputs, deployment_id)
+        except ProviderError:
+            progress(f"{self.label(inputs)}: deleting the endpoint that did not become ready")
+            self._delete_quietly(physical)
+            raise
+        return Created(deployment_id, self._outputs(record))
+
+    def read(self, id: str, inputs: EndpointInputs, outputs: EndpointOutputs) -> Observed | None:
+        record = self.client.get_endpoint(id)
+        if record is None or record.get("endpoint_status") in ("Deleting", "Deleted"):
+            return None
+        seen = inputs.model_copy(update={
+            "instance_type": record.get("instance_type") or inputs.instance_type,
+            "autoscaling_enabled": bool(record.get("autoscaling")),
+            "assign_to_roles": record.get("owner_group_or_role") or inputs.assign_to_roles,
+            "min_instance_number": (_int(record.get("min_instance_number"))
+                                    if inputs.min_instance_number is not None else None),
+            "max_instance_number": (_int(record.get("max_instance_number"))
+                                    if inputs.max_instance_number is not None else None),
+        })
+        return Observed(seen, self._outputs(record))
+
+    def delete(self, id: str, inputs: EndpointInputs, outputs: EndpointOutputs) -> None:
+        self.client.delete_endpoints([outputs.endpoint_name or physical_name(inputs.endpoint_type, inputs.name)])
+
+    # -- helpers
+    def _body(self, inputs: EndpointInputs) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "endpoint_name": inputs.name,
+            "endpoint_type": inputs.endpoint_type,
+            "instance_type": inputs.instance_type,
+            "initial_instance_count": inputs.initial_instance_count,
+            "autoscaling_enabled": inputs.autoscaling_enabled,
+            "assign_to_roles": inputs.assign_to_roles,
+            "creator": self.client.username,
+        }
+        for key in ("min_instance_number", "max_instance_number", "custom_docker_image_uri"):
+            if getattr(inputs, key) is not None:
+                body[key] = getattr(inputs, key)
+        if inputs.custom_extensions:
+            body["custom_extensions"] = ",".join(inputs.custom_extensions)
+        return body
+
+    def _adoptable(self, inputs: EndpointInputs, physical: str) -> dict[str, Any] | None:
+        """An endpoint with our physical name that matches the inputs is ours to adopt; any other is a conflict."""
+        record = self.client.find_endpoint(physical)
+        if record is None or record.get("endpoint_status") in ("Deleting", "Deleted"):
+            return None
+        same = (record.get("endpoint_type") == inputs.endpoint_type
+                and record.get("instance_type") == inputs.instance_type
+                and sorted(record.get("owner_group_or_role") or []) == sorted(inputs.assign_to_roles))
+        if not same or record.get("endpoint_status") == "Failed":
+            raise ProviderError(
+                f"endpoint {physical} already exists with other settings or in status "
+                f"{record.get('endpoint_status')}; delete it or choose another name")
+        progress(f"{self.label(inputs)}: adopting the existing endpoint {record['EndpointDeploymentJobId']}")
+        return record
+
+    def _wait_in_service(self, inputs: EndpointInputs, deployment_id: str) -> dict[str, Any]:
+        def poll() -> Poll[dict[str, Any]]:
+            record = self.client.get_endpoint(deployment_id)
+            if record is None:
+                return Poll(None, "gone", failure="the endpoint record disappeared while waiting")
+            status = record.get("endpoint_status") or "unknown"
+            failure = (record.get("error") or "no reason given") if status == "Failed" else None
+            return Poll(record, status, done=status == "InService", failure=failure)
+
+        return wait_for(self.label(inputs), poll, timeout_s=inputs.wait_timeout_s)
+
+    def _delete_quietly(self, physical: str) -> None:
+        try:
+            self.client.delete_endpoints([physical])
+        except ProviderError as exc:
+            progress(f"esd:Endpoint {physical}: cleanup failed, delete it by hand: {exc}")
+
+    @staticmethod
+    def _outputs(record: dict[str, Any]) -> EndpointOutputs:
+        return EndpointOutputs(
+            endpoint_name=record.get("endpoint_name"),
+            deployment_id=record.get("EndpointDeploymentJobId"),
+            status=record.get("endpoint_status"),
+            current_instance_count=_int(record.get("current_instance_count")),
+            start_time=record.get("startTime"),
+        )
+
+
+class Endpoint(Resource, handler=EndpointHandler):
+    endpoint_name: pulumi.Output[str]
+    deployment_id: pulumi.Output[str]
+    status: pulumi.Output[str]
+    current_instance_count: pulumi.Output[int]

@@ -1,0 +1,63 @@
+"""esd:Role — a named set of permissions (``<resource>:<action>``). POST is an upsert."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import pulumi
+from pydantic import StringConstraints, model_validator
+
+from providers.core import Created, Inputs, Observed, Outputs, Resource, RuleError, prop
+from providers.esd.base import EsdHandler
+
+Permission = Annotated[str, StringConstraints(min_length=1)]
+BUILT_IN_ROLE = "IT Operator"  # the platform refuses to delete it
+
+
+class RoleInputs(Inputs):
+    name: str = prop(replace=True, min_length=1, description="role name (the platform's key)")
+    permissions: list[Permission] = prop(unordered=True, min_length=1, max_length=20,
+                                         description="e.g. sagemaker_endpoint:all, checkpoint:list")
+
+    @model_validator(mode="after")
+    def _not_built_in(self) -> RoleInputs:
+        if self.name == BUILT_IN_ROLE:
+            raise RuleError("name", f"'{BUILT_IN_ROLE}' is the platform's built-in role and cannot be managed")
+        return self
+
+
+class RoleOutputs(Outputs):
+    creator: str | None = None
+
+
+class RoleHandler(EsdHandler[RoleInputs, RoleOutputs]):
+    Inputs, Outputs = RoleInputs, RoleOutputs
+    type_token = "esd:Role"
+
+    def create(self, inputs: RoleInputs) -> Created[RoleOutputs]:
+        self.client.put_role(inputs.name, inputs.permissions)
+        return Created(inputs.name, self._outputs(inputs.name))
+
+    def read(self, id: str, inputs: RoleInputs, outputs: RoleOutputs) -> Observed | None:
+        role = self.client.get_role(id)
+        if role is None:
+            return None
+        seen = RoleInputs(name=id, permissions=role.get("permissions") or [])
+        return Observed(seen, RoleOutputs(creator=role.get("creator")))
+
+    def update(self, id: str, olds: RoleInputs, news: RoleInputs, outputs: RoleOutputs) -> RoleOutputs:
+        self.client.put_role(id, news.permissions)
+        return self._outputs(id)
+
+    def delete(self, id: str, inputs: RoleInputs, outputs: RoleOutputs) -> None:
+        self.client.delete_roles([id])
+
+    def _outputs(self, name: str) -> RoleOutputs:
+        role = self.client.get_role(name) or {}
+        return RoleOutputs(creator=role.get("creator"))
+
+
+class Role(Resource, handler=RoleHandler):
+    name: pulumi.Output[str]
+    permissions: pulumi.Output[list[str]]
+    creator: pulumi.Output[str]

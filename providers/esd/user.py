@@ -1,0 +1,66 @@
+"""esd:User — a platform user with roles. The password is secret and write-only:
+the platform never returns it (GET masks it), so refresh keeps the value from state."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import pulumi
+from pydantic import StringConstraints
+
+from providers.core import Created, Inputs, Observed, Outputs, Resource, prop
+from providers.esd.base import EsdHandler
+
+RoleName = Annotated[str, StringConstraints(min_length=1)]
+
+
+class UserInputs(Inputs):
+    username: str = prop(replace=True, min_length=1, description="login name (the platform's key)")
+    password: str = prop(secret=True, min_length=1, description="write-only; stored encrypted in state")
+    roles: list[RoleName] = prop(unordered=True, min_length=1, max_length=20, description="role names; each must exist")
+
+
+class UserOutputs(Outputs):
+    creator: str | None = None
+    permissions: list[str] = []  # union of the roles' permissions, as the platform computes it
+
+
+class UserHandler(EsdHandler[UserInputs, UserOutputs]):
+    Inputs, Outputs = UserInputs, UserOutputs
+    type_token = "esd:User"
+
+    def label(self, inputs: UserInputs) -> str:
+        return f"{self.type_token} {inputs.username}"
+
+    def create(self, inputs: UserInputs) -> Created[UserOutputs]:
+        self.client.put_user(inputs.username, inputs.password, inputs.roles)
+        return Created(inputs.username, self._outputs(inputs.username))
+
+    def read(self, id: str, inputs: UserInputs, outputs: UserOutputs) -> Observed | None:
+        user = self.client.get_user(id)
+        if user is None:
+            return None
+        seen = UserInputs(username=id, password=inputs.password, roles=user.get("roles") or [])
+        return Observed(seen, self._from(user))
+
+    def update(self, id: str, olds: UserInputs, news: UserInputs, outputs: UserOutputs) -> UserOutputs:
+        self.client.put_user(id, news.password, news.roles)
+        return self._outputs(id)
+
+    def delete(self, id: str, inputs: UserInputs, outputs: UserOutputs) -> None:
+        self.client.delete_users([id])
+
+    def _outputs(self, username: str) -> UserOutputs:
+        return self._from(self.client.get_user(username) or {})
+
+    @staticmethod
+    def _from(user: dict) -> UserOutputs:
+        return UserOutputs(creator=user.get("creator"), permissions=sorted(user.get("permissions") or []))
+
+
+class User(Resource, handler=UserHandler):
+    username: pulumi.Output[str]
+    password: pulumi.Output[str]
+    roles: pulumi.Output[list[str]]
+    creator: pulumi.Output[str]
+    permissions: pulumi.Output[list[str]]
