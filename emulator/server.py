@@ -20,14 +20,16 @@ from emulator.core.platform import Platform
 from emulator.core.store import Store
 
 # Each name is a package emulator.<name> exposing ``platform: Platform``.
-PLATFORMS = ["esd"]
+PLATFORMS = ["esd", "pai"]
 
 DEFAULT_PORT = 8787
 
 
 def load_platforms(names: list[str] | None = None) -> dict[str, Platform]:
     out: dict[str, Platform] = {}
-    for name in names or PLATFORMS:
+    # AIMODELS_EMULATOR_PLATFORMS=pai,esd mounts a subset (e.g. while a sibling platform is unfinished).
+    env = [n.strip() for n in os.environ.get("AIMODELS_EMULATOR_PLATFORMS", "").split(",") if n.strip()]
+    for name in names or env or PLATFORMS:
         mod = importlib.import_module(f"emulator.{name}")
         out[name] = mod.platform
     return out
