@@ -1,0 +1,146 @@
+"""providers/core behaviour that needs no platform: check, diff, serialization, settings, waits."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from pulumi.dynamic import Config
+from pulumi.dynamic.dynamic import serialize_provider
+from pulumi.output import Unknown
+
+from providers.core import ConfigError, DynamicProvider, FailedState, Poll, WaitTimeout, wait_for
+from providers.esd.checkpoint import CheckpointHandler
+from providers.esd.client import EsdSettings
+from providers.esd.endpoint import EndpointHandler
+from providers.esd.role import RoleHandler
+from providers.esd.user import UserHandler
+import providers.esd as esd
+
+ENDPOINT = {"name": "demo", "endpoint_type": "Async", "instance_type": "ml.g5.2xlarge", "assign_to_roles": ["r"]}
+
+
+def failures(handler, props):
+    return {f.property: f.reason for f in DynamicProvider(handler).check({}, props).failures}
+
+
+@pytest.mark.parametrize("props, prop, words", [
+    ({**ENDPOINT, "name": "x" * 21}, "name", "at most 20 characters"),
+    ({**ENDPOINT, "name": "bad_name!"}, "name", "should match pattern"),
+    ({**ENDPOINT, "endpoint_type": "Serverless"}, "endpoint_type", "'Async' or 'Real-time'"),
+    ({**ENDPOINT, "initial_instance_count": 0}, "initial_instance_count", "greater than or equal to 1"),
+    ({**ENDPOINT, "assign_to_roles": []}, "assign_to_roles", "at least 1 item"),
+    ({**ENDPOINT, "cool_down_time": "1 hour"}, "cool_down_time", "is not a property"),
+    ({k: v for k, v in ENDPOINT.items() if k != "instance_type"}, "instance_type", "is required"),
+    ({**ENDPOINT, "endpoint_type": "Real-time", "autoscaling_enabled": True}, "min_instance_number", "at least 1"),
+    ({**ENDPOINT, "custom_extensions": ["a"], "custom_docker_image_uri": "img"}, "custom_extensions", "together"),
+    ({**ENDPOINT, "wait_timeout_s": 0}, "wait_timeout_s", "greater than or equal to 1"),
+])
+def test_check_names_the_property_and_the_rule(props, prop, words):
+    found = failures(EndpointHandler, props)
+    assert prop in found, found
+    assert words in found[prop]
+
+
+def test_check_reports_every_bad_property_at_once():
+    found = failures(EndpointHandler, {**ENDPOINT, "name": "", "initial_instance_count": -1, "extra": 1})
+    assert set(found) == {"name", "initial_instance_count", "extra"}
+
+
+def test_check_tolerates_unknowns_during_preview():
+    p = DynamicProvider(EndpointHandler)
+    result = p.check({}, {**ENDPOINT, "assign_to_roles": Unknown(), "name": Unknown()})
+    assert result.failures == []
+    assert isinstance(result.inputs["name"], Unknown)
+    # known values are still validated while others are unknown
+    bad = p.check({}, {**ENDPOINT, "name": Unknown(), "initial_instance_count": 0})
+    assert [f.property for f in bad.failures] == ["initial_instance_count"]
+
+
+def test_check_canonicalises_sets_and_defaults():
+    inputs = DynamicProvider(RoleHandler).check({}, {"name": "r", "permissions": ["b", "a", "b"]}).inputs
+    assert inputs == {"name": "r", "permissions": ["a", "b"]}
+    ep = DynamicProvider(EndpointHandler).check({}, ENDPOINT).inputs
+    assert ep["initial_instance_count"] == 1 and ep["autoscaling_enabled"] is False and ep["wait_timeout_s"] == 1800
+
+
+def test_check_ignores_seeded_outputs_and_provider_key():
+    props = {**ENDPOINT, "status": None, "endpoint_name": None, "__provider": "xyz"}
+    assert DynamicProvider(EndpointHandler).check({}, props).failures == []
+
+
+def test_diff_ignores_outputs_provider_and_server_defaults():
+    p = DynamicProvider(EndpointHandler)
+    inputs = p.check({}, ENDPOINT).inputs
+    olds = {**inputs, "min_instance_number": 0, "status": "InService", "endpoint_name": "esd-async-demo",
+            "__provider": "old-pickle"}
+    diff = p.diff("id", olds, {**inputs, "__provider": "new-pickle"})
+    assert diff.changes is False and diff.replaces == []
+
+
+def test_diff_unknown_replace_field_forces_replacement():
+    p = DynamicProvider(EndpointHandler)
+    inputs = p.check({}, ENDPOINT).inputs
+    diff = p.diff("id", inputs, {**inputs, "instance_type": Unknown()})
+    assert diff.changes is True and diff.replaces == ["instance_type"]
+
+
+def test_diff_order_of_unordered_lists_is_not_a_change():
+    p = DynamicProvider(RoleHandler)
+    assert p.diff("r", {"name": "r", "permissions": ["a", "b"]}, {"name": "r", "permissions": ["b", "a"]}).changes is False
+
+
+@pytest.mark.parametrize("handler", [RoleHandler, UserHandler, CheckpointHandler, EndpointHandler])
+def test_provider_serializes_by_reference_without_secrets(handler, monkeypatch):
+    monkeypatch.setenv("ESD_API_KEY", "TOPSECRETKEY00000000")
+    p = DynamicProvider(handler)
+    first = serialize_provider(p)
+    # configuring (as the provider process does) and using the provider must not leak into the pickle
+    p.configure(type("Req", (), {"config": Config({"esd:apiKey": "TOPSECRETKEY00000000"}, "aimodels")})())
+    second = serialize_provider(p)
+    assert first == second
+    raw = base64.b64decode(first)
+    assert b"TOPSECRETKEY" not in raw
+    assert handler.__module__.encode() in raw and len(raw) < 400
+
+
+def test_program_side_resource_declares_secret_outputs_and_type_token():
+    assert esd.Endpoint._resource_type_name == "dynamic/esd:Endpoint"
+    assert esd.User._resource_type_name == "dynamic/esd:User"
+
+
+def test_settings_come_from_config_then_environment(monkeypatch):
+    monkeypatch.setenv("ESD_API_KEY", "from-env")
+    assert EsdSettings.load(None).api_key == "from-env"
+    cfg = Config({"esd:apiKey": "from-config", "esd:apiUrl": "https://esd.example/prod"}, "aimodels")
+    s = EsdSettings.load(cfg)
+    assert s.api_key == "from-config" and s.base_url == "https://esd.example/prod"
+    assert "from-config" not in repr(s)
+
+
+def test_missing_credentials_say_how_to_set_them(monkeypatch):
+    monkeypatch.delenv("ESD_API_KEY", raising=False)
+    with pytest.raises(ConfigError) as err:
+        EsdSettings.load(None)
+    assert "esd:apiKey" in str(err.value) and "--secret" in str(err.value) and "$ESD_API_KEY" in str(err.value)
+
+
+def test_wait_for_reports_failure_reason_and_deadline():
+    clock = iter(range(0, 1000, 5))
+    sleeps = []
+    states = iter(["Creating", "Creating", "Failed"])
+
+    def poll():
+        s = next(states)
+        return Poll(s, s, failure="quota exceeded" if s == "Failed" else None)
+
+    with pytest.raises(FailedState) as err:
+        wait_for("esd:Endpoint x", poll, timeout_s=100, clock=lambda: next(clock), sleep=sleeps.append)
+    assert "quota exceeded" in str(err.value) and "Failed" in str(err.value)
+    assert len(sleeps) == 2 and sleeps[1] > sleeps[0]  # backs off
+
+    clock2 = iter(range(0, 1000, 30))
+    with pytest.raises(WaitTimeout) as err:
+        wait_for("esd:Endpoint y", lambda: Poll(None, "Creating"), timeout_s=60,
+                 clock=lambda: next(clock2), sleep=lambda s: None)
+    assert "still Creating" in str(err.value) and "deadline 60s" in str(err.value)
