@@ -46,7 +46,10 @@ Guesses beyond the spec (each marked [I] there or not covered at all)
     Signing
     - Check order: Authorization shape, ``x-acs-action``/``x-acs-version``, access key, date,
       body hash, signature, nonce. A rejected request does not use up its nonce; any accepted
-      one does, even if the operation then fails. Nonces are scoped per access key.
+      one does, even if the operation then fails. Nonces are scoped per access key and kept
+      outside the object documents (``Store.claim_nonce``); an admin reset of ``pai`` forgets them.
+    - V3 canonical query: pairs sorted by decoded name then value, then RFC 3986-encoded
+      (names too); an empty value is written ``name=``; ``+`` in a received query reads as a space.
     - V3 requires ``x-acs-date``, ``x-acs-signature-nonce`` and ``x-acs-content-sha256``, and
       every received ``x-acs-*`` header plus ``host`` must be in SignedHeaders (the vendor doc
       says they "must be signed"); otherwise 400 IncompleteSignature. The list may name more

@@ -49,8 +49,9 @@ def parse_query(raw_query: str) -> list[tuple[str, str]]:
 
 
 def canonical_query_v3(pairs: Sequence[tuple[str, str]]) -> str:
-    encoded = sorted((percent_encode(k), percent_encode(v)) for k, v in pairs)
-    return "&".join(f"{k}={v}" for k, v in encoded)
+    """Sorted by decoded name (then value), then encoded, as the vendor page orders the steps."""
+    ordered = sorted(pairs, key=lambda kv: (kv[0].encode(), kv[1].encode()))
+    return "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in ordered)
 
 
 def canonical_request_v3(method: str, raw_path: str, pairs: Sequence[tuple[str, str]],
