@@ -90,7 +90,8 @@ Guesses beyond the spec
   4-32 versions). ``type``, ``id``, ``version_id`` are exact.
 - ListModelVersions is newest first. ListBaseModels serves four invented base model types.
 - ``version.config`` and ``llm_model_config`` optional (seed page); ``base_model_type`` required in it and
-  must be a ListBaseModels value; ``model_path`` optional but must be ``obs://<bucket>/<path>``;
+  must be a ListBaseModels value; ``model_path`` optional but must be ``obs://<bucket>/<path>`` (bucket
+  3-63 lower-case letters, digits, ``.`` and ``-``; non-empty object path);
   ``local_model_path`` accepted and echoed. ``cap_white_list`` is always ``[]``. ``visibility`` in a
   body is ignored. Version description has no length limit; model description ≤ 1024.
 - Update: ``null`` fields are ignored; ``current_version_id`` is applied before a new ``version`` is
@@ -100,6 +101,10 @@ Guesses beyond the spec
   empty bodies.
 - Token API errors: ``{"error": {"code": "401", "message", "title"}, "error_code": 401, "error_msg",
   "title"}`` (shape of the seed page's 403 example). A project scope is required (400 otherwise).
+- AK/SK: a ``+`` in the received query string is read as a space (form encoding), so ``a+b`` and
+  ``a%20b`` both canonicalise to ``a%20b``; repeated query keys all take part in the signature.
+  Whitespace after the commas of the Authorization header is optional. SignedHeaders is sorted and
+  lower-cased before use. Temporary credentials (``X-Security-Token``) are not emulated.
 - Timestamps are ISO 8601 UTC ``YYYY-MM-DDTHH:MM:SSZ`` (token times carry microseconds).
 """
 
