@@ -231,7 +231,7 @@ def test_pinned_signature(fab: Fabric) -> None:
     expected = "8bf6c6b3532dd9046fd8c9ae6ae21b9fb8580a1156cf0a561451bbef13bbd4c9"
     headers = {"Host": "fabric.cn-north-4.myhuaweicloud.com", "X-Sdk-Date": "20250520T080000Z",
                "X-Project-Id": PROJECT_ID}
-    ours, signed = canonical_request("GET", MODELS.removeprefix(""), [("name", "my model"), ("limit", "5")],
+    ours, signed = canonical_request("GET", MODELS, [("name", "my model"), ("limit", "5")],
                                      headers, b"")
     assert ours == canonical and signed == "host;x-project-id;x-sdk-date"
     auth = f"SDK-HMAC-SHA256 Access={AK}, SignedHeaders=host;x-project-id;x-sdk-date, Signature={expected}"
