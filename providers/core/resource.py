@@ -34,6 +34,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from providers.core.errors import NotFoundError, ProviderError, ResourceError
 from providers.core.fields import Inputs, Marks, Outputs, RuleError, marks_of
+from providers.core.settings import PlatformSettings, shared_client
 
 I = TypeVar("I", bound=Inputs)
 O = TypeVar("O", bound=Outputs)
@@ -60,6 +61,9 @@ class Handler(Generic[I, O]):
     Outputs: ClassVar[type[Outputs]]
     type_token: ClassVar[str]  # "<platform>:<Kind>", e.g. "esd:Endpoint"
     delete_before_replace: ClassVar[bool] = False  # e.g. the name is unique on the platform
+    # Set once per platform on its base handler: how to read credentials and build the client.
+    Settings: ClassVar[type[PlatformSettings]]
+    Client: ClassVar[Callable[[Any], Any]]
 
     def __init__(self, config: dynamic.Config | None = None) -> None:
         self.config = config
@@ -70,6 +74,11 @@ class Handler(Generic[I, O]):
             clash = set(cls.Inputs.model_fields) & set(cls.Outputs.model_fields)
             if clash:
                 raise TypeError(f"{cls.__name__}: {sorted(clash)} declared as both input and output")
+
+    @functools.cached_property
+    def client(self) -> Any:
+        """The platform client, created on first use in the provider process; one per settings."""
+        return shared_client(self.Client, self.Settings.load(self.config))
 
     def label(self, inputs: I) -> str:
         """How progress lines and errors name the object before it has an id."""

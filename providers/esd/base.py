@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import TypeVar
 
-from providers.core import Handler, Inputs, Outputs, prop, shared_client
+from providers.core import Handler, Inputs, Outputs, prop
 from providers.esd.client import EsdClient, EsdSettings
 
 I = TypeVar("I", bound=Inputs)
@@ -13,9 +12,9 @@ O = TypeVar("O", bound=Outputs)
 
 
 class EsdHandler(Handler[I, O]):
-    @cached_property
-    def client(self) -> EsdClient:
-        return shared_client(EsdClient, EsdSettings.load(self.config))
+    Settings = EsdSettings
+    Client = EsdClient
+    client: EsdClient
 
 
 def wait_timeout(default_s: int) -> int:
