@@ -582,7 +582,8 @@ class IamTokenAuth(httpx.Auth):
                 if isinstance(err, dict):
                     error_code = str(err.get("code")) if err.get("code") is not None else None
                     error_msg = err.get("message") or err.get("title")
-                error_code = payload.get("error_code") or error_code
+                top_code = payload.get("error_code")
+                error_code = str(top_code) if top_code not in (None, "") else error_code
                 error_msg = payload.get("error_msg") or error_msg
             if error_msg is None and not isinstance(payload, dict):
                 error_msg = response.text[:200] if response.text else None

@@ -712,3 +712,19 @@ def test_iam_flow_with_async_client(clock: FakeClock) -> None:
 
     assert asyncio.run(run()) == [200, 200]
     assert iam.issued == ["MIIT-token-1", "MIIT-token-2"]
+
+
+def test_iam_error_with_a_numeric_error_code_is_reported_as_text():
+    """The IAM token API puts an integer in the top-level error_code (seed page shape)."""
+
+    def iam(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, json={"error": {"code": "401", "message": "The username or password is wrong.",
+                                                   "title": "Unauthorized"},
+                                         "error_code": 401, "error_msg": "The username or password is wrong."})
+
+    auth = IamTokenAuth(iam_url="https://iam.example", username="u", password="Secret-PW-1", domain="d",
+                        project="cn-north-4")
+    client = httpx.Client(transport=httpx.MockTransport(iam), auth=auth)
+    with pytest.raises(IamTokenError) as err:
+        client.get("https://fabric.example/v1/x")
+    assert err.value.error_code == "401" and "Secret-PW-1" not in str(err.value)
