@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pulumi
 
-from providers import esd
+from providers import esd, fabric, pai
 
 config = pulumi.Config("aimodels")
 env = config.get("environment") or pulumi.get_stack()
@@ -83,6 +83,47 @@ smoke = esd.InferenceJob(
     opts=pulumi.ResourceOptions(depends_on=[style_lora]),
 )
 
+# -- PAI model registry: the model and the versions promoted to this environment -------------------
+registry_model = pai.Model(
+    "registry-model",
+    name=f"{env}-sd-base",
+    description="Stable Diffusion base weights used by the ESD endpoint",
+    domain="aigc",
+    task="text-to-image-synthesis",
+    model_type="Checkpoint",
+    labels={"environment": env, "team": "imaging"},
+)
+registry_versions = [
+    pai.ModelVersion(
+        f"registry-model-{version}",
+        model_id=registry_model.model_id,
+        version_name=version,
+        uri=f"oss://aimodels-{env}.oss-cn-hangzhou.aliyuncs.com/sd-base/{version}/",
+        format_type="SavedModel",
+        framework_type="Pytorch",
+        approval_status="Approved",
+        labels={"stage": "promoted"},
+    )
+    for version in (config.get_object("paiVersions") or ["1.0.0"])
+]
+
+# -- DataArts Fabric: an LLM definition whose current version is the one promoted here -------------
+chat_versions = config.get_object("fabricVersions") or [
+    {"name": "v1", "base_model_type": "QWEN2_5_7B", "model_path": f"obs://aimodels-{env}/chat/v1/"},
+]
+chat_model = fabric.Model(
+    "chat-model",
+    workspace_id=config.get("fabricWorkspace") or "emulator-workspace",
+    name=f"{env}-chat",
+    description="chat assistant",
+    versions=chat_versions,
+    current_version=config.get("fabricCurrentVersion"),
+)
+
+pulumi.export("pai", {"model_id": registry_model.model_id,
+                      "versions": [v.version_name for v in registry_versions]})
+pulumi.export("fabric", {"model_id": chat_model.model_id, "versions": chat_model.version_ids,
+                         "current_version_id": chat_model.current_version_id})
 pulumi.export("esd", {
     "role": operators.name,
     "user": engineer.username,
