@@ -243,8 +243,16 @@ class DynamicProvider(dynamic.ResourceProvider):
         return {"handler": self.handler}
 
     def _what(self, args: tuple[Any, ...]) -> str:
+        """Name the object in errors: by id once it has one, else as the handler labels its inputs."""
         if args and isinstance(args[0], str) and args[0]:
             return f"{self.handler.type_token} {args[0]}"
+        if args and isinstance(args[-1], dict):
+            fields = self.handler.Inputs.model_fields
+            try:
+                draft = self.handler.Inputs.model_construct(**{k: v for k, v in args[-1].items() if k in fields})
+                return self.impl.label(draft)
+            except Exception:  # labelling must never hide the real error
+                pass
         return self.handler.type_token
 
     # -- helpers over declared fields
