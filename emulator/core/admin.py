@@ -26,17 +26,26 @@ def build_admin_router(store: Store, book: FaultBook, platforms: dict[str, Platf
     def health() -> dict[str, Any]:
         return {"ok": True, "platforms": sorted(platforms)}
 
+    def _refresh(names: list[str]) -> None:
+        for name in names:
+            refresh = getattr(platforms.get(name), "refresh", None)
+            if refresh:
+                refresh(store)
+
     @r.get("/objects")
     def all_objects() -> dict[str, Any]:
+        _refresh(list(platforms))
         return store.dump()
 
     @r.get("/objects/{platform}")
     def platform_objects(platform: str) -> dict[str, Any]:
         _platform(platform)
+        _refresh([platform])
         return store.dump(platform).get(platform, {})
 
     @r.get("/objects/{platform}/{kind}/{id:path}")
     def get_object(platform: str, kind: str, id: str) -> dict[str, Any]:
+        _refresh([platform])
         doc = store.get(platform, kind, id)
         if doc is None:
             raise HTTPException(404, "no such object")
@@ -45,6 +54,7 @@ def build_admin_router(store: Store, book: FaultBook, platforms: dict[str, Platf
     @r.patch("/objects/{platform}/{kind}/{id:path}")
     def patch_object(platform: str, kind: str, id: str, patch: dict[str, Any] = Body(...)) -> dict[str, Any]:
         """Shallow-merge ``patch`` into a stored object: a change made behind the client's back."""
+        _refresh([platform])
         with store.transaction():
             doc = store.get(platform, kind, id)
             if doc is None:

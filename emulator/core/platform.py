@@ -24,6 +24,9 @@ class Platform:
         through the admin surface (``PUT /_admin/settings/<name>``).
     seed: writes the platform's built-in objects (run at start when the platform has no
         objects yet, and after every admin reset).
+    refresh: applies time-driven transitions that are due (for platforms that advance async
+        state lazily on read); the admin surface calls it before listing or reading objects, so
+        what it shows matches what the next API call would see. Optional.
     """
 
     name: str
@@ -31,6 +34,7 @@ class Platform:
     error_body: Callable[[int, str, str], dict[str, Any]]
     default_settings: dict[str, Any] = field(default_factory=dict)
     seed: Callable[[Store], None] | None = None
+    refresh: Callable[[Store], None] | None = None
 
     def setting(self, store: Store, key: str) -> Any:
         return store.setting(self.name, key, self.default_settings[key])
