@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Tear the local environment down: `pulumi destroy` of stack `local` (the emulator must answer
+# while the providers delete their objects, so it is started if needed), then stop the emulator
+# that up.sh started. Idempotent. Extra arguments are passed to `pulumi destroy`.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+require_project
+[ -x "$VENV/bin/python" ] || { echo "down.sh: no .venv, nothing was brought up" >&2; exit 0; }
+pulumi_env
+
+cd "$PROJECT_DIR"
+if stack_exists; then
+    ensure_emulator
+    tty=()
+    [ -t 1 ] || tty=(--non-interactive)
+    pulumi destroy --yes --stack "$STACK" "${tty[@]}" "$@"
+fi
+stop_emulator

@@ -1,0 +1,116 @@
+# Shared helpers for scripts/up.sh and scripts/down.sh (sourced, not executed).
+#
+# Environment knobs (all optional):
+#   PULUMI_PROJECT_DIR        directory holding Pulumi.yaml (default: the repository root)
+#   PULUMI_STACK_NAME         stack to use (default: local)
+#   PULUMI_CONFIG_PASSPHRASE  secrets passphrase (default: LOCAL_ONLY_PASSPHRASE below; ignored if
+#                             PULUMI_CONFIG_PASSPHRASE_FILE is set)
+#   AIMODELS_EMULATOR_PORT    emulator port (default 8787)
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+PROJECT_DIR=$(cd "${PULUMI_PROJECT_DIR:-$ROOT}" && pwd -P)
+STACK=${PULUMI_STACK_NAME:-local}
+VENV=$ROOT/.venv
+EMULATOR_DIR=$ROOT/.emulator
+EMULATOR_PORT=${AIMODELS_EMULATOR_PORT:-8787}
+EMULATOR_URL=http://127.0.0.1:$EMULATOR_PORT
+EMULATOR_PIDFILE=$EMULATOR_DIR/emulator.pid
+
+# Local-only passphrase for the file backend in .pulumi-state/. It protects nothing of value:
+# the stack talks to the local emulator only. Set PULUMI_CONFIG_PASSPHRASE (or
+# PULUMI_CONFIG_PASSPHRASE_FILE) to use your own; the stack's encryption salt is tied to the
+# passphrase used when the stack was created.
+LOCAL_ONLY_PASSPHRASE=aimodels-local-only
+
+die() { echo "${0##*/}: $*" >&2; exit 1; }
+
+# Pulumi environment: everything project-local, nothing downloaded, no update checks.
+pulumi_env() {
+    export PULUMI_HOME=$ROOT/.tools/pulumi-home
+    export PULUMI_BACKEND_URL=file://$ROOT/.pulumi-state
+    if [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
+        export PULUMI_CONFIG_PASSPHRASE=${PULUMI_CONFIG_PASSPHRASE-$LOCAL_ONLY_PASSPHRASE}
+    fi
+    export PULUMI_SKIP_UPDATE_CHECK=true
+    export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+    export AIMODELS_EMULATOR_URL=$EMULATOR_URL
+    mkdir -p "$PULUMI_HOME" "$ROOT/.pulumi-state"
+    local bin
+    bin=$("$ROOT/scripts/pulumi-cli.sh" | tail -n1) || die "could not obtain the Pulumi CLI"
+    export PATH=$bin:$PATH
+}
+
+# Create .venv if missing and install the project (editable) with its extras. Re-installs only
+# when pyproject.toml / requirements.lock changed since the last install.
+ensure_venv() {
+    local lock=$ROOT/requirements.lock stamp=$VENV/.aimodels-install.stamp want
+    if [ ! -x "$VENV/bin/python" ]; then
+        python3 -m venv "$VENV" || die "python3 -m venv failed"
+    fi
+    want=$(cat "$ROOT/pyproject.toml" "$lock" 2>/dev/null | sha256sum | cut -d' ' -f1)
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+        local constraint=()
+        [ -f "$lock" ] && constraint=(-c "$lock")
+        "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${constraint[@]}" -e "$ROOT[emulator,test]" \
+            || die "pip install failed"
+        echo "$want" >"$stamp"
+    fi
+}
+
+emulator_healthy() {
+    "$VENV/bin/python" - "$EMULATOR_URL/_admin/health" <<'PY' 2>/dev/null
+import sys, urllib.request
+try:
+    with urllib.request.urlopen(sys.argv[1], timeout=2) as r:
+        sys.exit(0 if r.status == 200 else 1)
+except Exception:
+    sys.exit(1)
+PY
+}
+
+# Pid of the emulator started by up.sh, if it is still that process.
+our_emulator_pid() {
+    local pid
+    pid=$(cat "$EMULATOR_PIDFILE" 2>/dev/null) || return 1
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q aimodels-emulator || return 1
+    echo "$pid"
+}
+
+ensure_emulator() {
+    emulator_healthy && return 0
+    [ -x "$VENV/bin/aimodels-emulator" ] || die "$VENV/bin/aimodels-emulator missing (pip install -e '.[emulator]')"
+    mkdir -p "$EMULATOR_DIR"
+    (cd "$ROOT" && nohup "$VENV/bin/aimodels-emulator" --port "$EMULATOR_PORT" --db "$EMULATOR_DIR/state.db" \
+        >>"$EMULATOR_DIR/emulator.log" 2>&1 </dev/null & echo $! >"$EMULATOR_PIDFILE")
+    local i
+    for i in $(seq 1 150); do
+        emulator_healthy && return 0
+        our_emulator_pid >/dev/null || die "emulator exited; see $EMULATOR_DIR/emulator.log"
+        sleep 0.2
+    done
+    die "emulator did not answer on $EMULATOR_URL/_admin/health within 30 s; see $EMULATOR_DIR/emulator.log"
+}
+
+stop_emulator() {
+    local pid i
+    pid=$(our_emulator_pid) || { rm -f "$EMULATOR_PIDFILE"; return 0; }
+    kill "$pid" 2>/dev/null || true
+    for i in $(seq 1 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.2
+    done
+    kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null
+    rm -f "$EMULATOR_PIDFILE"
+}
+
+# True if the stack exists in the file backend.
+stack_exists() {
+    (cd "$PROJECT_DIR" && pulumi stack ls --json 2>/dev/null) \
+        | "$VENV/bin/python" -c 'import json,sys; sys.exit(0 if any(s["name"] == sys.argv[1] for s in json.load(sys.stdin)) else 1)' "$STACK"
+}
+
+require_project() {
+    [ -f "$PROJECT_DIR/Pulumi.yaml" ] || [ -f "$PROJECT_DIR/Pulumi.yml" ] \
+        || die "no Pulumi.yaml in $PROJECT_DIR (set PULUMI_PROJECT_DIR to another project)"
+}

@@ -1,0 +1,150 @@
+"""End-to-end tier: real Pulumi engine, real provider processes, real emulator over HTTP.
+
+Fixtures
+--------
+``pulumi_cli`` (session)
+    Runs scripts/pulumi-cli.sh (reuses a matching CLI on PATH or the cached build in
+    .tools/pulumi/bin, else builds it with Go) and returns the directory holding ``pulumi`` and
+    the Python launchers. It never skips: without a CLI the tier fails loudly.
+
+``make_stack`` (function)
+    Factory ``make_stack(program_dir=REPO, stack_name="e2e", config={}, secrets={}, env={})``
+    returning a ``pulumi.automation.Stack`` on a throwaway file backend under ``tmp_path`` with a
+    passphrase secrets provider and the project-local PULUMI_HOME (.tools/pulumi-home). Config
+    keys without a namespace get the project's. Every stack it made is destroyed and removed at
+    teardown (also when the test failed), and a stack config file it created is deleted.
+
+The provider processes inherit the CLI's environment, so ``env`` (plus AIMODELS_EMULATOR_URL,
+set to the session emulator) is how a stack reaches things that are not in its config.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pulumi import automation as auto
+
+from tests.emulator_process import Emulator
+
+REPO = Path(__file__).resolve().parents[2]
+PULUMI_HOME = REPO / ".tools" / "pulumi-home"
+# Test-only passphrase: the file backends live under pytest's tmp_path and hold nothing real.
+E2E_PASSPHRASE = "aimodels-e2e-test-only"
+
+MakeStack = Callable[..., auto.Stack]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Everything under tests/e2e is in the e2e tier (select or deselect with -m e2e)."""
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if here in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def pulumi_cli() -> Path:
+    script = REPO / "scripts" / "pulumi-cli.sh"
+    proc = subprocess.run(["bash", str(script)], cwd=REPO, capture_output=True, text=True)
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        pytest.fail(
+            f"scripts/pulumi-cli.sh failed (exit {proc.returncode}); the e2e tier needs the Pulumi CLI.\n"
+            f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}",
+            pytrace=False,
+        )
+    bin_dir = Path(lines[-1])
+    if not (bin_dir / "pulumi").is_file():
+        pytest.fail(f"scripts/pulumi-cli.sh printed {bin_dir}, which has no pulumi binary", pytrace=False)
+    return bin_dir
+
+
+def _pulumi_command(bin_dir: Path) -> auto.PulumiCommand:
+    # PulumiCommand(root=R) runs R/bin/pulumi and puts R/bin first on PATH for the CLI, so the
+    # language host and the provider launchers beside it are found.
+    if bin_dir.name == "bin":
+        return auto.PulumiCommand(root=str(bin_dir.parent))
+    os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
+    return auto.PulumiCommand()
+
+
+def _stack_config_path(program_dir: Path, stack_name: str) -> Path:
+    """Where the CLI keeps Pulumi.<stack>.yaml (honours stackConfigDir)."""
+    for name in ("Pulumi.yaml", "Pulumi.yml"):
+        project = program_dir / name
+        if project.is_file():
+            import yaml
+
+            data = yaml.safe_load(project.read_text()) or {}
+            config_dir = data.get("stackConfigDir")
+            if config_dir:
+                return program_dir / config_dir / f"Pulumi.{stack_name}.yaml"
+    return program_dir / f"Pulumi.{stack_name}.yaml"
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@pytest.fixture
+def make_stack(pulumi_cli: Path, emulator: Emulator, tmp_path: Path) -> Iterator[MakeStack]:
+    command = _pulumi_command(pulumi_cli)
+    PULUMI_HOME.mkdir(parents=True, exist_ok=True)
+    made: list[tuple[auto.Stack, Path, bool]] = []
+
+    def make(
+        program_dir: Path | str = REPO,
+        stack_name: str = "e2e",
+        config: Mapping[str, Any] | None = None,
+        secrets: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> auto.Stack:
+        program_dir = Path(program_dir).resolve()
+        state = tmp_path / f"pulumi-state-{len(made)}"
+        state.mkdir()
+        env_vars = {
+            "PULUMI_BACKEND_URL": state.as_uri(),
+            "PULUMI_CONFIG_PASSPHRASE": E2E_PASSPHRASE,
+            "PULUMI_SKIP_UPDATE_CHECK": "true",
+            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+            "AIMODELS_EMULATOR_URL": emulator.url,
+            **(env or {}),
+        }
+        config_file = _stack_config_path(program_dir, stack_name)
+        had_config_file = config_file.exists()
+        opts = auto.LocalWorkspaceOptions(
+            work_dir=str(program_dir),
+            pulumi_home=str(PULUMI_HOME),
+            env_vars=env_vars,
+            secrets_provider="passphrase",
+            pulumi_command=command,
+        )
+        stack = auto.create_stack(stack_name, work_dir=str(program_dir), opts=opts)
+        made.append((stack, config_file, had_config_file))
+        values = {k: auto.ConfigValue(value=str(v)) for k, v in (config or {}).items()}
+        values.update({k: auto.ConfigValue(value=str(v), secret=True) for k, v in (secrets or {}).items()})
+        if values:
+            stack.set_all_config(values)
+        return stack
+
+    yield make
+
+    errors: list[str] = []
+    for stack, config_file, had_config_file in reversed(made):
+        try:
+            stack.destroy(on_output=_quiet)
+        except auto.CommandError as exc:  # keep going: remove the other stacks too
+            errors.append(f"destroy {stack.name}: {exc}")
+        try:
+            stack.workspace.remove_stack(stack.name, force=True)
+        except auto.CommandError as exc:
+            errors.append(f"stack rm {stack.name}: {exc}")
+        if not had_config_file and config_file.exists():
+            config_file.unlink()
+    if errors:
+        pytest.fail("e2e teardown failed:\n" + "\n".join(errors), pytrace=False)
