@@ -72,7 +72,9 @@ Guesses beyond the spec:
     empty one). The inference list pages on (createTime, id) descending. Bad ``limit`` (<1) or a
     start key without the table's key -> 400 with DynamoDB's ValidationException text.
   * Endpoint ``startTime``/``endTime`` and inference times are UTC ``YYYY-MM-DD HH:MM:SS.ffffff``.
-    On InService, ``current_instance_count`` becomes the requested initial count.
+    On InService, ``current_instance_count`` becomes the requested initial count. ``Updating`` and
+    other SageMaker statuses are never produced by the API (patch them in through the admin surface).
+    ``custom_extensions`` is stored de-duplicated and comma-joined.
   * ResourceLimitExceeded counts the initial instance counts of live endpoints of the same type;
     the text follows SageMaker's usual wording. "Cannot create already existing model" uses the
     model name ``esd-model-<type>-<short>`` in the ARN; it fires while a record with the same

@@ -246,6 +246,9 @@ def test_username_header_bearer_fallback_and_permission_errors(esd: httpx.Client
     assert r.json() == {"statusCode": 403, "message": "User bob has no permissions: ['role:all', 'role:list']"}
     r = esd.put("/inferences/x/start", headers={"username": "bob"})
     assert r.json()["message"] == "User bob has no permissions: ['inference:all']"
+    # deleting bob's only role leaves him with an empty roles list: the lookup itself fails (400)
+    assert esd.request("DELETE", "/roles", json={"role_name_list": ["bob_role"]}).status_code == 204
+    assert esd.get("/trainings", headers={"username": "bob"}).status_code == 400
 
     # routes without a permission check need the key only
     assert raw.get("/inferences", headers={"x-api-key": KEY}).status_code == 200
