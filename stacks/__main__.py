@@ -27,7 +27,8 @@ def asset(*parts: str) -> str:
 operators = esd.Role(
     "operators",
     name=f"{env}-operators",
-    permissions=["sagemaker_endpoint:all", "checkpoint:all", "inference:all", "train:all"],
+    permissions=config.get_object("operatorPermissions")
+    or ["sagemaker_endpoint:all", "checkpoint:all", "inference:all", "train:all"],
 )
 engineer = esd.User(
     "engineer",

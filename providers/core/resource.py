@@ -110,8 +110,19 @@ def _has_unknown(value: Any) -> bool:
     return False
 
 
+def _plain(value: Any) -> Any:
+    """Numbers cross the engine's wire as doubles (1 comes back as 1.0): compare them as numbers."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
 def _sort_key(value: Any) -> str:
-    return json.dumps(value, sort_keys=True)
+    return json.dumps(_plain(value), sort_keys=True)
 
 
 def _sort_unordered(model_cls: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
@@ -260,8 +271,12 @@ class DynamicProvider(dynamic.ResourceProvider):
         return {n: marks_of(f) for n, f in self.handler.Inputs.model_fields.items()}
 
     def _stored_inputs(self, state: dict[str, Any]) -> dict[str, Any]:
+        """Declared inputs in canonical form. The engine's wire drops None values and turns
+        integers into doubles, so both sides of a diff are re-canonicalised before comparing."""
         fields = self.handler.Inputs.model_fields
         raw = {k: v for k, v in state.items() if k in fields}
+        if _has_unknown(raw):
+            return raw
         try:
             return canonical(self.handler.Inputs.model_validate(raw))
         except ValidationError:
@@ -291,8 +306,8 @@ class DynamicProvider(dynamic.ResourceProvider):
 
     @_guarded("diff")
     def diff(self, id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
-        old = self._stored_inputs(olds)
-        changed = [n for n, m in self._input_fields().items() if not _same(old.get(n), news.get(n), m)]
+        old, new = self._stored_inputs(olds), self._stored_inputs(news)
+        changed = [n for n, m in self._input_fields().items() if not _same(old.get(n), new.get(n), m)]
         fields = self._input_fields()
         replaces = [n for n in changed if fields[n].replace]
         return dynamic.DiffResult(

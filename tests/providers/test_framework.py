@@ -144,3 +144,15 @@ def test_wait_for_reports_failure_reason_and_deadline():
         wait_for("esd:Endpoint y", lambda: Poll(None, "Creating"), timeout_s=60,
                  clock=lambda: next(clock2), sleep=lambda s: None)
     assert "still Creating" in str(err.value) and "deadline 60s" in str(err.value)
+
+
+def test_numbers_that_crossed_the_wire_as_doubles_are_not_a_change():
+    """The engine's protobuf Struct turns 1 into 1.0 and drops None values."""
+    p = DynamicProvider(EndpointHandler)
+    inputs = p.check({}, ENDPOINT).inputs
+    wire = {k: (float(v) if isinstance(v, int) and not isinstance(v, bool) else v)
+            for k, v in inputs.items() if v is not None}
+    assert wire["initial_instance_count"] == 1.0 and "min_instance_number" not in wire
+    assert p.diff("id", wire, wire).changes is False
+    assert p.diff("id", inputs, wire).changes is False
+    assert p.diff("id", wire, {**wire, "initial_instance_count": 2.0}).replaces == ["initial_instance_count"]
