@@ -10,7 +10,8 @@ require_project
 pulumi_env
 
 cd "$PROJECT_DIR"
-if stack_exists; then
+count=$(stack_resource_count)
+if [ -n "$count" ] && [ "$count" != 0 ]; then
     ensure_emulator
     tty=()
     [ -t 1 ] || tty=(--non-interactive)

@@ -51,8 +51,12 @@ ensure_venv() {
     if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
         local constraint=()
         [ -f "$lock" ] && constraint=(-c "$lock")
-        "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${constraint[@]}" -e "$ROOT[emulator,test]" \
-            || die "pip install failed"
+        local log=$VENV/.aimodels-install.log
+        if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${constraint[@]}" \
+            -e "$ROOT[emulator,test]" >"$log" 2>&1; then
+            cat "$log" >&2
+            die "pip install failed (log: $log)"
+        fi
         echo "$want" >"$stamp"
     fi
 }
@@ -81,8 +85,12 @@ ensure_emulator() {
     emulator_healthy && return 0
     [ -x "$VENV/bin/aimodels-emulator" ] || die "$VENV/bin/aimodels-emulator missing (pip install -e '.[emulator]')"
     mkdir -p "$EMULATOR_DIR"
-    (cd "$ROOT" && nohup "$VENV/bin/aimodels-emulator" --port "$EMULATOR_PORT" --db "$EMULATOR_DIR/state.db" \
-        >>"$EMULATOR_DIR/emulator.log" 2>&1 </dev/null & echo $! >"$EMULATOR_PIDFILE")
+    (
+        cd "$ROOT" || exit 1
+        nohup "$VENV/bin/aimodels-emulator" --port "$EMULATOR_PORT" --db "$EMULATOR_DIR/state.db" \
+            >>"$EMULATOR_DIR/emulator.log" 2>&1 </dev/null &
+        echo $! >"$EMULATOR_PIDFILE"
+    )
     local i
     for i in $(seq 1 150); do
         emulator_healthy && return 0
@@ -104,10 +112,14 @@ stop_emulator() {
     rm -f "$EMULATOR_PIDFILE"
 }
 
-# True if the stack exists in the file backend.
-stack_exists() {
-    (cd "$PROJECT_DIR" && pulumi stack ls --json 2>/dev/null) \
-        | "$VENV/bin/python" -c 'import json,sys; sys.exit(0 if any(s["name"] == sys.argv[1] for s in json.load(sys.stdin)) else 1)' "$STACK"
+# Resource count of the stack in the file backend ("" when the stack does not exist).
+stack_resource_count() {
+    (cd "$PROJECT_DIR" && pulumi stack ls --json 2>/dev/null) | "$VENV/bin/python" -c '
+import json, sys
+for s in json.load(sys.stdin):
+    if s["name"] == sys.argv[1]:
+        print(s.get("resourceCount", 0))
+' "$STACK"
 }
 
 require_project() {

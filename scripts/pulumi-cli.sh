@@ -8,7 +8,8 @@
 #   2. the cached build in .tools/pulumi/bin (reused while its build stamp matches);
 #   3. otherwise build with Go from the module proxy (tools/pulumi-build) into .tools/pulumi/bin.
 #
-# Env: PULUMI_CLI_FORCE_BUILD=1 skips step 1 and rebuilds; PULUMI_CLI_SKIP_PATH=1 skips step 1.
+# Env: PULUMI_CLI_FORCE_BUILD=1 skips step 1 and rebuilds; PULUMI_CLI_SKIP_PATH=1 skips step 1;
+#      PULUMI_CLI_VERSION=X.Y.Z requires another version than go.mod's (PATH only, see below).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -18,9 +19,13 @@ TOOLS=$ROOT/.tools/pulumi
 BIN=$TOOLS/bin
 STAMP=$TOOLS/build.stamp
 
-# The CLI version is whatever tools/pulumi-build/go.mod pins for pkg/v3 (single source of truth).
-VERSION=$(awk '$1 == "github.com/pulumi/pulumi/pkg/v3" { sub(/^v/, "", $2); print $2; exit }' "$BUILD_DIR/go.mod")
-[ -n "$VERSION" ] || { echo "pulumi-cli.sh: cannot read the pkg/v3 version from $BUILD_DIR/go.mod" >&2; exit 1; }
+# The buildable CLI version is whatever tools/pulumi-build/go.mod pins for pkg/v3. The required
+# version defaults to it; PULUMI_CLI_VERSION may require another one, which then has to come
+# from PATH (e.g. an official install), since only the go.mod version can be built here.
+BUILD_VERSION=$(awk '$1 == "github.com/pulumi/pulumi/pkg/v3" { sub(/^v/, "", $2); print $2; exit }' "$BUILD_DIR/go.mod")
+[ -n "$BUILD_VERSION" ] || { echo "pulumi-cli.sh: cannot read the pkg/v3 version from $BUILD_DIR/go.mod" >&2; exit 1; }
+VERSION=${PULUMI_CLI_VERSION:-$BUILD_VERSION}
+VERSION=${VERSION#v}
 LAUNCHER_NAMES=(pulumi-language-python pulumi-language-python-exec pulumi-resource-pulumi-python)
 
 log() { echo "pulumi-cli.sh: $*" >&2; }
@@ -67,6 +72,10 @@ if [ "${PULUMI_CLI_FORCE_BUILD:-0}" != 1 ] && [ "${PULUMI_CLI_SKIP_PATH:-0}" != 
     fi
 fi
 
+if [ "$VERSION" != "$BUILD_VERSION" ]; then
+    log "no pulumi v$VERSION with the Python launchers on PATH, and only v$BUILD_VERSION (tools/pulumi-build/go.mod) can be built here"
+    exit 1
+fi
 command -v go >/dev/null 2>&1 || { log "Go is required to build the Pulumi CLI (no matching pulumi on PATH)"; exit 1; }
 mkdir -p "$BIN"
 

@@ -11,8 +11,8 @@ pulumi_env
 ensure_emulator
 
 cd "$PROJECT_DIR"
-if ! stack_exists; then
-    pulumi stack init "$STACK" --secrets-provider passphrase >/dev/null
+if [ -z "$(stack_resource_count)" ]; then
+    out=$(pulumi stack init "$STACK" --secrets-provider passphrase 2>&1) || die "pulumi stack init failed: $out"
 fi
 pulumi stack select "$STACK" >/dev/null
 
