@@ -82,11 +82,11 @@ class ApiClient:
         *,
         secrets: Iterable[str] = (),
         transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.settings = settings
         self._secrets = [s for s in secrets if s]
-        self._sleep = sleep
+        self._sleep = sleep or (lambda seconds: time.sleep(seconds))  # looked up per call: patchable
         self.http = httpx.Client(
             base_url=settings.base_url.rstrip("/"),
             auth=auth,

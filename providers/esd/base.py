@@ -13,7 +13,7 @@ O = TypeVar("O", bound=Outputs)
 
 class EsdHandler(Handler[I, O]):
     Settings = EsdSettings
-    Client = EsdClient
+    Client = EsdClient.connect
     client: EsdClient
 
 

@@ -66,6 +66,14 @@ class EsdClient(ApiClient):
         except ValueError:
             return {}
 
+    @classmethod
+    def connect(cls, settings: EsdSettings) -> EsdClient:
+        """A client whose URL and API key are known to work: a wrong stage URL or key fails here,
+        once per provider process, with the gateway's own answer."""
+        client = cls(settings)
+        client.ping()
+        return client
+
     # -- connection check
     def ping(self) -> str:
         return self.request("Ping", "GET", "/ping").json().get("message", "")
