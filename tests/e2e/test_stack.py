@@ -137,12 +137,25 @@ def test_stack_lifecycle(make_stack, fresh: Emulator) -> None:
     stack.set_config("aimodels:endpointInstanceType", auto.ConfigValue(value="ml.g5.4xlarge"))
     up = stack.up(on_output=quiet)
     assert changes(up.summary) == {"replace": 2}
+    assert up.stdout.index("async-endpoint deleted original") < up.stdout.index("async-endpoint created replacement")
     endpoints = list(fresh.objects("esd")["endpoint"].values())
     assert [(e["endpoint_name"], e["instance_type"]) for e in endpoints] == [("esd-async-e2e-sd", "ml.g5.4xlarge")]
     after = resources(stack)
     assert after["async-endpoint"]["id"] != before["async-endpoint"]["id"]
     assert after["endpoint-smoke-test"]["id"] != before["endpoint-smoke-test"]["id"]
     assert len(fresh.objects("esd")["inference"]) == 1
+    stack.preview(expect_no_changes=True, on_output=quiet)
+
+    # -- replace-on-change, create-before-delete: a new base model (the training and the smoke
+    #    test that use it are replaced with it) ------------------------------------------------------
+    stack.set_config("aimodels:baseModelUrl",
+                     auto.ConfigValue(value="https://models.example.com/sd/v2-1-base.safetensors"))
+    up = stack.up(on_output=quiet)
+    assert changes(up.summary) == {"replace": 3}
+    assert up.stdout.index("base-model created replacement") < up.stdout.index("base-model deleted original")
+    names = sorted(n for d in fresh.objects("esd")["checkpoint"].values() for n in d["checkpoint_names"])
+    assert "v2-1-base.safetensors" in names and "v1-5-pruned-emaonly.safetensors" not in names
+    assert stack.outputs()["esd"].value["base_model"] == ["v2-1-base.safetensors"]
     stack.preview(expect_no_changes=True, on_output=quiet)
 
     # -- drift: changed and deleted behind Pulumi's back; refresh notices, up repairs ---------------

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import os
+import subprocess
+import sys
 
 import pytest
 from pulumi.dynamic import Config
@@ -11,6 +14,12 @@ from pulumi.output import Unknown
 
 from providers.core import ConfigError, DynamicProvider, FailedState, Poll, WaitTimeout, wait_for
 from providers.esd.checkpoint import CheckpointHandler
+from providers.esd.dataset import DatasetHandler
+from providers.esd.inference import InferenceJobHandler
+from providers.esd.training import TrainingJobHandler
+from providers.fabric.model import ModelHandler as FabricModelHandler
+from providers.pai.model import ModelHandler as PaiModelHandler
+from providers.pai.model_version import ModelVersionHandler
 from providers.esd.client import EsdSettings
 from providers.esd.endpoint import EndpointHandler
 from providers.esd.role import RoleHandler
@@ -90,18 +99,37 @@ def test_diff_order_of_unordered_lists_is_not_a_change():
     assert p.diff("r", {"name": "r", "permissions": ["a", "b"]}, {"name": "r", "permissions": ["b", "a"]}).changes is False
 
 
-@pytest.mark.parametrize("handler", [RoleHandler, UserHandler, CheckpointHandler, EndpointHandler])
+ALL_HANDLERS = [RoleHandler, UserHandler, CheckpointHandler, EndpointHandler, DatasetHandler, TrainingJobHandler,
+                InferenceJobHandler, PaiModelHandler, ModelVersionHandler, FabricModelHandler]
+SECRET_ENV = {"ESD_API_KEY": "TOPSECRETKEY00000000", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "TOPSECRETALIBABA",
+              "HUAWEICLOUD_SDK_SK": "TOPSECRETHUAWEI"}
+
+
+@pytest.mark.parametrize("handler", ALL_HANDLERS, ids=lambda h: h.type_token)
 def test_provider_serializes_by_reference_without_secrets(handler, monkeypatch):
-    monkeypatch.setenv("ESD_API_KEY", "TOPSECRETKEY00000000")
+    for k, v in SECRET_ENV.items():
+        monkeypatch.setenv(k, v)
     p = DynamicProvider(handler)
     first = serialize_provider(p)
-    # configuring (as the provider process does) and using the provider must not leak into the pickle
+    # configuring and using the provider (as the provider process does) must not leak into the pickle
     p.configure(type("Req", (), {"config": Config({"esd:apiKey": "TOPSECRETKEY00000000"}, "aimodels")})())
+    assert p.impl is not None
     second = serialize_provider(p)
     assert first == second
     raw = base64.b64decode(first)
-    assert b"TOPSECRETKEY" not in raw
+    assert b"TOPSECRET" not in raw
     assert handler.__module__.encode() in raw and len(raw) < 400
+
+
+def test_serialization_is_identical_across_processes():
+    """Two separate interpreters produce the same __provider for every resource: no churn."""
+    script = ("from pulumi.dynamic.dynamic import serialize_provider;"
+              "from providers.core import DynamicProvider;"
+              "import tests.providers.test_framework as t;"
+              "print('\\n'.join(serialize_provider(DynamicProvider(h)) for h in t.ALL_HANDLERS))")
+    runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")]
+    assert runs[0] == runs[1] and len(runs[0].splitlines()) == len(ALL_HANDLERS)
 
 
 def test_program_side_resource_declares_secret_outputs_and_type_token():
@@ -156,3 +184,22 @@ def test_numbers_that_crossed_the_wire_as_doubles_are_not_a_change():
     assert p.diff("id", wire, wire).changes is False
     assert p.diff("id", inputs, wire).changes is False
     assert p.diff("id", wire, {**wire, "initial_instance_count": 2.0}).replaces == ["initial_instance_count"]
+
+
+@pytest.mark.parametrize("handler, props, prop", [
+    (RoleHandler, {"name": "IT Operator", "permissions": ["x:all"]}, "name"),
+    (UserHandler, {"username": "u", "password": "p", "roles": []}, "roles"),
+    (UserHandler, {"username": "u", "roles": ["r"]}, "password"),
+    (CheckpointHandler, {"checkpoint_type": "Lora"}, "source_url"),
+    (CheckpointHandler, {"checkpoint_type": "Lora", "source_url": "https://x/a.bin"}, "source_url"),
+    (CheckpointHandler, {"checkpoint_type": "Lora", "source_file": "/no/such/file.safetensors"}, "source_file"),
+    (CheckpointHandler, {"checkpoint_type": "Model", "source_url": "https://x/a.ckpt"}, "checkpoint_type"),
+    (CheckpointHandler, {"checkpoint_type": "Lora", "source_url": "https://x/a.ckpt", "name": "has.dot"}, "name"),
+    (DatasetHandler, {"name": "d", "files": ["/no/such.png"]}, "files"),
+    (DatasetHandler, {"name": "9starts-with-digit", "files": []}, "name"),
+    (TrainingJobHandler, {"model": "m", "dataset": "d", "output_name": "o", "fm_type": "sd_3"}, "fm_type"),
+    (InferenceJobHandler, {"inference_type": "Async", "models": {}, "task_type": "video"}, "task_type"),
+    (InferenceJobHandler, {"inference_type": "Serverless", "models": {}}, "inference_type"),
+])
+def test_each_resource_rejects_bad_input_by_property(handler, props, prop):
+    assert prop in failures(handler, props)
