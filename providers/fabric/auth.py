@@ -112,12 +112,21 @@ import hmac
 import json
 import re
 import threading
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from urllib.parse import quote, unquote_to_bytes
+from urllib.parse import unquote_to_bytes
 
 import httpx
+
+from providers.core.signing import (  # noqa: F401  (re-exported)
+    Clock,
+    canonical_query_string,
+    join_pairs as _join_pairs,
+    parse_query as _parse_query,
+    rfc3986_encode,
+    utc_now as _utc_now,
+)
 
 __all__ = [
     "ALGORITHM",
@@ -157,7 +166,6 @@ UNSIGNED_HEADERS = frozenset(
     }
 )
 
-Clock = Callable[[], "datetime | float"]
 
 
 # ---------------------------------------------------------------------------
@@ -165,9 +173,6 @@ Clock = Callable[[], "datetime | float"]
 # ---------------------------------------------------------------------------
 
 
-def rfc3986_encode(value: str | bytes) -> str:
-    """Percent-encode everything except ``A-Za-z0-9-_.~`` (UTF-8, upper-case hex)."""
-    return quote(value, safe="-_.~")
 
 
 def canonical_uri(raw_path: str) -> str:
@@ -177,34 +182,12 @@ def canonical_uri(raw_path: str) -> str:
     return uri if uri.endswith("/") else uri + "/"
 
 
-def _parse_query(raw_query: str) -> list[tuple[bytes, bytes]]:
-    pairs: list[tuple[bytes, bytes]] = []
-    for part in raw_query.split("&"):
-        if not part:
-            continue
-        name, _, value = part.partition("=")
-        pairs.append(
-            (unquote_to_bytes(name.replace("+", " ")), unquote_to_bytes(value.replace("+", " ")))
-        )
-    return pairs
 
 
-def _join_pairs(pairs: list[tuple[bytes, bytes]]) -> str:
-    return "&".join(f"{rfc3986_encode(k)}={rfc3986_encode(v)}" for k, v in pairs)
 
 
-def canonical_query_string(raw_query: str) -> str:
-    """Canonical query string of a raw query (without the leading ``?``)."""
-    return _join_pairs(sorted(_parse_query(raw_query)))
 
 
-def _utc_now(clock: Clock | None) -> datetime:
-    value = clock() if clock is not None else datetime.now(timezone.utc)
-    if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value, timezone.utc)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
 
 
 # ---------------------------------------------------------------------------

@@ -104,10 +104,18 @@ import hmac
 import uuid
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from urllib.parse import quote, unquote_to_bytes
+from urllib.parse import unquote_to_bytes
 
 import httpx
+
+from providers.core.signing import (  # noqa: F401  (re-exported)
+    Clock,
+    canonical_query_string,
+    join_pairs as _join_pairs,
+    parse_query as _parse_query,
+    rfc3986_encode,
+    utc_now as _utc_now,
+)
 
 __all__ = [
     "ALGORITHM",
@@ -125,10 +133,7 @@ ALGORITHM = "ACS3-HMAC-SHA256"
 DEFAULT_API_VERSION = "2021-02-04"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
-#: Characters RFC 3986 calls "unreserved" besides ASCII letters and digits.
-_UNRESERVED_MARKS = "-_.~"
 
-Clock = Callable[[], "datetime | float"]
 NonceFactory = Callable[[], str]
 ActionResolver = Callable[[httpx.Request], "str | None"]
 
@@ -153,9 +158,6 @@ class AcsSignature:
 # ---------------------------------------------------------------------------
 
 
-def rfc3986_encode(value: str | bytes) -> str:
-    """Percent-encode everything except ``A-Za-z0-9-_.~`` (UTF-8, upper-case hex)."""
-    return quote(value, safe=_UNRESERVED_MARKS)
 
 
 def canonical_uri(raw_path: str) -> str:
@@ -169,39 +171,12 @@ def canonical_uri(raw_path: str) -> str:
     return "/".join(rfc3986_encode(unquote_to_bytes(seg)) for seg in raw_path.split("/"))
 
 
-def _parse_query(raw_query: str) -> list[tuple[bytes, bytes]]:
-    """Split a raw query into decoded (name, value) byte pairs, order kept.
-
-    ``+`` is read as a space (httpx writes spaces in ``params=`` that way);
-    a bare ``name`` has the empty value; empty ``&&`` segments are skipped.
-    """
-    pairs: list[tuple[bytes, bytes]] = []
-    for part in raw_query.split("&"):
-        if not part:
-            continue
-        name, _, value = part.partition("=")
-        pairs.append(
-            (unquote_to_bytes(name.replace("+", " ")), unquote_to_bytes(value.replace("+", " ")))
-        )
-    return pairs
 
 
-def _join_pairs(pairs: list[tuple[bytes, bytes]]) -> str:
-    return "&".join(f"{rfc3986_encode(k)}={rfc3986_encode(v)}" for k, v in pairs)
 
 
-def canonical_query_string(raw_query: str) -> str:
-    """Canonical query string of a raw query (without the leading ``?``)."""
-    return _join_pairs(sorted(_parse_query(raw_query)))
 
 
-def _utc_now(clock: Clock | None) -> datetime:
-    value = clock() if clock is not None else datetime.now(timezone.utc)
-    if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value, timezone.utc)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
 
 
 def _default_nonce() -> str:
