@@ -4,14 +4,12 @@
 # units, emulator contracts, provider lifecycles over HTTP, and the end-to-end tier under the
 # real engine. Extra arguments go to pytest (e.g. `-m "not e2e"`, `-k endpoint`).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-if [ ! -x .venv/bin/python ]; then
-    python3 -m venv .venv
-fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[emulator,test]' -c requirements.lock
+ensure_venv
+bin_dir=$("$ROOT/scripts/pulumi-cli.sh" | tail -n 1) || die "could not obtain the Pulumi CLI"
+export PATH="$bin_dir:$VENV/bin:$PATH"
+export PULUMI_SKIP_UPDATE_CHECK=true
 
-bin_dir=$(bash scripts/pulumi-cli.sh | tail -n 1)
-export PATH="$bin_dir:$PWD/.venv/bin:$PATH"
-
-exec .venv/bin/python -m pytest "$@"
+cd "$ROOT"
+exec "$VENV/bin/python" -m pytest "$@"
