@@ -8,7 +8,7 @@ from providers.core import NotFoundError, ResourceError
 from providers.esd.endpoint import EndpointHandler
 from providers.esd.role import RoleHandler
 from providers.esd.user import UserHandler
-from tests.providers.esd_support import API_KEY, checked, esd_config, provider
+from tests.providers.support import API_KEY, checked, esd_config, provider
 
 ROLE = {"name": "faulty", "permissions": ["inference:all"]}
 

@@ -13,7 +13,7 @@ from providers.esd.inference import InferenceJobHandler
 from providers.esd.role import RoleHandler
 from providers.esd.training import TrainingJobHandler
 from providers.esd.user import UserHandler
-from tests.providers.esd_support import checked, esd_config, provider, raw_api
+from tests.providers.support import checked, esd_config, provider, raw_api
 
 
 @pytest.fixture

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
-from pulumi.dynamic import Config, ConfigureRequest
 
 from providers.core import DynamicProvider, ResourceError
 from providers.fabric.model import ModelHandler
+from tests.providers.support import checked
+from tests.providers.support import provider as configured
 
 WS = "emulator-workspace"
 V1 = {"name": "v1", "base_model_type": None, "model_path": "obs://models/llm/v1/"}
@@ -28,15 +27,7 @@ def fabric(emulator):
 
 
 def provider(cfg: dict[str, str]) -> DynamicProvider:
-    p = DynamicProvider(ModelHandler)
-    p.configure(ConfigureRequest(Config(raw_config=cfg, project_name="aimodels")))
-    return p
-
-
-def checked(p: DynamicProvider, props: dict[str, Any]) -> dict[str, Any]:
-    r = p.check({}, props)
-    assert r.failures == [], [(f.property, f.reason) for f in r.failures]
-    return r.inputs
+    return configured(ModelHandler, cfg)
 
 
 def test_model_with_versions_and_promotion(fabric):

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
-from pulumi.dynamic import Config, ConfigureRequest
 
 from providers.core import DynamicProvider, ResourceError
 from providers.pai.auth import AcsV3Auth
 from providers.pai.model import ModelHandler
 from providers.pai.model_version import ModelVersionHandler
+from tests.providers.support import checked, provider
 
 AK, SK = "LTAI5tEmulatorAccessKey", "EmulatorSecretKey000000000000000"
 
@@ -21,18 +19,6 @@ def pai(emulator):
     emulator.reset("pai")
     yield {"pai:endpoint": f"{emulator.url}/pai", "pai:accessKeyId": AK, "pai:accessKeySecret": SK}
     assert {k: v for k, v in emulator.objects("pai").items() if v and k not in ("nonce",)} == {}
-
-
-def provider(handler, cfg: dict[str, str]) -> DynamicProvider:
-    p = DynamicProvider(handler)
-    p.configure(ConfigureRequest(Config(raw_config=cfg, project_name="aimodels")))
-    return p
-
-
-def checked(p: DynamicProvider, props: dict[str, Any]) -> dict[str, Any]:
-    r = p.check({}, props)
-    assert r.failures == [], [(f.property, f.reason) for f in r.failures]
-    return r.inputs
 
 
 def vendor(emulator) -> httpx.Client:

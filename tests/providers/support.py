@@ -1,4 +1,4 @@
-"""Shared helpers for ESD provider tests: providers configured against the emulator."""
+"""Shared helpers for provider tests: providers configured as the provider process does, against the emulator."""
 
 from __future__ import annotations
 
