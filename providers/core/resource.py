@@ -85,6 +85,11 @@ class Handler(Generic[I, O]):
         name = getattr(inputs, "name", None)
         return f"{self.type_token} {name}" if name else self.type_token
 
+    def check_change(self, olds: I, news: I) -> list[tuple[str, str]]:
+        """Rules about a change rather than a value (e.g. "a version is immutable"), checked at
+        preview when both old and new inputs are fully known. Returns (property, reason) pairs."""
+        return []
+
     def create(self, inputs: I) -> Created[O]:
         raise NotImplementedError
 
@@ -302,6 +307,15 @@ class DynamicProvider(dynamic.ResourceProvider):
         props = {k: v for k, v in news.items()
                  if not k.startswith("__") and not (k in outputs and v is None)}
         inputs, failures = check_inputs(self.handler.Inputs, props)
+        old = {k: v for k, v in olds.items() if k in self.handler.Inputs.model_fields}
+        if old and not failures and not _has_unknown(inputs) and not _has_unknown(old):
+            try:
+                before = self.handler.Inputs.model_validate(old)
+            except ValidationError:
+                before = None  # state from an older schema: nothing to compare against
+            if before is not None:
+                after = self.handler.Inputs.model_validate(inputs)
+                failures = [dynamic.CheckFailure(p, r) for p, r in self.impl.check_change(before, after)]
         return dynamic.CheckResult(inputs, failures)
 
     @_guarded("diff")

@@ -85,6 +85,14 @@ class ModelHandler(Handler[ModelInputs, ModelOutputs]):
     client: FabricClient
     type_token = "fabric:Model"
 
+    def check_change(self, olds: ModelInputs, news: ModelInputs) -> list[tuple[str, str]]:
+        before = {v.name: v.body() for v in olds.versions}
+        changed = [v.name for v in news.versions if v.name in before and before[v.name] != v.body()]
+        if changed and olds.workspace_id == news.workspace_id:
+            return [("versions", f"versions are immutable: {', '.join(changed)} changed; "
+                                 "add a version with a new name instead")]
+        return []
+
     def create(self, inputs: ModelInputs) -> Created[ModelOutputs]:
         ws, first = inputs.workspace_id, inputs.versions[0]
         body: dict[str, Any] = {"name": inputs.name, "type": "LLM_MODEL", "version": first.body()}

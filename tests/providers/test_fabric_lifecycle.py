@@ -124,3 +124,14 @@ def test_changing_an_existing_version_is_refused(fabric):
         p.update(created.id, created.outs, changed)
     assert "immutable" in str(err.value)
     p.delete(created.id, created.outs)
+
+
+def test_changing_an_existing_version_fails_at_preview():
+    p = DynamicProvider(ModelHandler)
+    olds = p.check({}, {"workspace_id": WS, "name": "m", "versions": [{**V1, "base_model_type": "QWEN2_5_7B"}]}).inputs
+    news = {**olds, "versions": [{**olds["versions"][0], "model_path": "obs://models/llm/other/"}]}
+    failures = p.check(olds, news).failures
+    assert [(f.property, "immutable" in f.reason) for f in failures] == [("versions", True)]
+    # adding a version next to the unchanged one is fine
+    grown = {**olds, "versions": [olds["versions"][0], {**olds["versions"][0], "name": "v2"}]}
+    assert p.check(olds, grown).failures == []
