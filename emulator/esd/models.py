@@ -127,6 +127,21 @@ def bad_start_key(op: str) -> EsdError:
                        f"The provided starting key is invalid: The provided key element does not match the schema")
 
 
+def scan_page(rows: list[dict[str, Any]], key: str, limit: int,
+              start: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of a DynamoDB Scan over a table whose partition key is ``key``: rows in key order,
+    after the start key, ``limit`` of them (applied before any filtering), and the cursor."""
+    dynamo_limit(limit, "Scan")
+    rows = sorted(rows, key=lambda r: r[key])
+    if start:
+        cursor = decode_key(start)
+        if key not in cursor:
+            raise bad_start_key("Scan")
+        rows = [r for r in rows if r[key] > cursor[key]]
+    page = rows[:limit]
+    return page, (encode_key({key: page[-1][key]}) if len(page) == limit else None)
+
+
 def url_basename(url: str) -> str:
     return unquote(urlparse(url).path.rstrip("/").rsplit("/", 1)[-1])
 
@@ -601,20 +616,11 @@ class Esd:
         def ok(e: dict[str, Any]) -> bool:
             return see_all or (bool(param_user) and visible(e.get("owner_group_or_role"), param_user, roles))
 
-        rows = sorted(self.all("endpoint"), key=lambda e: e["EndpointDeploymentJobId"])
         lek = None
         if by_id:
-            page = [e for e in rows if e["EndpointDeploymentJobId"] == by_id]
+            page = [e for e in self.all("endpoint") if e["EndpointDeploymentJobId"] == by_id]
         else:
-            dynamo_limit(limit, "Scan")
-            if start:
-                key = decode_key(start)
-                if "EndpointDeploymentJobId" not in key:
-                    raise bad_start_key("Scan")
-                rows = [e for e in rows if e["EndpointDeploymentJobId"] > key["EndpointDeploymentJobId"]]
-            page = rows[:limit]
-            if len(page) == limit:
-                lek = encode_key({"EndpointDeploymentJobId": page[-1]["EndpointDeploymentJobId"]})
+            page, lek = scan_page(self.all("endpoint"), "EndpointDeploymentJobId", limit, start)
         out = [self._endpoint_record(e) for e in page if ok(e)]
         out.sort(key=lambda e: e["startTime"] or "", reverse=True)
         return Reply(200, {"endpoints": decimalize(out), "last_evaluated_key": lek})
@@ -1061,14 +1067,7 @@ class Esd:
         username = self.check_permission(ctx, ["train:all"])
         limit = parse_int(ctx.query.get("limit"), 10)
         start = ctx.query.get("exclusive_start_key")
-        dynamo_limit(limit, "Scan")
-        rows = sorted(self.all("training"), key=lambda j: j["id"])
-        if start:
-            key = decode_key(start)
-            if "id" not in key:
-                raise bad_start_key("Scan")
-            rows = [j for j in rows if j["id"] > key["id"]]
-        page = rows[:limit]
+        page, lek = scan_page(self.all("training"), "id", limit, start)
         if not page:
             return Reply(200, {"trainings": []})
         for j in page:
@@ -1079,7 +1078,6 @@ class Esd:
             "id": j["id"], "modelName": "not_applied", "status": j["job_status"], "trainType": j["train_type"],
             "created": j["timestamp"], "sagemakerTrainName": j.get("sagemaker_train_name"), "params": j["params"],
         } for j in page if visible(j.get("allowed_roles_or_users"), username, roles)]
-        lek = encode_key({"id": page[-1]["id"]}) if len(page) == limit else None
         return Reply(200, {"trainings": decimalize(out), "last_evaluated_key": lek})
 
     def delete_trainings(self, ctx: Ctx) -> Reply:
@@ -1151,14 +1149,7 @@ class Esd:
         limit = parse_int(ctx.query.get("limit"), 10)
         start = ctx.query.get("exclusive_start_key")
         status = ctx.query.get("dataset_status")
-        dynamo_limit(limit, "Scan")
-        rows = sorted(self.all("dataset"), key=lambda d: d["dataset_name"])
-        if start:
-            key = decode_key(start)
-            if "dataset_name" not in key:
-                raise bad_start_key("Scan")
-            rows = [d for d in rows if d["dataset_name"] > key["dataset_name"]]
-        page = rows[:limit]
+        page, lek = scan_page(self.all("dataset"), "dataset_name", limit, start)
         if not page:
             return Reply(200, {"datasets": []})
         roles = self.roles_of(username)
@@ -1166,7 +1157,6 @@ class Esd:
                 "timestamp": d["timestamp"], **(d.get("params") or {})}
                for d in page if (not status or d["dataset_status"] == status)
                and visible(d.get("allowed_roles_or_users"), username, roles)]
-        lek = encode_key({"dataset_name": page[-1]["dataset_name"]}) if len(page) == limit else None
         return Reply(200, {"datasets": decimalize(out), "last_evaluated_key": lek})
 
     def get_dataset(self, ctx: Ctx) -> Reply:
