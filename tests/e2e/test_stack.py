@@ -125,11 +125,11 @@ def test_stack_lifecycle(make_stack, fresh: Emulator) -> None:
     assert resources(stack)["operators"]["id"] == role_before
     role = next(iter(d for d in fresh.objects("esd")["role"].values() if d["role_name"] == "e2e-operators"))
     assert "user:list" in role["permissions"]
-    chat = next(iter(fresh.objects("fabric")["model"].values()))
     fabric_out = stack.outputs()["fabric"].value
     assert fabric_out["current_version_id"] == fabric_out["versions"]["v2"]
     assert set(fabric_out["versions"]) == {"v1", "v2"}
-    assert chat is not None
+    [chat] = fresh.objects("fabric")["model"].values()
+    assert chat["current_version_id"] == fabric_out["versions"]["v2"]
 
     # -- replace-on-change: the endpoint's instance type (delete before replace) ------------------
     # The smoke-test job that depends on it is replaced too (deleted first, re-run afterwards).

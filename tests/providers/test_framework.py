@@ -132,7 +132,7 @@ def test_serialization_is_identical_across_processes():
     assert runs[0] == runs[1] and len(runs[0].splitlines()) == len(ALL_HANDLERS)
 
 
-def test_program_side_resource_declares_secret_outputs_and_type_token():
+def test_type_tokens_are_stable_and_readable():
     assert esd.Endpoint._resource_type_name == "dynamic/esd:Endpoint"
     assert esd.User._resource_type_name == "dynamic/esd:User"
 
