@@ -3,6 +3,7 @@
 from providers.core.errors import (
     ApiError,
     ConfigError,
+    CreatedButFailed,
     FailedState,
     NotFoundError,
     ProviderError,
@@ -18,7 +19,7 @@ from providers.core.settings import PlatformSettings, setting, shared_client
 from providers.core.wait import Backoff, Poll, wait_for
 
 __all__ = [
-    "ApiClient", "ApiError", "Backoff", "ClientSettings", "ConfigError", "Created", "DynamicProvider",
+    "ApiClient", "ApiError", "Backoff", "ClientSettings", "ConfigError", "Created", "CreatedButFailed", "DynamicProvider",
     "FailedState", "Handler", "Inputs", "NotFoundError", "Observed", "Outputs", "PlatformSettings", "Poll",
     "ProviderError", "Resource", "ResourceError", "RetryPolicy", "RuleError", "TransportError", "VendorError",
     "WaitTimeout", "prop", "progress", "setting", "shared_client", "wait_for",

@@ -7,6 +7,8 @@ client redacts every configured secret from vendor text before it gets here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 
 class ProviderError(Exception):
     """Base class: something a platform engineer must act on."""
@@ -81,3 +83,22 @@ class ResourceError(ProviderError):
     def __init__(self, message: str, *, cause: Exception) -> None:
         super().__init__(message)
         self.cause = cause
+
+
+class CreatedButFailed(ProviderError):
+    """Create failed after the platform accepted the object (it timed out, or ended Failed).
+
+    The object exists, so it must not be forgotten. Under the project's provider server it is
+    recorded in state as a failed create (the engine's resource-init-error protocol): the next
+    ``up`` replaces it and ``destroy`` removes it. Under the stock server, which cannot record a
+    half-made object, the framework runs ``cleanup`` (typically a delete) before failing, so
+    nothing is left behind unaccounted for. ``cleanup=None`` means "keep it even there": the error
+    then tells the user exactly which object to remove.
+    """
+
+    def __init__(self, message: str, *, id: str, outputs: object,
+                 cleanup: Callable[[], None] | None = None) -> None:
+        super().__init__(message)
+        self.id = id
+        self.outputs = outputs  # the handler's Outputs model, as far as it is known
+        self.cleanup = cleanup

@@ -1,23 +1,33 @@
-"""Polling with backoff, a deadline, progress lines and terminal-failure detection.
+"""Polling with a deadline, progress lines, terminal-failure detection and outage tolerance.
 
-Pulumi ignores ``custom_timeouts`` for dynamic resources and runs at most four
-provider calls at once, so every wait carries its own deadline (an input of the
-resource, with a default) and polls gently: the interval grows from
-``first_interval_s`` to ``max_interval_s``.
+Every wait carries its own deadline (``custom_timeouts`` under the project's provider server,
+else a ``wait_timeout_s`` input with a default). Two rules:
+
+* **Only the platform or the deadline ends a wait.** A poll that fails with a connection error,
+  a 5xx or a 429 (after the client's own retries) is an outage, not an answer: the wait says so
+  on a progress line and keeps polling until its deadline. A platform-reported failure state
+  (``Poll.failure``) or any other error (a 4xx, a bug) ends it at once.
+* **Notice readiness soon, stay gentle.** The pause between polls is a fraction of the time
+  already waited (``fraction``, 8 % by default), never below ``first_interval_s`` nor above
+  ``max_interval_s``. Readiness at time W is then seen within about max(0.5 s, 8 % of W), and a
+  30-minute wait costs about 90 polls. Jitter (±10 %) keeps concurrent waits from polling in step.
 """
 
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from providers.core.errors import FailedState, WaitTimeout
+from providers.core.errors import ApiError, FailedState, TransportError, WaitTimeout
 from providers.core.progress import progress
 
 T = TypeVar("T")
+
+TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 @dataclass
@@ -33,9 +43,30 @@ class Poll(Generic[T]):
 @dataclass(frozen=True)
 class Backoff:
     first_interval_s: float = 0.5
-    max_interval_s: float = 15.0
-    factor: float = 1.6
-    progress_every_s: float = 20.0
+    max_interval_s: float = 60.0
+    fraction: float = 0.08  # pause = this share of the time already waited (within the bounds)
+    jitter: float = 0.1
+    progress_every_s: float = 15.0
+
+    def pause(self, elapsed_s: float) -> float:
+        base = min(self.max_interval_s, max(self.first_interval_s, self.fraction * elapsed_s))
+        return base * random.uniform(1 - self.jitter, 1 + self.jitter)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """An outage rather than an answer: no response at all, a 5xx, or throttling."""
+    if isinstance(exc, TransportError):
+        return True
+    return isinstance(exc, ApiError) and exc.status in TRANSIENT_STATUSES
+
+
+# Every wait's poll count since the process started, for benchmarks (read with ``poll_count()``).
+_polls = 0
+_polls_lock = threading.Lock()
+
+
+def poll_count() -> int:
+    return _polls
 
 
 def wait_for(
@@ -50,30 +81,51 @@ def wait_for(
     """Poll until done; raise FailedState on a failure state, WaitTimeout past the deadline.
 
     ``what`` names the object in progress lines and errors ("esd:Endpoint esd-async-demo").
+    Progress: a line at the start, on every status change, every ``progress_every_s`` while
+    nothing changes, during an outage, and at the end.
     """
+    global _polls
     start = clock()
     deadline = start + timeout_s
-    interval = backoff.first_interval_s
     last_status: str | None = None
     last_report = start
+    outage: str | None = None  # the last transient error, while the API is unreachable
+    polls = 0
+    progress(f"{what}: waiting (deadline {timeout_s:.0f}s)")
     while True:
-        seen = poll()
+        polls += 1
+        with _polls_lock:
+            _polls += 1
+        try:
+            seen: Poll[T] | None = poll()
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            seen = None
+            now = clock()
+            if outage is None or now - last_report >= backoff.progress_every_s:
+                progress(f"{what}: API unavailable, still waiting ({now - start:.0f}s elapsed, "
+                         f"deadline {timeout_s:.0f}s): {exc}")
+                last_report = now
+            outage = str(exc)
         now = clock()
         elapsed = now - start
-        if seen.failure is not None:
-            raise FailedState(f"{what} reached {seen.status} after {elapsed:.0f}s: {seen.failure}")
-        if seen.done:
-            if last_status is not None:
-                progress(f"{what}: {seen.status} after {elapsed:.0f}s")
-            return seen.value
-        if seen.status != last_status or now - last_report >= backoff.progress_every_s:
-            progress(f"{what}: {seen.status} ({elapsed:.0f}s elapsed, deadline {timeout_s:.0f}s)")
-            last_status, last_report = seen.status, now
+        if seen is not None:
+            if outage is not None:
+                progress(f"{what}: API reachable again after the outage; status {seen.status}")
+                outage = None
+            if seen.failure is not None:
+                raise FailedState(f"{what} reached {seen.status} after {elapsed:.0f}s: {seen.failure}")
+            if seen.done:
+                progress(f"{what}: {seen.status} after {elapsed:.0f}s ({polls} polls)")
+                return seen.value
+            if seen.status != last_status or now - last_report >= backoff.progress_every_s:
+                progress(f"{what}: {seen.status} ({elapsed:.0f}s elapsed, deadline {timeout_s:.0f}s)")
+                last_status, last_report = seen.status, now
         if now >= deadline:
+            state = f"unreachable ({outage})" if seen is None else f"still {seen.status}"
             raise WaitTimeout(
-                f"{what} still {seen.status} after {elapsed:.0f}s (deadline {timeout_s:.0f}s); "
-                "it may still finish on the platform: raise the wait timeout input or run `pulumi refresh`"
+                f"{what} {state} after {elapsed:.0f}s (deadline {timeout_s:.0f}s); "
+                "it may still finish on the platform: raise the deadline or run `pulumi refresh`"
             )
-        pause = min(interval * random.uniform(0.8, 1.2), max(0.0, deadline - now))
-        sleep(pause)
-        interval = min(backoff.max_interval_s, interval * backoff.factor)
+        sleep(min(backoff.pause(elapsed), max(0.0, deadline - now)))

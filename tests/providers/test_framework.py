@@ -203,3 +203,62 @@ def test_numbers_that_crossed_the_wire_as_doubles_are_not_a_change():
 ])
 def test_each_resource_rejects_bad_input_by_property(handler, props, prop):
     assert prop in failures(handler, props)
+
+
+def _api_error(status: int):
+    from providers.core import ApiError
+
+    return ApiError(platform="esd", operation="get endpoint", method="GET", path="/endpoints/x",
+                    status=status, code="E", vendor_message="m")
+
+
+def test_wait_rides_out_an_outage_until_ready():
+    """Connection errors, 5xx and 429 during a wait are an outage, not an answer."""
+    from providers.core import TransportError
+
+    clock = iter(range(0, 1000, 2))
+    answers = iter([
+        Poll(None, "Creating"),
+        TransportError(platform="esd", operation="get endpoint", method="GET", path="/endpoints/x",
+                       cause=ConnectionRefusedError("127.0.0.1:8787")),
+        _api_error(503), _api_error(429), _api_error(502),
+        Poll("ok", "InService", done=True),
+    ])
+
+    def poll():
+        a = next(answers)
+        if isinstance(a, Exception):
+            raise a
+        return a
+
+    assert wait_for("esd:Endpoint x", poll, timeout_s=100, clock=lambda: next(clock), sleep=lambda s: None) == "ok"
+
+
+def test_wait_outage_past_the_deadline_times_out_and_a_4xx_ends_it_at_once():
+    from providers.core import ApiError
+
+    clock = iter(range(0, 1000, 10))
+
+    def down():
+        raise _api_error(500)
+
+    with pytest.raises(WaitTimeout) as err:
+        wait_for("esd:Endpoint y", down, timeout_s=30, clock=lambda: next(clock), sleep=lambda s: None)
+    assert "unreachable" in str(err.value) and "deadline 30s" in str(err.value)
+
+    calls = []
+
+    def forbidden():
+        calls.append(1)
+        raise _api_error(403)
+
+    with pytest.raises(ApiError):
+        wait_for("esd:Endpoint z", forbidden, timeout_s=30, clock=lambda: 0.0, sleep=lambda s: None)
+    assert len(calls) == 1
+
+
+def test_wait_pause_is_a_fraction_of_the_time_waited():
+    from providers.core import Backoff
+
+    b = Backoff(jitter=0.0)
+    assert b.pause(0) == 0.5 and b.pause(100) == pytest.approx(8.0) and b.pause(10_000) == 60.0
