@@ -10,6 +10,9 @@ Marks:
   server_default  leaving it unset means "whatever the platform chose": no diff while unset
   unordered       a list compared as a set: canonicalised (sorted, de-duplicated) in check
   local           steers the provider only (a wait deadline); changing it needs no API call
+  changes_with    (outputs) the inputs whose in-place update can change this output, or "*" for
+                  any update; an output without it keeps its value across an in-place update, so
+                  a preview shows it as known and dependents are not shown as replaced
 
 A field that exists only on the Outputs model is output-only by construction.
 Any other keyword goes to ``pydantic.Field`` (constraints, description, alias...).
@@ -33,6 +36,11 @@ class Marks:
     server_default: bool = False
     unordered: bool = False
     local: bool = False
+    changes_with: tuple[str, ...] = ()
+
+    def changes_on(self, changed: set[str]) -> bool:
+        """Whether an in-place update that changes these inputs can change this output."""
+        return "*" in self.changes_with or bool(changed & set(self.changes_with))
 
 
 def prop(
@@ -43,12 +51,15 @@ def prop(
     server_default: bool = False,
     unordered: bool = False,
     local: bool = False,
+    changes_with: str | tuple[str, ...] = (),
     **kwargs: Any,
 ) -> Any:
+    if isinstance(changes_with, str):
+        changes_with = (changes_with,)
     marks = {
         k: v
         for k, v in dict(replace=replace, secret=secret, server_default=server_default,
-                         unordered=unordered, local=local).items()
+                         unordered=unordered, local=local, changes_with=list(changes_with)).items()
         if v
     }
     return Field(default, json_schema_extra={_KEY: marks}, **kwargs)
@@ -57,7 +68,9 @@ def prop(
 def marks_of(field: FieldInfo) -> Marks:
     extra = field.json_schema_extra
     if isinstance(extra, dict) and isinstance(extra.get(_KEY), dict):
-        return Marks(**extra[_KEY])
+        marks = dict(extra[_KEY])
+        marks["changes_with"] = tuple(marks.get("changes_with", ()))
+        return Marks(**marks)
     return Marks()
 
 

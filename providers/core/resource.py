@@ -22,7 +22,9 @@ secret inputs and outputs, and one-line errors naming the resource and the call.
 from __future__ import annotations
 
 import functools
+import importlib
 import json
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
@@ -32,7 +34,8 @@ from pulumi import dynamic
 from pulumi.output import Unknown
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from providers.core.errors import NotFoundError, ProviderError, ResourceError
+from providers.core import runtime
+from providers.core.errors import CreatedButFailed, NotFoundError, ProviderError, ResourceError
 from providers.core.fields import Inputs, Marks, Outputs, RuleError, marks_of
 from providers.core.settings import PlatformSettings, shared_client
 
@@ -64,6 +67,9 @@ class Handler(Generic[I, O]):
     # Set once per platform on its base handler: how to read credentials and build the client.
     Settings: ClassVar[type[PlatformSettings]]
     Client: ClassVar[Callable[[Any], Any]]
+    # Import (``pulumi import`` / ``import_=``): read(id, None, None) rebuilds the inputs from the
+    # platform. A type whose platform has no read API sets ``import_refusal`` to the reason.
+    import_refusal: ClassVar[str | None] = None
 
     def __init__(self, config: dynamic.Config | None = None) -> None:
         self.config = config
@@ -74,6 +80,8 @@ class Handler(Generic[I, O]):
             clash = set(cls.Inputs.model_fields) & set(cls.Outputs.model_fields)
             if clash:
                 raise TypeError(f"{cls.__name__}: {sorted(clash)} declared as both input and output")
+        if "type_token" in cls.__dict__:
+            HANDLERS[cls.type_token] = cls
 
     @functools.cached_property
     def client(self) -> Any:
@@ -93,7 +101,9 @@ class Handler(Generic[I, O]):
     def create(self, inputs: I) -> Created[O]:
         raise NotImplementedError
 
-    def read(self, id: str, inputs: I, outputs: O) -> Observed[I, O] | None:
+    def read(self, id: str, inputs: I | None, outputs: O | None) -> Observed[I, O] | None:
+        """The object as it is now, or None when it is gone. ``inputs``/``outputs`` are None on
+        import: everything must then come from the platform."""
         raise NotImplementedError
 
     def update(self, id: str, olds: I, news: I, outputs: O) -> O:
@@ -101,6 +111,22 @@ class Handler(Generic[I, O]):
 
     def delete(self, id: str, inputs: I, outputs: O) -> None:
         raise NotImplementedError
+
+
+# Every handler class by type token ("esd:Endpoint"), for import, where no state names the class.
+HANDLERS: dict[str, type[Handler]] = {}
+
+
+def handler_for(type_token: str) -> type[Handler] | None:
+    """The handler of ``<platform>:<Kind>``; imports ``providers.<platform>`` when not loaded yet."""
+    if type_token not in HANDLERS:
+        platform = type_token.partition(":")[0]
+        if platform.isidentifier():
+            try:
+                importlib.import_module(f"providers.{platform}")
+            except ImportError:
+                return None
+    return HANDLERS.get(type_token)
 
 
 # -- canonical forms and validation -------------------------------------------------
@@ -215,6 +241,13 @@ def _same(old: Any, new: Any, marks: Marks) -> bool:
 
 # -- the protocol adapter --------------------------------------------------------------
 
+# Marks the state of a create that failed after the platform accepted the object.
+INIT_ERROR_KEY = "__init_error"
+# The engine's wire value for "not known until apply".
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+_impl_lock = threading.Lock()
+
+
 def _guarded(op: str) -> Callable:
     """Turn any failure into one line naming the resource; keep bug tracebacks as the cause."""
 
@@ -252,7 +285,10 @@ class DynamicProvider(dynamic.ResourceProvider):
     def impl(self) -> Handler:
         impl = self.__dict__.get("_impl")
         if impl is None:
-            impl = self.__dict__["_impl"] = self.handler(self.__dict__.get("_config"))
+            with _impl_lock:  # calls run concurrently: one handler (one client) per provider
+                impl = self.__dict__.get("_impl")
+                if impl is None:
+                    impl = self.__dict__["_impl"] = self.handler(self.__dict__.get("_config"))
         return impl
 
     def __getstate__(self) -> dict[str, Any]:
@@ -320,29 +356,92 @@ class DynamicProvider(dynamic.ResourceProvider):
 
     @_guarded("diff")
     def diff(self, id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
-        old, new = self._stored_inputs(olds), self._stored_inputs(news)
-        changed = [n for n, m in self._input_fields().items() if not _same(old.get(n), new.get(n), m)]
+        """Changes over declared inputs only. Besides the stock fields, the result carries
+        ``detailed`` ({property: "add"|"delete"|"update", with "-replace" when it forces one}) and
+        ``stables`` (what an in-place update leaves as it is), which the project's server sends."""
         fields = self._input_fields()
+        if INIT_ERROR_KEY in olds:
+            # A create that failed after the platform accepted the object: replace it.
+            result = dynamic.DiffResult(changes=True, replaces=[INIT_ERROR_KEY], stables=[],
+                                        delete_before_replace=self.handler.delete_before_replace)
+            result.detailed = {INIT_ERROR_KEY: "update-replace"}  # type: ignore[attr-defined]
+            return result
+        old, new = self._stored_inputs(olds), self._stored_inputs(news)
+        changed = [n for n, m in fields.items() if not _same(old.get(n), new.get(n), m)]
         replaces = [n for n in changed if fields[n].replace]
-        return dynamic.DiffResult(
+        detailed = {}
+        for n in changed:
+            was, now = old.get(n), new.get(n)
+            kind = "add" if was is None else ("delete" if now is None else "update")
+            detailed[n] = f"{kind}-replace" if n in replaces else kind
+        stables = [] if replaces else self._stables(set(changed))
+        result = dynamic.DiffResult(
             changes=bool(changed),
             replaces=replaces,
+            stables=stables,
             delete_before_replace=self.handler.delete_before_replace if replaces else None,
         )
+        result.detailed = detailed  # type: ignore[attr-defined]
+        return result
+
+    def _stables(self, changed: set[str]) -> list[str]:
+        """Inputs an in-place update leaves alone, and outputs it cannot change."""
+        outs = self.handler.Outputs.model_fields
+        keep = [n for n in self.handler.Inputs.model_fields if n not in changed]
+        keep += [n for n, f in outs.items() if not marks_of(f).changes_on(changed)]
+        return sorted(keep)
+
+    # -- previews (the project's server only: the engine asks the provider what up will produce)
+    def preview_create(self, news: dict[str, Any]) -> dict[str, Any]:
+        """What create will store: the checked inputs as they are, every output unknown."""
+        state = {k: v for k, v in news.items() if k in self.handler.Inputs.model_fields}
+        state.update({k: UNKNOWN for k in self.handler.Outputs.model_fields})
+        return state
+
+    def preview_update(self, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
+        """What update will store: the new inputs, stable outputs as they are, the rest unknown."""
+        fields = self._input_fields()
+        old, new = self._stored_inputs(olds), self._stored_inputs(news)
+        changed = {n for n, m in fields.items() if not _same(old.get(n), new.get(n), m)}
+        state = {k: v for k, v in news.items() if k in fields}
+        for name, field in self.handler.Outputs.model_fields.items():
+            if marks_of(field).changes_on(changed):
+                state[name] = UNKNOWN
+            elif name in olds:
+                state[name] = olds[name]
+        return state
 
     @_guarded("create")
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         inputs = self.handler.Inputs.model_validate({k: v for k, v in props.items() if not k.startswith("__")})
-        created = self.impl.create(inputs)
+        try:
+            created = self.impl.create(inputs)
+        except CreatedButFailed as exc:
+            if runtime.partial_state_supported:
+                raise  # the server records the object as a failed create (replaced on the next up)
+            # The stock server cannot record a half-made object: clean it up, or say exactly what is left.
+            if exc.cleanup is None:
+                raise ProviderError(f"{exc.message}; it was kept on the platform: remove {exc.id} by hand "
+                                    "or import it") from None
+            try:
+                exc.cleanup()
+            except ProviderError as cleanup_error:
+                raise ProviderError(f"{exc.message}; removing {exc.id} failed too, remove it by hand: "
+                                    f"{cleanup_error.message}") from None
+            raise ProviderError(f"{exc.message}; {exc.id} was removed again") from None
         return dynamic.CreateResult(created.id, self._state(inputs, created.outputs))
+
+    def failed_create_state(self, props: dict[str, Any], exc: CreatedButFailed) -> dict[str, Any]:
+        """The state recorded for a create that failed after the platform accepted the object."""
+        fields = self.handler.Inputs.model_fields
+        inputs = {k: v for k, v in props.items() if k in fields}
+        outputs = exc.outputs.model_dump(mode="json") if isinstance(exc.outputs, BaseModel) else {}
+        return {**inputs, **outputs, INIT_ERROR_KEY: exc.message}
 
     @_guarded("read")
     def read(self, id: str, props: dict[str, Any]) -> dynamic.ReadResult:
         if not any(k in props for k in self.handler.Inputs.model_fields):
-            raise ProviderError(
-                "this dynamic resource cannot be imported or read without prior state; "
-                "declare it in the program instead (create adopts a matching object)"
-            )
+            return self.import_read(id)
         inputs, outputs = self._load(props)
         try:
             seen = self.impl.read(id, inputs, outputs)
@@ -351,7 +450,21 @@ class DynamicProvider(dynamic.ResourceProvider):
         if seen is None:
             return dynamic.ReadResult(None, {})
         state = self._state(seen.inputs, seen.outputs)
+        if INIT_ERROR_KEY in props:  # still the failed create: keep it marked for replacement
+            state[INIT_ERROR_KEY] = props[INIT_ERROR_KEY]
         return dynamic.ReadResult(id, state, canonical(seen.inputs))
+
+    def import_read(self, id: str) -> dynamic.ReadResult:
+        """Read an object no state describes yet (``pulumi import``, ``import_=``): by id alone."""
+        if self.handler.import_refusal:
+            raise ProviderError(f"cannot be imported: {self.handler.import_refusal}")
+        try:
+            seen = self.impl.read(id, None, None)
+        except NotFoundError:
+            seen = None
+        if seen is None:
+            raise ProviderError(f"cannot be imported: no {self.handler.type_token} with id {id} exists")
+        return dynamic.ReadResult(id, self._state(seen.inputs, seen.outputs), canonical(seen.inputs))
 
     @_guarded("update")
     def update(self, id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:

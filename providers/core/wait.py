@@ -1,7 +1,7 @@
 """Polling with a deadline, progress lines, terminal-failure detection and outage tolerance.
 
-Every wait carries its own deadline (``custom_timeouts`` under the project's provider server,
-else a ``wait_timeout_s`` input with a default). Two rules:
+Every wait carries a deadline: the operation's ``custom_timeouts`` when the project's provider
+server passes one (they win), else the resource's ``wait_timeout_s`` input. Two rules:
 
 * **Only the platform or the deadline ends a wait.** A poll that fails with a connection error,
   a 5xx or a 429 (after the client's own retries) is an outage, not an answer: the wait says so
@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from providers.core import runtime
 from providers.core.errors import ApiError, FailedState, TransportError, WaitTimeout
 from providers.core.progress import progress
 
@@ -85,13 +86,17 @@ def wait_for(
     nothing changes, during an outage, and at the end.
     """
     global _polls
+    source = "deadline"
+    override = runtime.remaining_s()
+    if override is not None:  # custom_timeouts win over the resource's wait_timeout_s input
+        timeout_s, source = override, "custom_timeouts deadline"
     start = clock()
     deadline = start + timeout_s
     last_status: str | None = None
     last_report = start
     outage: str | None = None  # the last transient error, while the API is unreachable
     polls = 0
-    progress(f"{what}: waiting (deadline {timeout_s:.0f}s)")
+    progress(f"{what}: waiting ({source} {timeout_s:.0f}s)")
     while True:
         polls += 1
         with _polls_lock:
@@ -125,7 +130,7 @@ def wait_for(
         if now >= deadline:
             state = f"unreachable ({outage})" if seen is None else f"still {seen.status}"
             raise WaitTimeout(
-                f"{what} {state} after {elapsed:.0f}s (deadline {timeout_s:.0f}s); "
+                f"{what} {state} after {elapsed:.0f}s ({source} {timeout_s:.0f}s); "
                 "it may still finish on the platform: raise the deadline or run `pulumi refresh`"
             )
         sleep(min(backoff.pause(elapsed), max(0.0, deadline - now)))

@@ -1,0 +1,350 @@
+"""The project's dynamic-provider server: ``python -m providers.core.server <engine address>``.
+
+The engine starts ``pulumi-resource-pulumi-python`` for every Python dynamic resource; the
+project's launcher (scripts/launchers/) runs this server instead of the SDK's stock one
+(``python -m pulumi.dynamic``). It implements the SDK's ``ResourceProviderServicer`` protocol with
+the SDK's own wire helpers (``pulumi.runtime.rpc``), and serves any pickled dynamic provider, so
+programs written for the stock server run unchanged. For the project's providers
+(``providers.core.DynamicProvider``) it adds what the stock server lacks:
+
+* **Honest previews.** Diff returns ``stables`` and a detailed diff (add / delete / update, and
+  their replace forms), and Create/Update answer previews themselves (``supportsPreview``):
+  outputs an update cannot change stay known, so dependents are not shown as replaced.
+* **Import.** Read without prior state finds the handler from the URN's type and reads by id.
+* **Partial failures.** A create that fails after the platform accepted the object
+  (``CreatedButFailed``) is recorded in state with the engine's resource-init-error detail; the
+  next ``up`` replaces it, ``destroy`` removes it.
+* **Timeouts.** ``custom_timeouts`` (create/update/delete) become the deadline of every wait.
+* **Concurrency.** ``AIMODELS_PROVIDER_WORKERS`` calls at once (default 64, the stock server: 4).
+* **Progress on the resource's row.** Progress lines go to the engine's log with the URN.
+
+Errors reach the engine as one line (the resource, the operation, the vendor's code and message).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent import futures
+from contextlib import contextmanager
+from typing import Any
+
+import dill
+import grpc
+from google.protobuf import any_pb2, empty_pb2
+from google.rpc import status_pb2
+from pulumi import dynamic
+from pulumi.dynamic.dynamic import serialize_provider
+from pulumi.metadata import get_project
+from pulumi.runtime import rpc
+from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, plugin_pb2, provider_pb2, provider_pb2_grpc
+
+from providers.core import runtime
+from providers.core.errors import CreatedButFailed, ProviderError, ResourceError
+from providers.core.resource import DynamicProvider, handler_for
+
+PROVIDER_KEY = "__provider"
+DEFAULT_WORKERS = 64
+VERSION = "1.0.0"
+
+_KINDS = {
+    "add": provider_pb2.PropertyDiff.ADD,
+    "add-replace": provider_pb2.PropertyDiff.ADD_REPLACE,
+    "delete": provider_pb2.PropertyDiff.DELETE,
+    "delete-replace": provider_pb2.PropertyDiff.DELETE_REPLACE,
+    "update": provider_pb2.PropertyDiff.UPDATE,
+    "update-replace": provider_pb2.PropertyDiff.UPDATE_REPLACE,
+}
+
+
+class CallFailed(Exception):
+    """Ends an RPC with a status (and optional details) the engine understands."""
+
+    def __init__(self, message: str, details: list[Any] | None = None,
+                 code: grpc.StatusCode = grpc.StatusCode.UNKNOWN) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+        self.code = code
+
+
+def _serialize(props: dict[str, Any]) -> Any:
+    return asyncio.run(rpc.serialize_properties(props, {}))
+
+
+def _type_token(urn: str) -> str:
+    """``urn:pulumi:<stack>::<project>::pulumi-python:dynamic/esd:Endpoint::<name>`` -> ``esd:Endpoint``."""
+    parts = urn.split("::")
+    kind = parts[2].split("$")[-1] if len(parts) >= 4 else ""
+    prefix = "pulumi-python:dynamic/"
+    return kind[len(prefix):] if kind.startswith(prefix) else ""
+
+
+class EngineLog:
+    """Progress lines to the engine's log, attached to a resource (shown on its row)."""
+
+    def __init__(self, address: str | None) -> None:
+        self._stub = None
+        if address:
+            channel = grpc.insecure_channel(address)
+            self._stub = engine_pb2_grpc.EngineStub(channel)
+
+    def for_urn(self, urn: str) -> Callable[[str], None] | None:
+        if self._stub is None or not urn:
+            return None
+        stub = self._stub
+
+        def log(line: str) -> None:
+            stub.Log(engine_pb2.LogRequest(severity=engine_pb2.INFO, message=line, urn=urn), timeout=5)
+
+        return log
+
+
+class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
+    def __init__(self, engine_address: str | None = None) -> None:
+        self._config: dict[str, Any] = {}
+        self._providers: dict[str, dynamic.ResourceProvider] = {}
+        self._lock = threading.Lock()
+        self._log = EngineLog(engine_address)
+
+    # -- providers ---------------------------------------------------------------------------
+    def _dynamic_config(self) -> dynamic.Config:
+        return dynamic.Config(raw_config=self._config, project_name=get_project())
+
+    def _provider(self, *prop_sets: dict[str, Any]) -> dynamic.ResourceProvider:
+        """The configured provider named by the first ``__provider`` that is known."""
+        text = next((p[PROVIDER_KEY] for p in prop_sets
+                     if isinstance(p.get(PROVIDER_KEY), str) and p[PROVIDER_KEY] != rpc.UNKNOWN), None)
+        if text is None:
+            raise CallFailed("no __provider in the resource's properties")
+        provider = self._providers.get(text)
+        if provider is None:
+            with self._lock:
+                provider = self._providers.get(text)
+                if provider is None:
+                    provider = dill.loads(base64.b64decode(text))
+                    provider.configure(dynamic.ConfigureRequest(config=self._dynamic_config()))
+                    self._providers[text] = provider
+        return provider
+
+    def _provider_for_type(self, urn: str) -> tuple[DynamicProvider, str]:
+        """A provider for a resource no state describes yet (import): found by the URN's type."""
+        token = _type_token(urn)
+        handler = handler_for(token) if token else None
+        if handler is None:
+            raise CallFailed(f"{token or urn}: not a resource type of this project, so it cannot be imported")
+        provider = DynamicProvider(handler)
+        provider.configure(dynamic.ConfigureRequest(config=self._dynamic_config()))
+        return provider, serialize_provider(provider)
+
+    @contextmanager
+    def _call(self, context: grpc.ServicerContext, urn: str = "", timeout: float = 0.0) -> Iterator[None]:
+        deadline = time.monotonic() + timeout if timeout and timeout > 0 else None
+        try:
+            with runtime.serving(runtime.Call(urn=urn, deadline=deadline, log=self._log.for_urn(urn))):
+                yield
+        except CallFailed as exc:
+            _abort(context, exc)
+        except Exception as exc:
+            message = exc.message if isinstance(exc, ProviderError) else f"{type(exc).__name__}: {exc}"
+            _abort(context, CallFailed(message))
+
+    # -- configuration -----------------------------------------------------------------------
+    def Configure(self, request, context):
+        config = rpc.deserialize_properties(request.args)
+        self._config = {k: rpc.unwrap_rpc_secret(v) for k, v in config.items()}
+        with self._lock:
+            self._providers.clear()
+        return provider_pb2.ConfigureResponse(acceptSecrets=False, supportsPreview=True)
+
+    def GetPluginInfo(self, request, context):
+        return plugin_pb2.PluginInfo(version=VERSION)
+
+    def Cancel(self, request, context):
+        return empty_pb2.Empty()
+
+    # -- the resource lifecycle ----------------------------------------------------------------
+    def Check(self, request, context):
+        with self._call(context, request.urn):
+            olds = rpc.deserialize_properties(request.olds, True)
+            news = rpc.deserialize_properties(request.news, True)
+            provider = self._provider(news, olds)
+            result = provider.check(olds, news)
+            inputs = dict(result.inputs or {})
+            inputs[PROVIDER_KEY] = news.get(PROVIDER_KEY, olds.get(PROVIDER_KEY))
+            failures = [provider_pb2.CheckFailure(property=f.property, reason=f.reason)
+                        for f in result.failures or []]
+            return provider_pb2.CheckResponse(inputs=_serialize(inputs), failures=failures)
+        return None
+
+    def Diff(self, request, context):
+        with self._call(context, request.urn):
+            olds = rpc.deserialize_properties(request.olds, True)
+            news = rpc.deserialize_properties(request.news, True)
+            provider = self._provider(news, olds)
+            result = provider.diff(request.id, olds, news)
+            if result.changes is None:
+                changes = provider_pb2.DiffResponse.DIFF_UNKNOWN
+            else:
+                changes = provider_pb2.DiffResponse.DIFF_SOME if result.changes else provider_pb2.DiffResponse.DIFF_NONE
+            fields: dict[str, Any] = {"changes": changes, "replaces": list(result.replaces or [])}
+            if result.stables is not None:
+                fields["stables"] = list(result.stables)
+            if result.delete_before_replace is not None:
+                fields["deleteBeforeReplace"] = result.delete_before_replace
+            detailed = getattr(result, "detailed", None)
+            if detailed is not None:
+                fields["hasDetailedDiff"] = True
+                fields["detailedDiff"] = {k: provider_pb2.PropertyDiff(kind=_KINDS[v], inputDiff=True)
+                                          for k, v in detailed.items()}
+                fields["diffs"] = sorted(detailed)
+            return provider_pb2.DiffResponse(**fields)
+        return None
+
+    def Create(self, request, context):
+        with self._call(context, request.urn, request.timeout):
+            props = rpc.deserialize_properties(request.properties, request.preview)
+            provider = self._provider(props)
+            if request.preview:
+                if isinstance(provider, DynamicProvider):
+                    outs = provider.preview_create(props)
+                else:
+                    outs = {k: v for k, v in props.items() if k != PROVIDER_KEY}
+                outs[PROVIDER_KEY] = props[PROVIDER_KEY]
+                return provider_pb2.CreateResponse(id="", properties=_serialize(outs))
+            try:
+                result = provider.create(props)
+            except ResourceError as exc:
+                if isinstance(exc.cause, CreatedButFailed) and isinstance(provider, DynamicProvider):
+                    state = provider.failed_create_state(props, exc.cause)
+                    state[PROVIDER_KEY] = props[PROVIDER_KEY]
+                    inputs = {k: v for k, v in props.items() if not k.startswith("__") or k == PROVIDER_KEY}
+                    detail = provider_pb2.ErrorResourceInitFailed(
+                        id=exc.cause.id, properties=_serialize(state), inputs=_serialize(inputs),
+                        reasons=[exc.message])
+                    raise CallFailed(exc.message, [detail]) from None
+                raise
+            outs = dict(result.outs or {})
+            outs[PROVIDER_KEY] = props[PROVIDER_KEY]
+            return provider_pb2.CreateResponse(id=result.id, properties=_serialize(outs))
+        return None
+
+    def Read(self, request, context):
+        with self._call(context, request.urn, request.timeout):
+            props = rpc.deserialize_properties(request.properties)
+            inputs = rpc.deserialize_properties(request.inputs) if request.HasField("inputs") else {}
+            if PROVIDER_KEY in props or PROVIDER_KEY in inputs:
+                provider = self._provider(props, inputs)
+                text = props.get(PROVIDER_KEY) or inputs[PROVIDER_KEY]
+                result = provider.read(request.id, {**inputs, **props})
+            else:  # import, or a get without state: the URN names the type
+                provider, text = self._provider_for_type(request.urn)
+                result = provider.read(request.id, {})
+            fields: dict[str, Any] = {"id": result.id or ""}
+            if result.id:
+                fields["properties"] = _serialize({**(result.outs or {}), PROVIDER_KEY: text})
+                if result.inputs is not None:
+                    fields["inputs"] = _serialize({**result.inputs, PROVIDER_KEY: text})
+            return provider_pb2.ReadResponse(**fields)
+        return None
+
+    def Update(self, request, context):
+        with self._call(context, request.urn, request.timeout):
+            olds = rpc.deserialize_properties(request.olds, request.preview)
+            news = rpc.deserialize_properties(request.news, request.preview)
+            provider = self._provider(news, olds)
+            if request.preview:
+                if isinstance(provider, DynamicProvider):
+                    outs = provider.preview_update(olds, news)
+                else:
+                    outs = {k: v for k, v in news.items() if k != PROVIDER_KEY}
+            else:
+                outs = dict(provider.update(request.id, olds, news).outs or {})
+            outs[PROVIDER_KEY] = news[PROVIDER_KEY]
+            return provider_pb2.UpdateResponse(properties=_serialize(outs))
+        return None
+
+    def Delete(self, request, context):
+        with self._call(context, request.urn, request.timeout):
+            props = rpc.deserialize_properties(request.properties)
+            self._provider(props).delete(request.id, props)
+            return empty_pb2.Empty()
+        return None
+
+    # -- not offered by dynamic providers ----------------------------------------------------------
+    def _unimplemented(self, context, what: str):
+        context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{what} is not implemented by dynamic providers")
+
+    def CheckConfig(self, request, context):
+        self._unimplemented(context, "CheckConfig")
+
+    def DiffConfig(self, request, context):
+        self._unimplemented(context, "DiffConfig")
+
+    def Invoke(self, request, context):
+        self._unimplemented(context, f"Invoke {request.tok}")
+
+    def GetSchema(self, request, context):
+        self._unimplemented(context, "GetSchema")
+
+
+def _abort(context: grpc.ServicerContext, failure: CallFailed) -> None:
+    """End the call with one line (and the engine's error details, when there are any)."""
+    message = " ".join(failure.message.split())
+    if failure.details:
+        status = status_pb2.Status(code=failure.code.value[0], message=message)
+        for detail in failure.details:
+            packed = any_pb2.Any()
+            packed.Pack(detail)
+            status.details.append(packed)
+        context.abort_with_status(_RichStatus(failure.code, message, status))
+    context.abort(failure.code, message)
+
+
+class _RichStatus(grpc.Status):
+    """A status whose details travel in the ``grpc-status-details-bin`` trailer."""
+
+    def __init__(self, code: grpc.StatusCode, details: str, status: status_pb2.Status) -> None:
+        self.code = code
+        self.details = details
+        self.trailing_metadata = (("grpc-status-details-bin", status.SerializeToString()),)
+
+
+def workers() -> int:
+    raw = os.environ.get("AIMODELS_PROVIDER_WORKERS", "")
+    try:
+        value = int(raw) if raw else DEFAULT_WORKERS
+    except ValueError:
+        raise SystemExit(f"AIMODELS_PROVIDER_WORKERS must be a whole number, not {raw!r}") from None
+    return max(1, value)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    engine = next((a for a in args if not a.startswith("-")), None)
+    runtime.partial_state_supported = True
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=workers(), thread_name_prefix="provider"),
+        options=[("grpc.max_receive_message_length", 400 * 1024 * 1024),
+                 ("grpc.max_send_message_length", 400 * 1024 * 1024)],
+    )
+    provider_pb2_grpc.add_ResourceProviderServicer_to_server(ProviderServer(engine), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    sys.stdout.write(f"{port}\n")
+    sys.stdout.flush()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    server.stop(grace=1)
+
+
+if __name__ == "__main__":
+    main()
