@@ -1,5 +1,6 @@
 """The resource framework every platform builds on. Platform packages import from here only."""
 
+from providers.core import runtime
 from providers.core.errors import (
     ApiError,
     ConfigError,
@@ -22,5 +23,5 @@ __all__ = [
     "ApiClient", "ApiError", "Backoff", "ClientSettings", "ConfigError", "Created", "CreatedButFailed", "DynamicProvider",
     "FailedState", "Handler", "Inputs", "NotFoundError", "Observed", "Outputs", "PlatformSettings", "Poll",
     "ProviderError", "Resource", "ResourceError", "RetryPolicy", "RuleError", "TransportError", "VendorError",
-    "WaitTimeout", "prop", "progress", "setting", "shared_client", "wait_for",
+    "WaitTimeout", "prop", "progress", "runtime", "setting", "shared_client", "wait_for",
 ]

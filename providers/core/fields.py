@@ -10,6 +10,8 @@ Marks:
   server_default  leaving it unset means "whatever the platform chose": no diff while unset
   unordered       a list compared as a set: canonicalised (sorted, de-duplicated) in check
   local           steers the provider only (a wait deadline); changing it needs no API call
+  write_only      the platform never returns it (a password): an import cannot know it, so an
+                  unknown old value is not a change
   changes_with    (outputs) the inputs whose in-place update can change this output, or "*" for
                   any update; an output without it keeps its value across an in-place update, so
                   a preview shows it as known and dependents are not shown as replaced
@@ -36,6 +38,7 @@ class Marks:
     server_default: bool = False
     unordered: bool = False
     local: bool = False
+    write_only: bool = False
     changes_with: tuple[str, ...] = ()
 
     def changes_on(self, changed: set[str]) -> bool:
@@ -51,6 +54,7 @@ def prop(
     server_default: bool = False,
     unordered: bool = False,
     local: bool = False,
+    write_only: bool = False,
     changes_with: str | tuple[str, ...] = (),
     **kwargs: Any,
 ) -> Any:
@@ -59,7 +63,8 @@ def prop(
     marks = {
         k: v
         for k, v in dict(replace=replace, secret=secret, server_default=server_default,
-                         unordered=unordered, local=local, changes_with=list(changes_with)).items()
+                         unordered=unordered, local=local, write_only=write_only,
+                         changes_with=list(changes_with)).items()
         if v
     }
     return Field(default, json_schema_extra={_KEY: marks}, **kwargs)

@@ -234,6 +234,8 @@ def _same(old: Any, new: Any, marks: Marks) -> bool:
         return False
     if marks.server_default and new is None:
         return True
+    if marks.write_only and old is None:
+        return True  # never known (imported): nothing to compare against
     if marks.unordered and isinstance(old, list) and isinstance(new, list):
         return sorted(map(_sort_key, old)) == sorted(map(_sort_key, new))
     return _sort_key(old) == _sort_key(new)
@@ -383,6 +385,12 @@ class DynamicProvider(dynamic.ResourceProvider):
         )
         result.detailed = detailed  # type: ignore[attr-defined]
         return result
+
+    def with_write_only(self, olds: dict[str, Any], old_inputs: dict[str, Any]) -> dict[str, Any]:
+        """Old state plus the write-only inputs it lacks, taken from the old inputs."""
+        missing = {n: old_inputs[n] for n, m in self._input_fields().items()
+                   if m.write_only and olds.get(n) is None and old_inputs.get(n) is not None}
+        return {**olds, **missing} if missing else olds
 
     def _stables(self, changed: set[str]) -> list[str]:
         """Inputs an in-place update leaves alone, and outputs it cannot change."""

@@ -41,8 +41,7 @@ from google.protobuf import any_pb2, empty_pb2
 from google.rpc import status_pb2
 from pulumi import dynamic
 from pulumi.dynamic.dynamic import serialize_provider
-from pulumi.metadata import get_project
-from pulumi.runtime import rpc
+from pulumi.runtime import Settings, configure, rpc
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, plugin_pb2, provider_pb2, provider_pb2_grpc
 
 from providers.core import runtime
@@ -61,6 +60,20 @@ _KINDS = {
     "update": provider_pb2.PropertyDiff.UPDATE,
     "update-replace": provider_pb2.PropertyDiff.UPDATE_REPLACE,
 }
+
+
+def _project() -> str:
+    return os.environ.get("PULUMI_PROJECT", "project")
+
+
+_configured = threading.local()
+
+
+def _thread_settings() -> None:
+    """The SDK's settings (project name, for ``pulumi.Config`` in provider code) hold per thread."""
+    if not getattr(_configured, "done", False):
+        configure(Settings(project=_project(), stack="stack", organization="organization"))
+        _configured.done = True
 
 
 class CallFailed(Exception):
@@ -115,7 +128,7 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
 
     # -- providers ---------------------------------------------------------------------------
     def _dynamic_config(self) -> dynamic.Config:
-        return dynamic.Config(raw_config=self._config, project_name=get_project())
+        return dynamic.Config(raw_config=self._config, project_name=_project())
 
     def _provider(self, *prop_sets: dict[str, Any]) -> dynamic.ResourceProvider:
         """The configured provider named by the first ``__provider`` that is known."""
@@ -146,6 +159,7 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
     @contextmanager
     def _call(self, context: grpc.ServicerContext, urn: str = "", timeout: float = 0.0) -> Iterator[None]:
         deadline = time.monotonic() + timeout if timeout and timeout > 0 else None
+        _thread_settings()
         try:
             with runtime.serving(runtime.Call(urn=urn, deadline=deadline, log=self._log.for_urn(urn))):
                 yield
@@ -188,6 +202,9 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
             olds = rpc.deserialize_properties(request.olds, True)
             news = rpc.deserialize_properties(request.news, True)
             provider = self._provider(news, olds)
+            if isinstance(provider, DynamicProvider) and request.HasField("old_inputs"):
+                # Write-only inputs (a password) live in the old inputs, not in the platform's outputs.
+                olds = provider.with_write_only(olds, rpc.deserialize_properties(request.old_inputs, True))
             result = provider.diff(request.id, olds, news)
             if result.changes is None:
                 changes = provider_pb2.DiffResponse.DIFF_UNKNOWN
