@@ -20,6 +20,7 @@ class ToyInputs(Inputs):
     enabled: bool = prop(True)
     tags: list[str] = prop([], unordered=True)
     secret: str | None = prop(None, secret=True, write_only=True)
+    note: str | None = None
 
 
 class ToyOutputs(Outputs):
@@ -63,14 +64,15 @@ def test_diff_names_each_change_and_what_stays():
     assert d.changes and d.replaces == []
     assert d.detailed == {"size": "update", "enabled": "update", "tags": "update"}
     # unchanged inputs and outputs the update cannot change are stable; status follows enabled
-    assert d.stables == ["name", "secret", "toy_id"]
+    assert d.stables == ["name", "note", "secret", "toy_id"]
 
 
 def test_diff_marks_replacements_and_additions():
     p = DynamicProvider(ToyHandler)
-    d = p.diff("t-2", {**OLD, "secret": None}, {**OLD, "name": "b", "secret": "s2"})
+    d = p.diff("t-2", OLD, {**OLD, "name": "b", "note": "n"})
     assert d.replaces == ["name"] and d.stables == []
-    assert d.detailed == {"name": "update-replace", "secret": "add"}
+    assert d.detailed == {"name": "update-replace", "note": "add"}
+    assert p.diff("t-2", {**OLD, "note": "n"}, OLD).detailed == {"note": "delete"}
 
 
 def test_defaults_never_show_as_removed_and_wire_doubles_are_no_change():
