@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from providers.core import (Created, CreatedButFailed, FailedState, Handler, Inputs, Observed, Outputs, Poll,
                             ProviderError, Resource, RuleError, WaitTimeout, prop, progress, wait_for)
+from providers.core.fields import marks_of
 from providers.workshop.client import WorkshopClient, WorkshopSettings
 
 ModelType = Literal["checkpoint", "lora", "textualinversion", "vae"]
@@ -109,7 +110,7 @@ class ModelSyncInputs(Inputs):
 
     def wire(self) -> dict[str, Any]:
         """The request body of spSdModelSync, camelCase, unset optional fields left out."""
-        local = {n for n, f in type(self).model_fields.items() if (f.json_schema_extra or {}).get("x-pulumi", {}).get("local")}
+        local = {n for n, f in type(self).model_fields.items() if marks_of(f).local}
         return _camel(self.model_dump(mode="json", exclude_none=True, exclude=local))
 
 
