@@ -209,3 +209,15 @@ def test_version_reordering_is_a_change(ws):
     swapped = copy.deepcopy(two)
     swapped["versions"].reverse()
     assert p.diff("demo-1", checked(p, two), checked(p, swapped)).changes is True
+
+
+def test_listing_failure_on_update_fails_the_update_with_the_file(ws, emulator):
+    p = provider(ModelSyncHandler, ws)
+    created = p.create(checked(p, demo()))
+    broken = checked(p, demo(versions=[version("v2", "2.0", url="https://models.example.com/failing.bin",
+                                               hash="sha256:broken")]))
+    with pytest.raises(ResourceError) as err:
+        p.update(created.id, created.outs, broken)
+    text = str(err.value)
+    assert text.startswith("workshop:ModelSync demo-1 update failed: workshop:ModelSync demo-1 reached Listing failed")
+    assert "listing failed for v2/demo-2.0.safetensors" in text and "\n" not in text
