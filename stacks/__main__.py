@@ -136,3 +136,38 @@ pulumi.export("esd", {
     "smoke_test": smoke.status,
     "smoke_images": smoke.image_names,
 })
+
+# -- AI Creation Workshop: one model synced with one version ---------------------------------------
+# Self-contained. The Workshop documents no read and no delete API: refresh keeps the last synced
+# state, and destroying the stack leaves the model on the platform (the provider warns). A stack
+# that does not set workshop:appKey in its config has no Workshop and skips this block.
+from providers import workshop  # noqa: E402  (kept with its block)
+
+if pulumi.Config("workshop").get("appKey"):
+    workshop_version = config.get("workshopVersion") or "1.0"
+    workshop_file = f"{env}-house-style-{workshop_version}.safetensors"
+    workshop_url = f"https://models.example.com/workshop/{workshop_file}"
+    workshop_model = workshop.ModelSync(
+        "workshop-model",
+        model_id=f"{env}-house-style",
+        name=f"{env} house style",
+        model_type="lora",
+        source_type="internal",
+        is_original=True,
+        model_desc="<p>The house style LoRA, synced from our own catalogue.</p>",
+        versions=[{
+            "model_version_id": f"{env}-house-style-{workshop_version}",
+            "name": workshop_version,
+            "base_model": "v1.5",
+            "trigger_words": ["house style"],
+            "covers": [{"cover": "https://models.example.com/workshop/house-style.jpeg",
+                        "cover_file": {"width": 512, "height": 512, "format": "jpeg"}}],
+            "files": [{"name": workshop_file, "alias_name": f"house-style-{workshop_version}",
+                       "download_url": workshop_url, "hash": f"sha256:{workshop_version}-{env}",
+                       "size_kb": 144.5, "is_primary": True}],
+        }],
+    )
+    pulumi.export("workshop", {"model_id": workshop_model.model_id,
+                               "workshop_model_id": workshop_model.workshop_model_id,
+                               "listing_status": workshop_model.listing_status,
+                               "version_ids": workshop_model.version_ids})
