@@ -429,8 +429,8 @@ class DynamicProvider(dynamic.ResourceProvider):
                 raise  # the server records the object as a failed create (replaced on the next up)
             # The stock server cannot record a half-made object: clean it up, or say exactly what is left.
             if exc.cleanup is None:
-                raise ProviderError(f"{exc.message}; it was kept on the platform: remove {exc.id} by hand "
-                                    "or import it") from None
+                how = "by hand" if self.handler.import_refusal else "by hand or import it"
+                raise ProviderError(f"{exc.message}; it was kept on the platform: remove {exc.id} {how}") from None
             try:
                 exc.cleanup()
             except ProviderError as cleanup_error:

@@ -167,6 +167,7 @@ class ModelSyncHandler(Handler[ModelSyncInputs, ModelSyncOutputs]):
     Settings, Client = WorkshopSettings, WorkshopClient
     client: WorkshopClient
     type_token = "workshop:ModelSync"
+    import_refusal = "the AI Creation Workshop documents no read API, so nothing can be read by id"
 
     def label(self, inputs: ModelSyncInputs) -> str:
         return f"{self.type_token} {getattr(inputs, 'model_id', None) or ''}".strip()

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from providers.core import CreatedButFailed, ResourceError
+from providers.core import CreatedButFailed, ResourceError, runtime
 from providers.workshop.model_sync import ModelSyncHandler, ModelSyncInputs
 from tests.providers.support import checked, provider
 
@@ -112,7 +112,8 @@ def test_resync_on_refresh_re_sends_the_tree_and_overwrites_console_edits(ws, em
     assert "re-sending the declared tree" in capsys.readouterr().err
 
 
-def test_listing_failure_on_create_keeps_the_object_accounted_for(ws, emulator):
+def test_listing_failure_on_create_keeps_the_object_accounted_for(ws, emulator, monkeypatch):
+    monkeypatch.setattr(runtime, "partial_state_supported", True)  # as under the project's server
     p = provider(ModelSyncHandler, ws)
     bad = demo(versions=[version(url="https://models.example.com/fail/demo.safetensors")])
     with pytest.raises(ResourceError) as err:
@@ -127,7 +128,17 @@ def test_listing_failure_on_create_keeps_the_object_accounted_for(ws, emulator):
     assert p.update("demo-1", {**checked(p, bad), **cause.outputs.model_dump()}, fixed).outs["status"] == 10
 
 
-def test_wait_deadline_is_reported_with_the_last_status(ws, emulator):
+def test_listing_failure_under_the_stock_server_names_the_kept_model(ws, emulator, monkeypatch):
+    monkeypatch.setattr(runtime, "partial_state_supported", False)
+    p = provider(ModelSyncHandler, ws)
+    bad = demo(versions=[version(url="https://models.example.com/fail/demo.safetensors")])
+    with pytest.raises(ResourceError) as err:
+        p.create(checked(p, bad))
+    assert "it was kept on the platform: remove demo-1 by hand" in str(err.value)
+
+
+def test_wait_deadline_is_reported_with_the_last_status(ws, emulator, monkeypatch):
+    monkeypatch.setattr(runtime, "partial_state_supported", True)
     emulator.settings("workshop", listing_delay_s=60)
     p = provider(ModelSyncHandler, ws)
     with pytest.raises(ResourceError) as err:
