@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import StringConstraints
 
-from providers.core import CreatedButFailed, Handler, Inputs, Outputs, WaitTimeout, progress, prop
-from providers.zstack.client import ZStackClient, ZStackSettings, new_uuid
+from providers.core import CreatedButFailed, Handler, Inputs, Outputs, progress, prop
+from providers.zstack.client import JobTimeout, ZStackClient, ZStackSettings, new_uuid
 
 I = TypeVar("I", bound=Inputs)
 O = TypeVar("O", bound=Outputs)
@@ -17,6 +17,7 @@ O = TypeVar("O", bound=Outputs)
 Uuid = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
 DeleteMode = Literal["Permissive", "Enforcing"]
+CLEANUP_WAIT_S = 600  # how long a cleanup waits for a create job that outlived its deadline
 
 
 def delete_mode() -> Any:
@@ -45,7 +46,7 @@ class ZStackHandler(Handler[I, O]):
     client: ZStackClient
 
     def submit_create(self, what: str, operation: str, path: str, param: dict[str, Any], inputs: Any,
-                      outputs: Callable[[str], O], delete: Callable[[str], None]) -> tuple[str, dict[str, Any]]:
+                      outputs: Callable[[str], O], delete: Callable[[str, float], None]) -> tuple[str, dict[str, Any]]:
         """Run an Add API with ``resourceUuid`` chosen here, so the object is ours and findable.
 
         Returns (uuid, inventory). If the job outlives the deadline the object may still appear:
@@ -56,12 +57,18 @@ class ZStackHandler(Handler[I, O]):
                 "systemTags": list(inputs.system_tags), "userTags": list(inputs.user_tags)}
         try:
             result = self.client.call(operation, "POST", path, json=body, timeout_s=inputs.wait_timeout_s)
-        except WaitTimeout as exc:
-            raise CreatedButFailed(f"{what}: {exc.message}", id=uid, outputs=outputs(uid),
-                                   cleanup=lambda: delete(uid)) from None
+        except JobTimeout as exc:
+            timed_out = exc
+
+            def cleanup() -> None:  # let the create finish first, or the delete could overtake it
+                patience = max(CLEANUP_WAIT_S, inputs.wait_timeout_s)
+                self.client.finish(timed_out, patience)
+                delete(uid, patience)
+
+            raise CreatedButFailed(f"{what}: {exc.message}", id=uid, outputs=outputs(uid), cleanup=cleanup) from None
         inventory = result.get("inventory") or self.client.get(f"Query{operation[3:]}", path, uid)
         if not inventory:
             raise CreatedButFailed(f"{what}: the job succeeded but {uid} is not listed", id=uid,
-                                   outputs=outputs(uid), cleanup=lambda: delete(uid))
+                                   outputs=outputs(uid), cleanup=lambda: delete(uid, inputs.wait_timeout_s))
         progress(f"{what}: created {uid}")
         return uid, inventory

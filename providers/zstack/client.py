@@ -18,7 +18,7 @@ import httpx
 from pydantic import model_validator
 
 from providers.core import (ApiClient, ApiError, ClientSettings, PlatformSettings, Poll, ProviderError,
-                            TransportError, VendorError, progress, setting, wait_for)
+                            TransportError, VendorError, WaitTimeout, progress, setting, wait_for)
 from providers.zstack.auth import (JOBS_PATH, SESSION_EXPIRED, AccessKeyAuth, LoginError, SessionAuth,
                                    password_digest)
 
@@ -79,6 +79,15 @@ def new_uuid() -> str:
 
 class _JobUnknown(ProviderError):
     """The job URL answers 404: never received, or its result already purged."""
+
+
+class JobTimeout(WaitTimeout):
+    """An API job outlived its deadline; it may still finish. ``job_path`` is where to follow it."""
+
+    def __init__(self, message: str, *, operation: str, job_path: str) -> None:
+        super().__init__(message)
+        self.operation = operation
+        self.job_path = job_path
 
 
 class ZStackClient(ApiClient):
@@ -165,6 +174,8 @@ class ZStackClient(ApiClient):
                 raise
             progress(f"zstack {operation}: an earlier attempt reached the server; following job {job}")
         except TransportError as exc:
+            if isinstance(exc.cause, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+                raise  # provably never sent
             lost = exc
             progress(f"zstack {operation}: no reply; checking whether job {job} exists")
         else:
@@ -175,6 +186,8 @@ class ZStackClient(ApiClient):
                 job_path = location[location.index(JOBS_PATH):]
         try:
             done = self._wait_job(operation, job_path, timeout_s)
+        except WaitTimeout as exc:
+            raise JobTimeout(exc.message, operation=operation, job_path=job_path) from None
         except _JobUnknown:
             if lost is not None:
                 raise lost from None  # the request never arrived: nothing was started
@@ -183,6 +196,13 @@ class ZStackClient(ApiClient):
         if done.status_code != 200:
             raise self._error(f"{operation} (job {job_path.rsplit('/', 1)[-1]})", method, path, done)
         return self._body(done)
+
+    def finish(self, timeout: JobTimeout, timeout_s: float) -> None:
+        """Wait (again) for a job that timed out, so what it does is over before we act on it."""
+        try:
+            self._wait_job(timeout.operation, timeout.job_path, timeout_s)
+        except _JobUnknown:
+            pass  # purged: it ended long ago
 
     def _wait_job(self, operation: str, job_path: str, timeout_s: float) -> httpx.Response:
         def poll() -> Poll[httpx.Response]:

@@ -82,7 +82,7 @@ class ModelHandler(ZStackHandler[ModelInputs, ModelOutputs]):
     def create(self, inputs: ModelInputs) -> Created[ModelOutputs]:
         param = {api: getattr(inputs, name) for name, api in {**UPDATABLE, **CREATE_ONLY}.items()}
         uid, inventory = self.submit_create(self.label(inputs), "AddModel", PATH, param, inputs,
-                                            lambda u: ModelOutputs(uuid=u), lambda u: self._delete(u, inputs))
+                                            lambda u: ModelOutputs(uuid=u), lambda u, t: self._delete(u, inputs, t))
         return Created(uid, self._outputs(inventory))
 
     def read(self, id: str, inputs: ModelInputs, outputs: ModelOutputs) -> Observed | None:
@@ -116,9 +116,9 @@ class ModelHandler(ZStackHandler[ModelInputs, ModelOutputs]):
     def delete(self, id: str, inputs: ModelInputs, outputs: ModelOutputs) -> None:
         self._delete(id, inputs)
 
-    def _delete(self, uid: str, inputs: ModelInputs) -> None:
+    def _delete(self, uid: str, inputs: ModelInputs, timeout_s: float | None = None) -> None:
         self.client.call("DeleteModel", "DELETE", f"{PATH}/{uid}", params={"deleteMode": inputs.delete_mode},
-                         timeout_s=inputs.wait_timeout_s)
+                         timeout_s=timeout_s or inputs.wait_timeout_s)
 
     @staticmethod
     def _outputs(inv: dict[str, Any]) -> ModelOutputs:

@@ -73,7 +73,7 @@ class ModelCenterHandler(ZStackHandler[ModelCenterInputs, ModelCenterOutputs]):
         param.update(zoneUuid=inputs.zone_uuid, tagUuids=inputs.tag_uuids)
         uid, inventory = self.submit_create(self.label(inputs), "AddModelCenter", PATH, param, inputs,
                                             lambda u: ModelCenterOutputs(uuid=u),
-                                            lambda u: self._delete(u, inputs))
+                                            lambda u, t: self._delete(u, inputs, t))
         return Created(uid, self._outputs(inventory))
 
     def read(self, id: str, inputs: ModelCenterInputs, outputs: ModelCenterOutputs) -> Observed | None:
@@ -97,9 +97,9 @@ class ModelCenterHandler(ZStackHandler[ModelCenterInputs, ModelCenterOutputs]):
     def delete(self, id: str, inputs: ModelCenterInputs, outputs: ModelCenterOutputs) -> None:
         self._delete(id, inputs)
 
-    def _delete(self, uid: str, inputs: ModelCenterInputs) -> None:
+    def _delete(self, uid: str, inputs: ModelCenterInputs, timeout_s: float | None = None) -> None:
         self.client.call("DeleteModelCenter", "DELETE", f"{PATH}/{uid}", params={"deleteMode": inputs.delete_mode},
-                         timeout_s=inputs.wait_timeout_s)
+                         timeout_s=timeout_s or inputs.wait_timeout_s)
 
     @staticmethod
     def _outputs(inv: dict[str, Any]) -> ModelCenterOutputs:
