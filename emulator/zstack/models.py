@@ -501,7 +501,7 @@ def _int_param(params: dict[str, str], name: str, default: int) -> int:
 def query(store: Store, kind: str, q: list[str], params: dict[str, str]) -> dict[str, Any]:
     settle(store)
     docs = store.list(P, kind)
-    fields = set().union(*(d.keys() for d in docs)) if docs else set()
+    fields = {k for d in docs for k in d if not k.startswith("_")}  # internal keys are not queryable
     for cond in q:
         field, op, value = parse_condition(cond)
         if docs and field not in fields:

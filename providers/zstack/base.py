@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import StringConstraints
 
 from providers.core import CreatedButFailed, Handler, Inputs, Outputs, progress, prop
+from providers.core.fields import marks_of
 from providers.zstack.client import JobTimeout, ZStackClient, ZStackSettings, new_uuid
 
 I = TypeVar("I", bound=Inputs)
@@ -44,6 +45,21 @@ class ZStackHandler(Handler[I, O]):
     Settings = ZStackSettings
     Client = ZStackClient
     client: ZStackClient
+
+    def check_change(self, olds: I, news: I) -> list[tuple[str, str]]:
+        """A pinned ``resource_uuid`` cannot survive a create-before-delete replacement: the new
+        object would need the uuid the old one still holds, and ZStack refuses a used uuid."""
+        pinned = getattr(olds, "resource_uuid", None)
+        if pinned is None or getattr(news, "resource_uuid", None) != pinned:
+            return []
+        replacing = [name for name, field in type(news).model_fields.items()
+                     if marks_of(field).replace and name != "resource_uuid"
+                     and getattr(olds, name) != getattr(news, name)]
+        if not replacing:
+            return []
+        return [("resource_uuid", f"is pinned to {pinned}, so replacing the object (because "
+                                  f"{', '.join(replacing)} changed) would need that uuid twice; "
+                                  "change resource_uuid too, or unset it")]
 
     def submit_create(self, what: str, operation: str, path: str, param: dict[str, Any], inputs: Any,
                       outputs: Callable[[str], O], delete: Callable[[str, float], None]) -> tuple[str, dict[str, Any]]:

@@ -276,6 +276,7 @@ def test_query_grammar(zs):
     assert zs.send("GET", "/v1/ai/models", params={"q": "nameonly"}).status_code == 400
     assert zs.send("GET", "/v1/ai/models", params={"limit": "ten"}).status_code == 400
     assert zs.send("GET", "/v1/ai/models", params={"q": "colour=red"}).status_code == 400
+    assert zs.send("GET", "/v1/ai/models", params={"q": "_token=x"}).status_code == 400  # internal keys
     assert zs.send("GET", f"/v1/ai/model-centers/{center}").json()["inventories"][0]["uuid"] == center
 
 

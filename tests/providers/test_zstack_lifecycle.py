@@ -164,6 +164,15 @@ def test_bad_input_names_the_property(handler, props, prop, words):
     assert words in failures[prop]
 
 
+def test_a_pinned_uuid_refuses_a_replacement_at_preview():
+    p = DynamicProvider(ModelHandler)
+    olds = p.check({}, model_props(U, resource_uuid="b" * 32)).inputs
+    failures = p.check(olds, {**olds, "version": "2"}).failures
+    assert [(f.property, "would need that uuid twice" in f.reason) for f in failures] == [("resource_uuid", True)]
+    assert p.check(olds, {**olds, "version": "2", "resource_uuid": "c" * 32}).failures == []
+    assert p.check(olds, {**olds, "description": "in place"}).failures == []
+
+
 def test_model_center_uuid_may_be_unknown_at_preview():
     result = DynamicProvider(ModelHandler).check({}, model_props(Unknown()))
     assert result.failures == [] and isinstance(result.inputs["model_center_uuid"], Unknown)
