@@ -12,6 +12,7 @@ suffix and poll through our own base URL.
 from __future__ import annotations
 
 import uuid as uuidlib
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -139,6 +140,18 @@ class ZStackClient(ApiClient):
         query += [(k, str(v).lower() if isinstance(v, bool) else v) for k, v in params.items()]
         body = self.request(operation, "GET", path, params=query or None, expect=(200,)).json()
         return list(body.get("inventories") or [])
+
+    def query_all(self, operation: str, path: str, *conditions: str, page_size: int = 1000) -> Iterator[dict[str, Any]]:
+        """Every match, a page at a time (``limit``/``start``, with ``replyWithCount`` for the total)."""
+        start = 0
+        while True:
+            params = [("q", c) for c in conditions] + [("limit", page_size), ("start", start), ("replyWithCount", "true")]
+            body = self.request(operation, "GET", path, params=params, expect=(200,)).json()
+            items = list(body.get("inventories") or [])
+            yield from items
+            start += len(items)
+            if not items or start >= int(body.get("total") or 0):
+                return
 
     def get(self, operation: str, path: str, uuid: str) -> dict[str, Any] | None:
         found = self.query(operation, f"{path}/{uuid}")

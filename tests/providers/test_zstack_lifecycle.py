@@ -131,6 +131,18 @@ def test_permissive_delete_refuses_a_center_with_models(zstack, emulator):
     assert models.read(model.id, model.outs).id is None
 
 
+def test_query_pages_through_everything(zstack, emulator):
+    p = configured(ModelCenterHandler, zstack)
+    made = [p.create(checked(p, {**CENTER, "name": f"mc-{i}"})) for i in range(3)]
+    client = p.impl.client
+    names = [c["name"] for c in client.query_all("QueryModelCenter", "/v1/ai/model-centers", page_size=2)]
+    assert names == ["mc-0", "mc-1", "mc-2"]
+    assert [c["name"] for c in client.query_all("QueryModelCenter", "/v1/ai/model-centers", "name?=mc-0,mc-2",
+                                                page_size=1)] == ["mc-0", "mc-2"]
+    for c in made:
+        p.delete(c.id, c.outs)
+
+
 def test_direct_reply_without_a_job(zstack, emulator):
     emulator.settings("zstack", job_delay_s=0)
     centers = configured(ModelCenterHandler, zstack)
