@@ -44,7 +44,10 @@ runs ``job_delay_s`` after submission (executed on the next request that looks: 
 thread), then the poll answers 200 with ``{"inventory": ...}`` (delete: empty body) or 503 with
 ``{"error": {code, description, details, elaboration, opaque, cause}}``. Finished jobs are kept
 ``job_retention_s``, then the poll answers 404 ``the job has been expired``; an unknown job uuid →
-404 ``no job[uuid:<uuid>] found``. Other methods on the job URL → 405 text.
+404 ``no job[uuid:<uuid>] found``. Other methods on the job URL → 405 text. ``X-Web-Hook: <url>``:
+when the job ends (on time, even if nobody polls) the emulator POSTs the poll's answer there with
+``X-Job-UUID`` and ``X-Job-Success: true|false``, retrying ``webhook_attempts`` times every
+``webhook_interval_s`` on a non-2xx answer.
 
 Settings (``PUT /_admin/settings/zstack``)
 -------------------------------------------
@@ -53,7 +56,8 @@ Settings (``PUT /_admin/settings/zstack``)
 0 = the API answers 200 with its result directly, no job to poll), ``job_retention_s`` (10800),
 ``api_timeout_ms`` (1800000), ``location_base`` ("http://172.20.0.10:8080/zstack": an internal
 management-node address, so clients must rewrite it to their own host, as the official SDKs do),
-``max_clock_skew_s`` (900), ``delete_missing_succeeds`` (true), ``require_zone_uuid`` (false).
+``max_clock_skew_s`` (900), ``delete_missing_succeeds`` (true), ``require_zone_uuid`` (false),
+``webhook_attempts`` (15), ``webhook_interval_s`` (2.0).
 
 Admin: kinds ``model_center``, ``model`` (inventories plus internal ``_`` keys), ``session`` and
 ``job`` (bookkeeping). Deleting a ``session`` document expires that session.
@@ -89,8 +93,10 @@ Guesses beyond the spec
   compare numerically when the field is a number; an unknown field → 400 text ``Invalid query
   parameter``; ``groupBy`` is ignored. ``count=true`` → ``{"total": N}``.
 - Timestamps: Gson's default format in UTC (the real server uses its local zone).
-- Not emulated: model services, batch delete, unbind, sub-user/IAM2 login, ``X-Web-Hook``,
-  ``X-JSON-Schema``/``schema`` in replies.
+- Web hooks: delivered from a background thread; a hook whose job is still pending when the
+  emulator restarts is delivered only when a later request settles the job.
+- Not emulated: model services, batch delete, unbind, sub-user/IAM2 login, ``X-JSON-Schema``/
+  ``schema`` in replies.
 """
 
 from __future__ import annotations

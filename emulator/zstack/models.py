@@ -20,8 +20,11 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import json
 import re
+import threading
 import time
+import urllib.request
 import uuid
 from datetime import datetime, timezone
 from typing import Any
@@ -45,6 +48,8 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "max_clock_skew_s": 900,            # AccessKey Date window (REQUEST_DURATION_MINUTES = 15)
     "delete_missing_succeeds": True,    # successIfResourceNotExisting on the delete APIs
     "require_zone_uuid": False,         # True: AddModelCenter needs zoneUuid (newest SDK)
+    "webhook_attempts": 15,             # X-Web-Hook: tries on a non-2xx answer or no answer ...
+    "webhook_interval_s": 2.0,          # ... this far apart
 }
 
 ACCOUNT_UUID = "36c27e8ff05c4780bf6d2fa65700f22e"  # the admin account's uuid on a fresh ZStack
@@ -372,7 +377,8 @@ OPERATIONS = {
 }
 
 
-def submit(store: Store, job_uuid: str | None, api: str, request: dict[str, Any], auth_error: ZsError | None) -> str:
+def submit(store: Store, job_uuid: str | None, api: str, request: dict[str, Any], auth_error: ZsError | None,
+           web_hook: str | None = None) -> str:
     """Record an API job; it runs when ``job_delay_s`` has passed (see ``settle``)."""
     if job_uuid is not None:
         if len(job_uuid) != 32:
@@ -388,8 +394,31 @@ def submit(store: Store, job_uuid: str | None, api: str, request: dict[str, Any]
                "due": now + float(setting(store, "job_delay_s")), "state": "running"}
         if auth_error is not None:
             job["auth_error"] = auth_error.body()
+        if web_hook:
+            job["web_hook"] = web_hook
         store.put(P, JOB, job_uuid, job)
+    if web_hook:  # nobody polls a job with a hook: finish it on time, by itself
+        timer = threading.Timer(max(0.0, job["due"] - time.time()) + 0.01, settle, args=(store,))
+        timer.daemon = True
+        timer.start()
     return job_uuid
+
+
+def _deliver(url: str, job_uuid: str, status: int, body: Any, attempts: int, interval_s: float) -> None:
+    """POST the poll's answer to the hook, with X-Job-UUID and X-Job-Success; retry on non-2xx."""
+    data = b"" if not body else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json;charset=UTF-8", "X-Job-UUID": job_uuid,
+               "X-Job-Success": "true" if status == 200 else "false"}
+    for attempt in range(max(1, attempts)):
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, data=data, headers=headers, method="POST"),
+                                        timeout=10) as reply:
+                if 200 <= reply.status < 300:
+                    return
+        except (OSError, ValueError):
+            pass
+        if attempt + 1 < attempts:
+            time.sleep(interval_s)
 
 
 def _run(store: Store, job: dict[str, Any]) -> None:
@@ -404,6 +433,10 @@ def _run(store: Store, job: dict[str, Any]) -> None:
     job["state"] = "done"
     job["finished"] = time.time()
     store.put(P, JOB, job["uuid"], job)
+    if job.get("web_hook"):
+        threading.Thread(target=_deliver, daemon=True, args=(
+            job["web_hook"], job["uuid"], job["status"], job["body"], int(setting(store, "webhook_attempts")),
+            float(setting(store, "webhook_interval_s")))).start()
 
 
 def settle(store: Store) -> None:

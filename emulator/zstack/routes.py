@@ -129,7 +129,8 @@ def build_router(store: Store) -> APIRouter:
     async def run_async(request: Request, api: str, payload: dict[str, Any]) -> Response:
         auth_error = authenticate(store, request)
         m.settle(store)
-        job = m.submit(store, request.headers.get("x-job-uuid"), api, payload, auth_error)
+        job = m.submit(store, request.headers.get("x-job-uuid"), api, payload, auth_error,
+                       request.headers.get("x-web-hook"))
         if m.setting(store, "job_delay_s") <= 0:  # finishes at once: answer directly, as newer servers may
             status, body = m.job_result(store, job)
             return _json(status, body)

@@ -8,6 +8,7 @@ computed with ``printf password | sha512sum``, not with the code under test.
 from __future__ import annotations
 
 import base64
+import json
 import hashlib
 import hmac
 import re
@@ -319,3 +320,37 @@ def test_state_survives_a_restart_and_faults_use_the_error_envelope(zs, emulator
     r = zs.send("GET", "/v1/ai/models")
     assert r.status_code == 503 and r.json()["error"]["code"] == "SYS.1000"
     assert zs.send("GET", "/v1/ai/models").status_code == 200
+
+
+def test_web_hook_gets_the_result_without_polling(zs):
+    import http.server
+    import threading
+
+    got: list[tuple[Any, bytes]] = []
+    arrived = threading.Event()
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            got.append((self.headers, self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(500 if len(got) == 1 else 200)  # the first delivery is refused: retried
+            self.end_headers()
+            if len(got) == 2:
+                arrived.set()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        zs.emu.settings("zstack", webhook_interval_s=0.1)
+        job = "abcdef0123456789abcdef0123456789"
+        r = zs.send("POST", "/v1/ai/model-centers", json={"param": CENTER},
+                    headers={"X-Job-UUID": job, "X-Web-Hook": f"http://127.0.0.1:{server.server_port}/hook"})
+        assert r.status_code == 202
+        assert arrived.wait(10), "the hook was not called twice"
+        headers, body = got[1]
+        assert headers.get("x-job-uuid") == job and headers.get("x-job-success") == "true"
+        assert json.loads(body)["inventory"]["name"] == "mc"
+    finally:
+        server.shutdown()
