@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from providers.core import CreatedButFailed, ResourceError
+from providers.core import CreatedButFailed, NotFoundError, ResourceError
 from providers.zstack.auth import password_digest
 from providers.zstack.model import ModelHandler
 from providers.zstack.model_center import ModelCenterHandler
@@ -151,3 +151,16 @@ def test_slow_job_is_created_but_failed_with_a_cleanup(zstack, emulator):
     assert "may still finish" in failed.message
     failed.cleanup()  # waits for the create job, then deletes what it made
     assert emulator.objects("zstack").get("model_center", {}) == {}
+
+
+def test_delete_of_a_vanished_object_is_done_either_way(zstack, emulator):
+    p = configured(ModelCenterHandler, zstack)
+    created = p.create(checked(p, CENTER))
+    emulator.remove("zstack", "model_center", created.id)
+    p.delete(created.id, created.outs)  # the server answers success (successIfResourceNotExisting)
+    emulator.settings("zstack", delete_missing_succeeds=False)
+    with pytest.raises(NotFoundError) as err:  # the job now fails with SYS.1003 ...
+        p.impl.client.call("DeleteModelCenter", "DELETE", f"/v1/ai/model-centers/{created.id}", timeout_s=30)
+    assert err.value.code == "SYS.1003"
+    p.delete(created.id, created.outs)  # ... which the delete treats as already gone
+    assert p.read(created.id, created.outs).id is None
