@@ -141,11 +141,13 @@ class ZStackClient(ApiClient):
         body = self.request(operation, "GET", path, params=query or None, expect=(200,)).json()
         return list(body.get("inventories") or [])
 
-    def query_all(self, operation: str, path: str, *conditions: str, page_size: int = 1000) -> Iterator[dict[str, Any]]:
+    def query_all(self, operation: str, path: str, *conditions: str,
+                  page_size: int = 1000) -> Iterator[dict[str, Any]]:
         """Every match, a page at a time (``limit``/``start``, with ``replyWithCount`` for the total)."""
         start = 0
         while True:
-            params = [("q", c) for c in conditions] + [("limit", page_size), ("start", start), ("replyWithCount", "true")]
+            params = [("q", c) for c in conditions]
+            params += [("limit", page_size), ("start", start), ("replyWithCount", "true")]
             body = self.request(operation, "GET", path, params=params, expect=(200,)).json()
             items = list(body.get("inventories") or [])
             yield from items

@@ -125,7 +125,8 @@ class ModelHandler(ZStackHandler[ModelInputs, ModelOutputs]):
         refs = inv.get("modelServiceRefs")
         return ModelOutputs(uuid=inv.get("uuid"), model_type=inv.get("type"),
                             model_service_refs=refs if isinstance(refs, list) else [],
-                            min_gpu_memory=inv.get("minGpuMemory"), recommended_gpu_memory=inv.get("recommendedGpuMemory"),
+                            min_gpu_memory=inv.get("minGpuMemory"),
+                            recommended_gpu_memory=inv.get("recommendedGpuMemory"),
                             create_date=inv.get("createDate"), last_op_date=inv.get("lastOpDate"))
 
 

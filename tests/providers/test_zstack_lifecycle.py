@@ -99,7 +99,8 @@ def test_model_center_and_model_lifecycle(zstack, emulator):
     c_outs = centers.update(center.id, center.outs, c_news).outs
     assert emulator.objects("zstack")["model_center"][center.id]["managementPort"] == 9000
     assert centers.read(center.id, c_outs).inputs == c_news
-    assert centers.diff(center.id, c_outs, checked(centers, {**CENTER, "zone_uuid": "a" * 32})).replaces == ["zone_uuid"]
+    zoned = checked(centers, {**CENTER, "zone_uuid": "a" * 32})
+    assert centers.diff(center.id, c_outs, zoned).replaces == ["zone_uuid"]
 
     models.delete(model.id, outs)
     assert models.read(model.id, outs).id is None
