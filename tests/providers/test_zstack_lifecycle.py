@@ -48,7 +48,8 @@ def model_props(center_uuid: str, **extra) -> dict:
             "parameters": "model parameters", "logo": "bG9nbw==", "vendor": "Alibaba",
             "introduction": "This is a md5 format string", "size": 102400, "version": "CustomizeVersion",
             "token": "download-token-123", "recommended_gpu_num": "2", "share_mode": "Public",
-            "system_tags": ["ai::purpose::chat"], "user_tags": ["team-a"], "wait_timeout_s": 60, **extra}
+            "system_tags": ["ai::purpose::chat"], "user_tags": ["team-a"], "wait_timeout_s": 60,
+            "model_service_uuids": ["c" * 32, "b" * 32], "default_model_service_uuid": "c" * 32, **extra}
 
 
 def test_model_center_and_model_lifecycle(zstack, emulator):
@@ -69,6 +70,7 @@ def test_model_center_and_model_lifecycle(zstack, emulator):
     assert doc["_token"] == "download-token-123" and doc["_systemTags"] == ["ai::purpose::chat"]
     assert doc["_shareMode"] == "Public" and doc["recommendedGpuNum"] == [2] and doc["size"] == 102400
     assert model.outs["model_type"] == "Custom"
+    assert sorted(r["modelServiceUuid"] for r in model.outs["model_service_refs"]) == ["b" * 32, "c" * 32]
     read = models.read(model.id, model.outs)
     assert read.inputs == m_inputs  # write-only token, tags and share mode are kept from state
     assert models.diff(model.id, read.outs, m_inputs).changes is False
