@@ -20,7 +20,7 @@ from emulator.core.platform import Platform
 from emulator.core.store import Store
 
 # Each name is a package emulator.<name> exposing ``platform: Platform``.
-PLATFORMS = ["esd", "pai", "fabric", "workshop"]
+PLATFORMS = ["esd", "pai", "fabric", "zstack", "workshop"]
 
 DEFAULT_PORT = 8787
 

@@ -137,6 +137,38 @@ pulumi.export("esd", {
     "smoke_images": smoke.image_names,
 })
 
+# -- ZStack -------------------------------------------------------------------------------------
+# ZStack is on-premises: this block is declared when the stack config names a management node
+# (zstack:endpoint or zstack:host). A model center (the NFS export the models live on) and one
+# model registered in it; the center's id is the model's modelCenterUuid.
+from providers import zstack  # noqa: E402
+
+_zstack_node = pulumi.Config("zstack")
+if _zstack_node.get("endpoint") or _zstack_node.get("host"):
+    _zstack_cfg = pulumi.Config("aimodels")
+    zstack_center = zstack.ModelCenter(
+        "model-center",
+        name=f"{env}-model-center",
+        url=_zstack_cfg.get("zstackCenterUrl") or "192.168.10.12:/ai/model_center",
+        management_ip=_zstack_cfg.get("zstackCenterIp") or "192.168.10.12",
+        management_port=int(_zstack_cfg.get("zstackCenterPort") or 8989),
+        description="models served in this environment",
+    )
+    zstack_model = zstack.Model(
+        "qwen-model",
+        name=f"{env}-qwen-1.5-32b",
+        install_path=_zstack_cfg.get("zstackModelPath") or "192.168.10.12:/ai/model_center/Qwen_1.5_32B",
+        model_center_uuid=zstack_center.id,
+        description=_zstack_cfg.get("zstackModelDescription") or "Qwen 1.5 32B chat model",
+        vendor="Alibaba",
+        version="1.5",
+        size=102400,
+        recommended_gpu_num=_zstack_cfg.get("zstackGpuNum") or "2",
+        user_tags=[f"environment::{env}"],
+    )
+    pulumi.export("zstack", {"model_center_uuid": zstack_center.id, "model_uuid": zstack_model.id,
+                             "model_center_status": zstack_center.status})
+
 # -- AI Creation Workshop: one model synced with one version ---------------------------------------
 # Self-contained. The Workshop documents no read and no delete API: refresh keeps the last synced
 # state, and destroying the stack leaves the model on the platform (the provider warns). A stack

@@ -1,0 +1,560 @@
+"""ZStack AI model-center state and rules (moto's ``models.py``).
+
+Documents in the shared store, platform ``zstack``:
+
+- ``model_center``  id = uuid: the ModelCenterInventory as rendered, plus internal ``_`` keys.
+- ``model``         id = uuid: the ModelInventory as rendered, plus internal ``_`` keys
+                    (``_shareMode``, ``_tagUuids``, ``_systemTags``, ``_userTags``, ``_token``:
+                    accepted by AddModel but not part of the inventory).
+- ``session``       id = session uuid: SessionInventory + ``_expires`` (epoch seconds).
+- ``job``           id = job uuid (= API message id): ``api``, ``request``, ``due`` (epoch
+                    seconds), ``state`` running|done, ``status``/``body`` of the result once done.
+
+Nothing runs in the background: a job whose ``due`` time has passed is executed by ``settle``,
+which every route (and the admin surface, through ``Platform.refresh``) calls first. The API's
+effect therefore appears when the job finishes, as on the real management node, and state and
+timings survive a restart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import re
+import threading
+import time
+import urllib.request
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from emulator.core.store import Store
+
+P = "zstack"
+MODEL, CENTER, SESSION, JOB = "model", "model_center", "session", "job"
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    # accounts that may log in: name -> clear-text password (the login compares SHA-512 hex)
+    "accounts": {"admin": "password"},
+    # AccessKey auth: AccessKeyId -> AccessKeySecret
+    "access_keys": {"EmulatorAccessKeyId00": "EmulatorAccessKeySecret0000000000000000"},
+    "session_timeout_s": 7200,          # identity/session.timeout
+    "job_delay_s": 1.0,                 # an API job finishes this long after it was submitted
+    "job_retention_s": 10800,           # rest/completedApi.expiredPeriod: then poll -> 404 expired
+    "api_timeout_ms": 1800000,          # the apiTimeout of the 202 reply
+    # the management node's own address: the 202 ``location`` points here (clients rewrite it)
+    "location_base": "http://172.20.0.10:8080/zstack",
+    "max_clock_skew_s": 900,            # AccessKey Date window (REQUEST_DURATION_MINUTES = 15)
+    "delete_missing_succeeds": True,    # successIfResourceNotExisting on the delete APIs
+    "require_zone_uuid": False,         # True: AddModelCenter needs zoneUuid (newest SDK)
+    "webhook_attempts": 15,             # X-Web-Hook: tries on a non-2xx answer or no answer ...
+    "webhook_interval_s": 2.0,          # ... this far apart
+}
+
+ACCOUNT_UUID = "36c27e8ff05c4780bf6d2fa65700f22e"  # the admin account's uuid on a fresh ZStack
+
+_HEX32 = re.compile(r"[0-9a-f]{32}")
+
+
+# -- errors -----------------------------------------------------------------------------------
+class ZsError(Exception):
+    """An API failure: HTTP 503 with ``{"error": ErrorCode}`` (sync reply or job result)."""
+
+    def __init__(self, code: str, description: str, details: str, status: int = 503) -> None:
+        super().__init__(f"{code} {details}")
+        self.status = status
+        self.code = code
+        self.description = description
+        self.details = details
+
+    def body(self) -> dict[str, Any]:
+        return {"error": error_code(self.code, self.description, self.details)}
+
+
+class TextError(Exception):
+    """A framework-level failure: plain text, not JSON (RestServer's own 400/404/405)."""
+
+    def __init__(self, status: int, text: str) -> None:
+        super().__init__(text)
+        self.status = status
+        self.text = text
+
+
+def error_code(code: str, description: str, details: str) -> dict[str, Any]:
+    return {"code": code, "description": description, "details": details,
+            "elaboration": None, "opaque": None, "cause": None}
+
+
+def error_body(status: int, code: str, message: str) -> dict[str, Any]:
+    """Injected faults, rendered in the API's error envelope."""
+    return {"error": error_code(code, message, message)}
+
+
+def invalid(details: str) -> ZsError:
+    return ZsError("SYS.1007", "One or more API argument is invalid", details)
+
+
+def not_found(details: str) -> ZsError:
+    return ZsError("SYS.1003", "Resource not found", details)
+
+
+def invalid_session(details: str = "Session expired") -> ZsError:
+    return ZsError("ID.1001", "Invalid session", details)
+
+
+# -- helpers ----------------------------------------------------------------------------------
+def setting(store: Store, key: str) -> Any:
+    return store.setting(P, key, DEFAULT_SETTINGS[key])
+
+
+def new_uuid() -> str:
+    return uuid.uuid4().hex
+
+
+def gson_date(ts: float) -> str:
+    """Gson's default Java date format, e.g. ``Jun 7, 2017 9:20:28 PM`` (UTC here)."""
+    t = datetime.fromtimestamp(ts, timezone.utc)
+    hour = t.hour % 12 or 12
+    return f"{t:%b} {t.day}, {t.year} {hour}:{t:%M:%S} {'AM' if t.hour < 12 else 'PM'}"
+
+
+def sha512_hex(text: str) -> str:
+    return hashlib.sha512(text.encode()).hexdigest()
+
+
+def render(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if not k.startswith("_")}
+
+
+# -- sessions ---------------------------------------------------------------------------------
+def login(store: Store, body: Any) -> dict[str, Any]:
+    params = body.get("logInByAccount") if isinstance(body, dict) else None
+    if not isinstance(params, dict):
+        raise TextError(400, "the body doesn't contain action mapping to the URL[/v1/accounts/login]")
+    name, password = params.get("accountName"), params.get("password")
+    if not isinstance(name, str) or not isinstance(password, str) or not name or not password:
+        raise invalid("field[accountName] and field[password] are mandatory")
+    accounts = setting(store, "accounts")
+    if name not in accounts or sha512_hex(accounts[name]) != password.lower():
+        raise ZsError("ID.1000", "Authentication error", "Incorrect account name or password")
+    now = time.time()
+    ttl = float(setting(store, "session_timeout_s"))
+    account_uuid = ACCOUNT_UUID if name == "admin" else hashlib.md5(name.encode()).hexdigest()
+    session = {"uuid": new_uuid(), "accountUuid": account_uuid, "userUuid": account_uuid,
+               "userType": "AccountVO", "expiredDate": gson_date(now + ttl), "createDate": gson_date(now),
+               "noSessionEvaluation": False, "_expires": now + ttl, "_account": name}
+    store.put(P, SESSION, session["uuid"], session)
+    return {"inventory": render(session)}
+
+
+def session_valid(store: Store, session_uuid: str) -> bool:
+    s = store.get(P, SESSION, session_uuid)
+    return s is not None and s["_expires"] > time.time()
+
+
+def logout(store: Store, session_uuid: str) -> None:
+    store.delete(P, SESSION, session_uuid)
+
+
+# -- field checks (run when the job executes, so failures surface on the poll) ------------------
+def _str(params: dict[str, Any], name: str, *, required: bool = False, max_len: int | None = None) -> str | None:
+    v = params.get(name)
+    if v is None or (required and v == ""):
+        if required:
+            raise invalid(f"field[{name}] of message type[{params.get('_api', 'API')}] is mandatory, can not be null")
+        return None
+    if max_len is not None and len(v) > max_len:
+        raise invalid(f"field[{name}] exceeds the max length of {max_len} chars")
+    return v
+
+
+def _ip(value: str, name: str) -> None:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise invalid(f"field[{name}] is not a valid IP address: {value}") from None
+
+
+def check_types(params: dict[str, Any], spec: dict[str, str]) -> None:
+    """TypeVerifier: a wrong JSON type is a synchronous 400 (plain text) before any job exists."""
+    for name, kind in spec.items():
+        v = params.get(name)
+        if v is None:
+            continue
+        ok = {
+            "str": isinstance(v, str),
+            "int": isinstance(v, int) and not isinstance(v, bool),
+            "bool": isinstance(v, bool),
+            "list": isinstance(v, list) and all(isinstance(i, str) for i in v),
+        }[kind]
+        if not ok:
+            java = {"str": "String", "int": "Long", "bool": "Boolean", "list": "List<String>"}[kind]
+            raise TextError(400, f"field[{name}] must be of type {java}, but got {type(v).__name__}[{v!r}]")
+
+
+CENTER_TYPES = {"name": "str", "url": "str", "description": "str", "parameters": "str", "managementIp": "str",
+                "managementPort": "int", "zoneUuid": "str", "storageNetworkUuid": "str",
+                "serviceNetworkUuid": "str", "containerRegistry": "str", "containerNetwork": "str",
+                "containerStorageNetwork": "str", "resourceUuid": "str", "tagUuids": "list"}
+CENTER_UPDATABLE = ("name", "url", "description", "parameters", "managementIp", "managementPort",
+                    "storageNetworkUuid", "serviceNetworkUuid", "containerRegistry", "containerNetwork",
+                    "containerStorageNetwork")
+MODEL_TYPES = {"name": "str", "installPath": "str", "description": "str", "parameters": "str",
+               "modelCenterUuid": "str", "logo": "str", "vendor": "str", "introduction": "str", "size": "int",
+               "version": "str", "token": "str", "resourceUuid": "str", "tagUuids": "list",
+               "modelServiceUuids": "list", "recommendedGpuNum": "str", "gpuConstraintDescription": "str",
+               "modelId": "str", "shareMode": "str", "defaultModelServiceUuid": "str",
+               "modelClassifications": "list", "clearDefaultModelService": "bool"}
+MODEL_UPDATABLE = ("name", "installPath", "description", "vendor", "parameters", "modelCenterUuid",
+                   "recommendedGpuNum", "gpuConstraintDescription", "modelId", "defaultModelServiceUuid",
+                   "modelClassifications")
+
+
+def gpu_num(value: str | None) -> Any:
+    """recommendedGpuNum: a string on input, a list in the inventory ("2" -> [2], "1,2" -> [1, 2])."""
+    if value is None:
+        return None
+    parts = [p.strip() for p in value.split(",")]
+    if all(p.isdigit() for p in parts):
+        return [int(p) for p in parts]
+    return value
+
+
+def _resource_uuid(store: Store, params: dict[str, Any]) -> str:
+    ru = params.get("resourceUuid")
+    if ru is None:
+        return new_uuid()
+    if not _HEX32.fullmatch(ru):
+        raise invalid(f"resourceUuid[{ru}] is not a valid uuid (32 lower-case hex characters)")
+    if store.get(P, MODEL, ru) or store.get(P, CENTER, ru):
+        raise invalid(f"resourceUuid[{ru}] is already used by another resource")
+    return ru
+
+
+# -- the operations (executed when their job is due) --------------------------------------------
+def add_model_center(store: Store, params: dict[str, Any], tags: dict[str, Any]) -> dict[str, Any]:
+    params = {**params, "_api": "APIAddModelCenterMsg"}
+    for name in ("name", "url", "managementIp"):
+        _str(params, name, required=True, max_len=255)
+    if params.get("managementPort") is None:
+        raise invalid("field[managementPort] of message type[APIAddModelCenterMsg] is mandatory, can not be null")
+    if setting(store, "require_zone_uuid"):
+        _str(params, "zoneUuid", required=True)
+    _str(params, "description", max_len=2048)
+    _str(params, "parameters", max_len=255)
+    _ip(params["managementIp"], "managementIp")
+    if not 1 <= params["managementPort"] <= 65535:
+        raise invalid(f"field[managementPort] must be in range [1, 65535], got {params['managementPort']}")
+    uid = _resource_uuid(store, params)
+    now = time.time()
+    doc = {"uuid": uid, "name": params["name"], "description": params.get("description"), "url": params["url"],
+           "status": "Connected", "parameters": params.get("parameters"), "managementIp": params["managementIp"],
+           "managementPort": params["managementPort"],
+           **{k: params.get(k) for k in ("storageNetworkUuid", "serviceNetworkUuid", "containerRegistry",
+                                          "containerStorageNetwork", "containerNetwork")},
+           "capacity": {"totalCapacity": 10995116277760, "availableCapacity": 10995116277760},
+           "createDate": gson_date(now), "lastOpDate": gson_date(now),
+           "_zoneUuid": params.get("zoneUuid"), "_tagUuids": params.get("tagUuids") or [], "_created": now, **tags}
+    store.put(P, CENTER, uid, doc)
+    return {"inventory": render(doc)}
+
+
+def update_model_center(store: Store, uid: str, params: dict[str, Any]) -> dict[str, Any]:
+    doc = store.get(P, CENTER, uid)
+    if doc is None:
+        raise not_found(f"Unable to find ModelCenterVO[uuid:{uid}]")
+    for name in ("name", "url", "description", "parameters"):
+        _str(params, name, max_len=255)
+    if params.get("managementIp") is not None:
+        _ip(params["managementIp"], "managementIp")
+    if params.get("managementPort") is not None and not 1 <= params["managementPort"] <= 65535:
+        raise invalid(f"field[managementPort] must be in range [1, 65535], got {params['managementPort']}")
+    changed = {k: params[k] for k in CENTER_UPDATABLE if params.get(k) is not None}
+    if changed:
+        doc.update(changed)
+        doc["lastOpDate"] = gson_date(time.time())
+        store.put(P, CENTER, uid, doc)
+    return {"inventory": render(doc)}
+
+
+def delete_model_center(store: Store, uid: str, mode: str) -> dict[str, Any]:
+    doc = store.get(P, CENTER, uid)
+    if doc is None:
+        if setting(store, "delete_missing_succeeds"):
+            return {}
+        raise not_found(f"Unable to find ModelCenterVO[uuid:{uid}]")
+    models = [m for m in store.list(P, MODEL) if m.get("modelCenterUuid") == uid]
+    if models and mode != "Enforcing":
+        raise ZsError("SYS.1006", "Operation error",
+                      f"model center[uuid:{uid}] still has {len(models)} model(s); delete them first "
+                      "or use deleteMode=Enforcing")
+    for m in models:
+        store.delete(P, MODEL, m["uuid"])
+    store.delete(P, CENTER, uid)
+    return {}
+
+
+def add_model(store: Store, params: dict[str, Any], tags: dict[str, Any]) -> dict[str, Any]:
+    params = {**params, "_api": "APIAddModelMsg"}
+    for name in ("name", "installPath", "modelCenterUuid"):
+        _str(params, name, required=True, max_len=255 if name == "name" else 2048)
+    _str(params, "recommendedGpuNum", max_len=255)
+    _str(params, "gpuConstraintDescription", max_len=512)
+    _str(params, "modelId", max_len=255)
+    share = params.get("shareMode")
+    if share is not None and share not in ("Public",):
+        raise invalid(f"field[shareMode] must be one of [Public], but got {share}")
+    if params.get("size") is not None and params["size"] < 0:
+        raise invalid("field[size] must not be negative")
+    center = params["modelCenterUuid"]
+    if store.get(P, CENTER, center) is None:
+        raise not_found(f"Unable to find ModelCenterVO[uuid:{center}]")
+    uid = _resource_uuid(store, params)
+    now = time.time()
+    services = params.get("modelServiceUuids") or []
+    doc = {"uuid": uid, "name": params["name"], "description": params.get("description"),
+           "installPath": params["installPath"], "parameters": params.get("parameters"), "modelCenterUuid": center,
+           "logo": params.get("logo"), "vendor": params.get("vendor"), "modelId": params.get("modelId"),
+           "introduction": params.get("introduction"), "size": params.get("size"), "version": params.get("version"),
+           "type": "Custom", "minGpuMemory": None, "recommendedGpuMemory": None,
+           "recommendedGpuNum": gpu_num(params.get("recommendedGpuNum")),
+           "gpuConstraintDescription": params.get("gpuConstraintDescription"),
+           "versionSemver": None, "isLatestVersion": True, "artifactChecksum": None, "artifactSizeBytes": None,
+           "architectureType": None, "frameworkVersion": None, "requiredAccelerator": None, "pipelineTag": None,
+           "modelServiceRefs": [{"modelUuid": uid, "modelServiceUuid": s,
+                                 "isDefault": s == params.get("defaultModelServiceUuid")} for s in services],
+           "modelClassifications": [], "extraGpuMemRequest": None,
+           "createDate": gson_date(now), "lastOpDate": gson_date(now),
+           "_shareMode": share, "_tagUuids": params.get("tagUuids") or [], "_token": params.get("token"),
+           "_defaultModelServiceUuid": params.get("defaultModelServiceUuid"), "_created": now, **tags}
+    store.put(P, MODEL, uid, doc)
+    return {"inventory": render(doc)}
+
+
+def update_model(store: Store, uid: str, params: dict[str, Any]) -> dict[str, Any]:
+    doc = store.get(P, MODEL, uid)
+    if doc is None:
+        raise not_found(f"Unable to find ModelVO[uuid:{uid}]")
+    for name in ("name", "installPath", "description", "vendor", "parameters", "modelCenterUuid",
+                 "recommendedGpuNum", "modelId", "defaultModelServiceUuid"):
+        _str(params, name, max_len=255 if name != "description" else 2048)
+    _str(params, "gpuConstraintDescription", max_len=512)
+    center = params.get("modelCenterUuid")
+    if center is not None and store.get(P, CENTER, center) is None:
+        raise not_found(f"Unable to find ModelCenterVO[uuid:{center}]")
+    changed = {k: params[k] for k in MODEL_UPDATABLE if params.get(k) is not None}
+    if "recommendedGpuNum" in changed:
+        changed["recommendedGpuNum"] = gpu_num(changed["recommendedGpuNum"])
+    if "defaultModelServiceUuid" in changed:
+        changed["_defaultModelServiceUuid"] = changed.pop("defaultModelServiceUuid")
+    if params.get("clearDefaultModelService"):
+        changed["_defaultModelServiceUuid"] = None
+    if changed:
+        doc.update(changed)
+        doc["lastOpDate"] = gson_date(time.time())
+        store.put(P, MODEL, uid, doc)
+    return {"inventory": render(doc)}
+
+
+def delete_model(store: Store, uid: str, mode: str) -> dict[str, Any]:
+    if store.get(P, MODEL, uid) is None:
+        if setting(store, "delete_missing_succeeds"):
+            return {}
+        raise not_found(f"Unable to find ModelVO[uuid:{uid}]")
+    store.delete(P, MODEL, uid)
+    return {}
+
+
+# -- jobs -------------------------------------------------------------------------------------
+OPERATIONS = {
+    "APIAddModelCenterMsg": lambda s, r: add_model_center(s, r["params"], r["tags"]),
+    "APIUpdateModelCenterMsg": lambda s, r: update_model_center(s, r["uuid"], r["params"]),
+    "APIDeleteModelCenterMsg": lambda s, r: delete_model_center(s, r["uuid"], r["deleteMode"]),
+    "APIAddModelMsg": lambda s, r: add_model(s, r["params"], r["tags"]),
+    "APIUpdateModelMsg": lambda s, r: update_model(s, r["uuid"], r["params"]),
+    "APIDeleteModelMsg": lambda s, r: delete_model(s, r["uuid"], r["deleteMode"]),
+}
+
+
+def submit(store: Store, job_uuid: str | None, api: str, request: dict[str, Any], auth_error: ZsError | None,
+           web_hook: str | None = None) -> str:
+    """Record an API job; it runs when ``job_delay_s`` has passed (see ``settle``)."""
+    if job_uuid is not None:
+        if len(job_uuid) != 32:
+            raise TextError(400, f"Invalid header[X-Job-UUID], it must be a UUID of 32 characters "
+                                 f"without '-', but got {job_uuid}")
+    else:
+        job_uuid = new_uuid()
+    now = time.time()
+    with store.transaction():
+        if store.get(P, JOB, job_uuid) is not None:
+            raise TextError(400, f"Duplicate job uuid[{job_uuid}]")
+        job = {"uuid": job_uuid, "api": api, "request": request, "created": now,
+               "due": now + float(setting(store, "job_delay_s")), "state": "running"}
+        if auth_error is not None:
+            job["auth_error"] = auth_error.body()
+        if web_hook:
+            job["web_hook"] = web_hook
+        store.put(P, JOB, job_uuid, job)
+    if web_hook:  # nobody polls a job with a hook: finish it on time, by itself
+        timer = threading.Timer(max(0.0, job["due"] - time.time()) + 0.01, settle, args=(store,))
+        timer.daemon = True
+        timer.start()
+    return job_uuid
+
+
+def _deliver(url: str, job_uuid: str, status: int, body: Any, attempts: int, interval_s: float) -> None:
+    """POST the poll's answer to the hook, with X-Job-UUID and X-Job-Success; retry on non-2xx."""
+    data = b"" if not body else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json;charset=UTF-8", "X-Job-UUID": job_uuid,
+               "X-Job-Success": "true" if status == 200 else "false"}
+    for attempt in range(max(1, attempts)):
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, data=data, headers=headers, method="POST"),
+                                        timeout=10) as reply:
+                if 200 <= reply.status < 300:
+                    return
+        except (OSError, ValueError):
+            pass
+        if attempt + 1 < attempts:
+            time.sleep(interval_s)
+
+
+def _run(store: Store, job: dict[str, Any]) -> None:
+    if job.get("auth_error"):
+        job["status"], job["body"] = 503, job["auth_error"]
+    else:
+        try:
+            result = OPERATIONS[job["api"]](store, job["request"])
+            job["status"], job["body"] = 200, result
+        except ZsError as e:
+            job["status"], job["body"] = 503, e.body()
+    job["state"] = "done"
+    job["finished"] = time.time()
+    store.put(P, JOB, job["uuid"], job)
+    if job.get("web_hook"):
+        threading.Thread(target=_deliver, daemon=True, args=(
+            job["web_hook"], job["uuid"], job["status"], job["body"], int(setting(store, "webhook_attempts")),
+            float(setting(store, "webhook_interval_s")))).start()
+
+
+def settle(store: Store) -> None:
+    """Run every job that is due (in submission order) and forget those past retention."""
+    now = time.time()
+    retention = float(setting(store, "job_retention_s"))
+    with store.transaction():
+        for job in sorted(store.list(P, JOB), key=lambda j: j["created"]):
+            if job["state"] == "running" and job["due"] <= now:
+                _run(store, job)
+            elif job["state"] == "done" and job.get("finished", now) + retention < now:
+                job["state"] = "expired"
+                store.put(P, JOB, job["uuid"], {k: job[k] for k in ("uuid", "api", "created", "due", "state")})
+        for s in store.list(P, SESSION):
+            if s["_expires"] + 86400 < now:  # long-expired sessions are forgotten
+                store.delete(P, SESSION, s["uuid"])
+
+
+def job_result(store: Store, job_uuid: str) -> tuple[int, Any]:
+    settle(store)
+    job = store.get(P, JOB, job_uuid)
+    if job is None:
+        return 404, f"no job[uuid:{job_uuid}] found"
+    if job["state"] == "expired":
+        return 404, "the job has been expired"
+    if job["state"] == "running":
+        return 202, None
+    return job["status"], job["body"]
+
+
+# -- queries ----------------------------------------------------------------------------------
+QUERY_OPS = ["!=", ">=", "<=", "!?=", "!~=", "~=", "?=", "=", ">", "<"]
+
+
+def parse_condition(q: str) -> tuple[str, str, str | None]:
+    for suffix, op in ((" is null", "is null"), (" not null", "not null")):
+        if q.endswith(suffix):
+            return q[: -len(suffix)].strip(), op, None
+    for op in QUERY_OPS:
+        at = q.find(op)
+        if at > 0:
+            return q[:at].strip(), op, q[at + len(op):]
+    raise TextError(400, f"Invalid query parameter[q={q}], it must be in format of 'field[operator]value'")
+
+
+def _like(pattern: str, value: str) -> bool:
+    rx = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
+    return re.fullmatch(rx, value, re.IGNORECASE | re.DOTALL) is not None
+
+
+def _cmp_value(field_value: Any, text: str) -> tuple[Any, Any]:
+    if isinstance(field_value, (int, float)) and not isinstance(field_value, bool):
+        try:
+            return field_value, float(text)
+        except ValueError:
+            return str(field_value), text
+    if isinstance(field_value, bool):
+        return str(field_value).lower(), text.lower()
+    return ("" if field_value is None else str(field_value)), text
+
+
+def _matches(doc: dict[str, Any], field: str, op: str, value: str | None) -> bool:
+    v = doc.get(field)
+    if op == "is null":
+        return v is None
+    if op == "not null":
+        return v is not None
+    assert value is not None
+    if op in ("?=", "!?="):
+        items = [i.strip() for i in value.split(",")]
+        inside = v is not None and str(v) in items
+        return inside if op == "?=" else (v is not None and not inside)
+    if op in ("~=", "!~="):
+        hit = v is not None and _like(value, str(v))
+        return hit if op == "~=" else (v is not None and not hit)
+    if v is None:
+        return False
+    a, b = _cmp_value(v, value)
+    try:
+        return {"=": a == b, "!=": a != b, ">": a > b, "<": a < b, ">=": a >= b, "<=": a <= b}[op]
+    except TypeError:
+        return False
+
+
+def _int_param(params: dict[str, str], name: str, default: int) -> int:
+    raw = params.get(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise TextError(400, f"Invalid query parameter[{name}={raw}], it must be an integer") from None
+
+
+def query(store: Store, kind: str, q: list[str], params: dict[str, str]) -> dict[str, Any]:
+    settle(store)
+    docs = store.list(P, kind)
+    fields = {k for d in docs for k in d if not k.startswith("_")}  # internal keys are not queryable
+    for cond in q:
+        field, op, value = parse_condition(cond)
+        if docs and field not in fields:
+            raise TextError(400, f"Invalid query parameter[q={cond}], unknown field[{field}]")
+        docs = [d for d in docs if _matches(d, field, op, value)]
+    total = len(docs)
+    if params.get("count") == "true":
+        return {"total": total}
+    sort = params.get("sort")
+    if sort:
+        desc, key = sort.startswith("-"), sort.lstrip("+-")
+        docs.sort(key=lambda d: (d.get(key) is None, d.get(key) if d.get(key) is not None else ""), reverse=desc)
+    start = _int_param(params, "start", 0)
+    limit = _int_param(params, "limit", 1000)
+    docs = docs[start:start + limit] if limit >= 0 else docs[start:]
+    out = [render(d) for d in docs]
+    if params.get("fields"):
+        wanted = {f.strip() for f in params["fields"].split(",")}
+        out = [{k: v for k, v in d.items() if k in wanted} for d in out]
+    reply: dict[str, Any] = {"inventories": out}
+    if params.get("replyWithCount") == "true":
+        reply["total"] = total
+    return reply

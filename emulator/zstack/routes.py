@@ -1,0 +1,258 @@
+"""ZStack REST wire format (RestServer): wrappers, 202 + ``location`` jobs, plain-text framework errors.
+
+Paths are relative to the platform prefix ``/zstack``, which is also ZStack's own context path, so a
+client's base URL is ``http://127.0.0.1:<port>/zstack`` exactly as it would be
+``http://<mn>:8080/zstack``. Bodies and query strings are parsed here, not by FastAPI, so bad input
+gets ZStack's answers instead of FastAPI's 422.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import functools
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from emulator.core.store import Store
+from emulator.zstack import models as m
+from emulator.zstack.models import TextError, ZsError
+
+TEXT = "text/plain;charset=UTF-8"
+JSON = "application/json;charset=UTF-8"
+DELETE_MODES = ("Permissive", "Enforcing")
+
+
+def _text(status: int, text: str) -> Response:
+    return Response(text, status_code=status, media_type=TEXT)
+
+
+def _json(status: int, body: Any) -> Response:
+    if body is None or body == {}:
+        return Response("", status_code=status, media_type=JSON)  # RestServer writes "" for an empty map
+    return Response(json.dumps(body), status_code=status, media_type=JSON)
+
+
+def _errors(handler: Callable[..., Awaitable[Response]]) -> Callable[..., Awaitable[Response]]:
+    @functools.wraps(handler)
+    async def wrapper(*args: Any, **kwargs: Any) -> Response:
+        try:
+            return await handler(*args, **kwargs)
+        except TextError as e:
+            return _text(e.status, e.text)
+        except ZsError as e:
+            return _json(e.status, e.body())
+
+    return wrapper
+
+
+def _body(raw: bytes) -> dict[str, Any]:
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise TextError(400, "Unable to parse the request body as JSON") from None
+    if not isinstance(body, dict):
+        raise TextError(400, "the request body must be a JSON object")
+    return body
+
+
+def _tags(body: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key in ("systemTags", "userTags"):
+        v = body.get(key)
+        if v is not None and not (isinstance(v, list) and all(isinstance(i, str) for i in v)):
+            raise TextError(400, f"field[{key}] must be of type List<String>")
+        out[f"_{key}"] = v or []
+    return out
+
+
+def _v1_path(request: Request) -> str:
+    """The path the AccessKey signature covers: from ``/v1`` on (the context path is not signed)."""
+    path = request.url.path
+    at = path.find("/v1/")
+    return path[at:] if at >= 0 else path
+
+
+def authenticate(store: Store, request: Request) -> ZsError | None:
+    """Framework checks raise (400/401/403 text); a bad session is returned, to fail the API later."""
+    header = request.headers.get("authorization")
+    if not header:
+        raise TextError(400, "missing header 'Authorization'")
+    kind, _, cred = header.strip().partition(" ")
+    if kind == "OAuth":
+        session = cred.strip()
+        if not m.session_valid(store, session):
+            return m.invalid_session(f"Session[uuid:{session}] expired or does not exist")
+        return None
+    if kind == "ZStack":
+        _verify_access_key(store, request, cred.strip())
+        return None
+    raise TextError(400, "Authorization type must be 'OAuth'")
+
+
+def _verify_access_key(store: Store, request: Request, cred: str) -> None:
+    date = request.headers.get("date")
+    if not date:
+        raise TextError(400, "missing header 'Date' for AccessKey authentication")
+    try:
+        when = email.utils.parsedate_to_datetime(date)
+    except (TypeError, ValueError):
+        raise TextError(400, f"Invalid header[Date: {date}], it must be like 'EEE, dd MMM yyyy HH:mm:ss z'") from None
+    if when.tzinfo is None or abs(when.timestamp() - time.time()) > float(m.setting(store, "max_clock_skew_s")):
+        raise TextError(403, "requestTimeTooSkewed")
+    key_id, _, signature = cred.partition(":")
+    secret = m.setting(store, "access_keys").get(key_id)
+    if secret is None:
+        raise TextError(401, f"invalid AccessKey[id:{key_id}]")
+    to_sign = f"{request.method}\n{date}\n{_v1_path(request)}"
+    expected = base64.b64encode(hmac.new(secret.encode(), to_sign.encode(), hashlib.sha1).digest()).decode()
+    if not hmac.compare_digest(expected, signature):
+        raise TextError(401, "AccessKey signature does not match")
+
+
+def build_router(store: Store) -> APIRouter:
+    r = APIRouter(tags=["zstack"])
+
+    def accepted(request: Request, job: str) -> Response:
+        base = m.setting(store, "location_base").rstrip("/")
+        return _json(202, {"location": f"{base}/v1/api-jobs/{job}",
+                           "apiTimeout": m.setting(store, "api_timeout_ms")})
+
+    async def run_async(request: Request, api: str, payload: dict[str, Any]) -> Response:
+        auth_error = authenticate(store, request)
+        m.settle(store)
+        job = m.submit(store, request.headers.get("x-job-uuid"), api, payload, auth_error,
+                       request.headers.get("x-web-hook"))
+        if m.setting(store, "job_delay_s") <= 0:  # finishes at once: answer directly, as newer servers may
+            status, body = m.job_result(store, job)
+            return _json(status, body)
+        return accepted(request, job)
+
+    def query(request: Request, kind: str, uuid: str | None = None) -> Response:
+        auth_error = authenticate(store, request)
+        if auth_error is not None:
+            raise auth_error
+        q = [v for k, v in request.query_params.multi_items() if k == "q"]
+        if uuid is not None:
+            q.append(f"uuid={uuid}")
+        return _json(200, m.query(store, kind, q, dict(request.query_params)))
+
+    async def create(request: Request, api: str, types: dict[str, str]) -> Response:
+        body = _body(await request.body())
+        params = body.get("param")
+        params = params if isinstance(params, dict) else {}  # other keys are ignored, as RestServer does
+        m.check_types(params, types)
+        return await run_async(request, api, {"params": params, "tags": _tags(body)})
+
+    async def update(request: Request, api: str, action: str, types: dict[str, str], uuid: str) -> Response:
+        body = _body(await request.body())
+        params = body.get(action)
+        if not isinstance(params, dict):
+            raise TextError(400, f"the body doesn't contain action mapping to the URL[{request.url.path}]")
+        m.check_types(params, types)
+        return await run_async(request, api, {"uuid": uuid, "params": params, "tags": _tags(body)})
+
+    async def delete(request: Request, api: str, uuid: str) -> Response:
+        mode = request.query_params.get("deleteMode") or "Permissive"
+        if mode not in DELETE_MODES:
+            raise TextError(400, f"Invalid query parameter[deleteMode={mode}], valid values are {list(DELETE_MODES)}")
+        return await run_async(request, api, {"uuid": uuid, "deleteMode": mode})
+
+    # -- identity --------------------------------------------------------------------------
+    @r.put("/v1/accounts/login")
+    @_errors
+    async def login(request: Request) -> Response:
+        return _json(200, m.login(store, _body(await request.body())))
+
+    @r.get("/v1/accounts/sessions/{uuid}/valid")
+    @_errors
+    async def valid(uuid: str) -> Response:
+        return _json(200, {"valid": m.session_valid(store, uuid)})
+
+    @r.delete("/v1/accounts/sessions/{uuid}")
+    @_errors
+    async def logout(uuid: str) -> Response:
+        m.logout(store, uuid)
+        return _json(200, {})
+
+    # -- jobs ------------------------------------------------------------------------------
+    @r.get("/v1/api-jobs/{uuid}")
+    @_errors
+    async def job(uuid: str) -> Response:
+        status, body = m.job_result(store, uuid)
+        if isinstance(body, str):
+            return _text(status, body)
+        return _json(status, body)
+
+    @r.api_route("/v1/api-jobs/{uuid}", methods=["POST", "PUT", "DELETE", "PATCH"], include_in_schema=False)
+    @_errors
+    async def job_wrong_method(request: Request, uuid: str) -> Response:
+        return _text(405, f"Method {request.method} is not supported on {request.url.path}")
+
+    # -- model centers ---------------------------------------------------------------------
+    @r.post("/v1/ai/model-centers")
+    @_errors
+    async def add_center(request: Request) -> Response:
+        return await create(request, "APIAddModelCenterMsg", m.CENTER_TYPES)
+
+    @r.get("/v1/ai/model-centers")
+    @_errors
+    async def query_centers(request: Request) -> Response:
+        return query(request, m.CENTER)
+
+    @r.get("/v1/ai/model-centers/{uuid}")
+    @_errors
+    async def get_center(request: Request, uuid: str) -> Response:
+        return query(request, m.CENTER, uuid)
+
+    @r.put("/v1/ai/model-centers/{uuid}")
+    @_errors
+    async def update_center(request: Request, uuid: str) -> Response:
+        return await update(request, "APIUpdateModelCenterMsg", "updateModelCenter", m.CENTER_TYPES, uuid)
+
+    @r.delete("/v1/ai/model-centers/{uuid}")
+    @_errors
+    async def delete_center(request: Request, uuid: str) -> Response:
+        return await delete(request, "APIDeleteModelCenterMsg", uuid)
+
+    # -- models ----------------------------------------------------------------------------
+    @r.post("/v1/ai/models")
+    @_errors
+    async def add_model(request: Request) -> Response:
+        return await create(request, "APIAddModelMsg", m.MODEL_TYPES)
+
+    @r.get("/v1/ai/models")
+    @_errors
+    async def query_models(request: Request) -> Response:
+        return query(request, m.MODEL)
+
+    @r.get("/v1/ai/models/{uuid}")
+    @_errors
+    async def get_model(request: Request, uuid: str) -> Response:
+        return query(request, m.MODEL, uuid)
+
+    @r.put("/v1/ai/models/{uuid}")
+    @_errors
+    async def update_model(request: Request, uuid: str) -> Response:
+        return await update(request, "APIUpdateModelMsg", "updateModel", m.MODEL_TYPES, uuid)
+
+    @r.delete("/v1/ai/models/{uuid}")
+    @_errors
+    async def delete_model(request: Request, uuid: str) -> Response:
+        return await delete(request, "APIDeleteModelMsg", uuid)
+
+    # -- anything else -----------------------------------------------------------------------
+    @r.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+                 include_in_schema=False)
+    async def no_route(request: Request, path: str) -> Response:
+        return _text(404, f"no api mapping to {request.url.path}")
+
+    return r

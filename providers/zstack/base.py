@@ -1,0 +1,90 @@
+"""What every ZStack resource shares: the client, uuid and tag types, delete mode, wait deadline,
+and the create/delete pattern of an async API with a uuid we choose ourselves."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import StringConstraints
+
+from providers.core import CreatedButFailed, Handler, Inputs, Outputs, progress, prop
+from providers.core.fields import marks_of
+from providers.zstack.client import JobTimeout, ZStackClient, ZStackSettings, new_uuid
+
+I = TypeVar("I", bound=Inputs)
+O = TypeVar("O", bound=Outputs)
+
+Uuid = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+DeleteMode = Literal["Permissive", "Enforcing"]
+CLEANUP_WAIT_S = 600  # how long a cleanup waits for a create job that outlived its deadline
+
+
+def delete_mode() -> Any:
+    return prop("Permissive", local=True,
+                description="Permissive refuses while dependents exist; Enforcing deletes them too")
+
+
+def wait_timeout(default_s: int = 1800) -> Any:
+    return prop(default_s, local=True, ge=1, le=6 * 3600,
+                description="seconds to wait for each API job before failing the operation")
+
+
+def text(value: Any) -> str | None:
+    """Inventories may carry "" for an unset string: treat it as unset."""
+    return value if isinstance(value, str) and value != "" else None
+
+
+def cleared(old: Any, new: Any) -> Any:
+    """An update field: the new value, or "" to clear one that was set (null means "unchanged")."""
+    return "" if new is None and old is not None else new
+
+
+class ZStackHandler(Handler[I, O]):
+    Settings = ZStackSettings
+    Client = ZStackClient
+    client: ZStackClient
+
+    def check_change(self, olds: I, news: I) -> list[tuple[str, str]]:
+        """A pinned ``resource_uuid`` cannot survive a create-before-delete replacement: the new
+        object would need the uuid the old one still holds, and ZStack refuses a used uuid."""
+        pinned = getattr(olds, "resource_uuid", None)
+        if pinned is None or getattr(news, "resource_uuid", None) != pinned:
+            return []
+        replacing = [name for name, field in type(news).model_fields.items()
+                     if marks_of(field).replace and name != "resource_uuid"
+                     and getattr(olds, name) != getattr(news, name)]
+        if not replacing:
+            return []
+        return [("resource_uuid", f"is pinned to {pinned}, so replacing the object (because "
+                                  f"{', '.join(replacing)} changed) would need that uuid twice; "
+                                  "change resource_uuid too, or unset it")]
+
+    def submit_create(self, what: str, operation: str, path: str, param: dict[str, Any], inputs: Any,
+                      outputs: Callable[[str], O], delete: Callable[[str, float], None]) -> tuple[str, dict[str, Any]]:
+        """Run an Add API with ``resourceUuid`` chosen here, so the object is ours and findable.
+
+        Returns (uuid, inventory). If the job outlives the deadline the object may still appear:
+        CreatedButFailed carries its uuid and a cleanup that deletes it.
+        """
+        uid = inputs.resource_uuid or new_uuid()
+        body = {"param": {k: v for k, v in {**param, "resourceUuid": uid}.items() if v is not None and v != []},
+                "systemTags": list(inputs.system_tags), "userTags": list(inputs.user_tags)}
+        try:
+            result = self.client.call(operation, "POST", path, json=body, timeout_s=inputs.wait_timeout_s)
+        except JobTimeout as exc:
+            timed_out = exc
+
+            def cleanup() -> None:  # let the create finish first, or the delete could overtake it
+                patience = max(CLEANUP_WAIT_S, inputs.wait_timeout_s)
+                self.client.finish(timed_out, patience)
+                delete(uid, patience)
+
+            raise CreatedButFailed(f"{what}: {exc.message}", id=uid, outputs=outputs(uid), cleanup=cleanup) from None
+        inventory = result.get("inventory") or self.client.get(f"Query{operation[3:]}", path, uid)
+        if not inventory:
+            raise CreatedButFailed(f"{what}: the job succeeded but {uid} is not listed", id=uid,
+                                   outputs=outputs(uid), cleanup=lambda: delete(uid, inputs.wait_timeout_s))
+        progress(f"{what}: created {uid}")
+        return uid, inventory

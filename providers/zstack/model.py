@@ -1,0 +1,140 @@
+"""zstack:Model — a model registered in a model center: every AddModel field of the seed page.
+
+UpdateModel (``PUT /v1/ai/models/{uuid}``, wrapper ``updateModel``) changes name, install path,
+description, vendor, parameters, model center, GPU hints, model id and the default service in
+place; logo, introduction, size, version, token, share mode, service bindings and the tags are
+create-time only, so they replace. ``token`` is secret and write-only (the inventory never shows
+it), as are the share mode, tags and default service: refresh keeps them from state.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import pulumi
+
+from providers.core import Created, Inputs, Observed, Outputs, Resource, prop
+from providers.zstack.base import (DeleteMode, Tag, Uuid, ZStackHandler, cleared, delete_mode, text,
+                                   wait_timeout)
+
+PATH = "/v1/ai/models"
+UPDATABLE = {"name": "name", "install_path": "installPath", "description": "description", "vendor": "vendor",
+             "parameters": "parameters", "model_center_uuid": "modelCenterUuid",
+             "recommended_gpu_num": "recommendedGpuNum", "gpu_constraint_description": "gpuConstraintDescription",
+             "model_id": "modelId", "default_model_service_uuid": "defaultModelServiceUuid"}
+CREATE_ONLY = {"logo": "logo", "introduction": "introduction", "size": "size", "version": "version",
+               "token": "token", "share_mode": "shareMode", "model_service_uuids": "modelServiceUuids",
+               "tag_uuids": "tagUuids"}
+VISIBLE = ("name", "install_path", "description", "vendor", "parameters", "model_center_uuid",
+           "gpu_constraint_description", "model_id", "logo", "introduction", "version")
+
+
+class ModelInputs(Inputs):
+    name: str = prop(min_length=1, max_length=255)
+    install_path: str = prop(min_length=1, max_length=2048, description="e.g. 192.168.10.12:/ai/model_center/qwen")
+    model_center_uuid: Uuid = prop(description="normally a ModelCenter resource's id")
+    description: str | None = prop(None, max_length=255)
+    parameters: str | None = prop(None, max_length=255, description="free-text model parameters")
+    vendor: str | None = prop(None, max_length=255)
+    recommended_gpu_num: str | None = prop(None, max_length=255, pattern=r"^\d+(,\d+)*$",
+                                           description='GPU counts, e.g. "2" or "1,2"')
+    gpu_constraint_description: str | None = prop(None, max_length=512)
+    model_id: str | None = prop(None, max_length=255)
+    default_model_service_uuid: Uuid | None = None
+    # create-time only
+    logo: str | None = prop(None, replace=True, description="base64 image")
+    introduction: str | None = prop(None, replace=True)
+    size: int | None = prop(None, replace=True, ge=0, description="bytes")
+    version: str | None = prop(None, replace=True, max_length=255)
+    token: str | None = prop(None, replace=True, secret=True, description="download token (write-only)")
+    share_mode: Literal["Public"] | None = prop(None, replace=True)
+    model_service_uuids: list[Uuid] = prop([], replace=True, unordered=True)
+    tag_uuids: list[Uuid] = prop([], replace=True, unordered=True)
+    system_tags: list[Tag] = prop([], replace=True)
+    user_tags: list[Tag] = prop([], replace=True, unordered=True)
+    resource_uuid: Uuid | None = prop(None, replace=True, server_default=True,
+                                      description="the uuid to create it with; unset: one chosen by the provider")
+    delete_mode: DeleteMode = delete_mode()
+    wait_timeout_s: int = wait_timeout()
+
+
+class ModelOutputs(Outputs):
+    uuid: str | None = None
+    model_type: str | None = None
+    model_service_refs: list[dict[str, Any]] = []
+    min_gpu_memory: int | None = None
+    recommended_gpu_memory: int | None = None
+    create_date: str | None = None
+    last_op_date: str | None = None
+
+
+def gpu_num_text(value: Any) -> str | None:
+    """The inventory shows recommendedGpuNum as a list of ints (or the string sent)."""
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value) or None
+    return text(value)
+
+
+class ModelHandler(ZStackHandler[ModelInputs, ModelOutputs]):
+    Inputs, Outputs = ModelInputs, ModelOutputs
+    type_token = "zstack:Model"
+
+    def create(self, inputs: ModelInputs) -> Created[ModelOutputs]:
+        param = {api: getattr(inputs, name) for name, api in {**UPDATABLE, **CREATE_ONLY}.items()}
+        uid, inventory = self.submit_create(self.label(inputs), "AddModel", PATH, param, inputs,
+                                            lambda u: ModelOutputs(uuid=u), lambda u, t: self._delete(u, inputs, t))
+        return Created(uid, self._outputs(inventory))
+
+    def read(self, id: str, inputs: ModelInputs, outputs: ModelOutputs) -> Observed | None:
+        inv = self.client.get("QueryModel", PATH, id)
+        if inv is None:
+            return None
+        seen: dict[str, Any] = {name: text(inv.get(UPDATABLE.get(name) or CREATE_ONLY[name])) for name in VISIBLE}
+        seen["size"] = inv.get("size")
+        seen["recommended_gpu_num"] = gpu_num_text(inv.get("recommendedGpuNum"))
+        refs = inv.get("modelServiceRefs")
+        if isinstance(refs, list):
+            seen["model_service_uuids"] = sorted({r["modelServiceUuid"] for r in refs
+                                                  if isinstance(r, dict) and r.get("modelServiceUuid")})
+        return Observed(inputs.model_copy(update=seen), self._outputs(inv))
+
+    def update(self, id: str, olds: ModelInputs, news: ModelInputs, outputs: ModelOutputs) -> ModelOutputs:
+        change: dict[str, Any] = {}
+        for name, api in UPDATABLE.items():
+            old, new = getattr(olds, name), getattr(news, name)
+            if old != new:
+                change[api] = cleared(old, new)
+        if change.get("defaultModelServiceUuid") == "":
+            del change["defaultModelServiceUuid"]
+            change["clearDefaultModelService"] = True
+        if change:
+            self.client.call("UpdateModel", "PUT", f"{PATH}/{id}", json={"updateModel": change},
+                             timeout_s=news.wait_timeout_s)
+        inv = self.client.get("QueryModel", PATH, id)
+        return self._outputs(inv) if inv else outputs
+
+    def delete(self, id: str, inputs: ModelInputs, outputs: ModelOutputs) -> None:
+        self._delete(id, inputs)
+
+    def _delete(self, uid: str, inputs: ModelInputs, timeout_s: float | None = None) -> None:
+        self.client.call("DeleteModel", "DELETE", f"{PATH}/{uid}", params={"deleteMode": inputs.delete_mode},
+                         timeout_s=timeout_s or inputs.wait_timeout_s)
+
+    @staticmethod
+    def _outputs(inv: dict[str, Any]) -> ModelOutputs:
+        refs = inv.get("modelServiceRefs")
+        return ModelOutputs(uuid=inv.get("uuid"), model_type=inv.get("type"),
+                            model_service_refs=refs if isinstance(refs, list) else [],
+                            min_gpu_memory=inv.get("minGpuMemory"),
+                            recommended_gpu_memory=inv.get("recommendedGpuMemory"),
+                            create_date=inv.get("createDate"), last_op_date=inv.get("lastOpDate"))
+
+
+class Model(Resource, handler=ModelHandler):
+    name: pulumi.Output[str]
+    model_center_uuid: pulumi.Output[str]
+    uuid: pulumi.Output[str]
+    model_type: pulumi.Output[str]
+    model_service_refs: pulumi.Output[list]
+    create_date: pulumi.Output[str]
+    last_op_date: pulumi.Output[str]

@@ -1,0 +1,117 @@
+"""zstack:ModelCenter — the storage and service endpoint models live in (AddModelCenter, §6.2).
+
+Every field but the zone and the tags changes in place (``updateModelCenter``); the zone and the
+tags are create-time only, so they replace. ``zone_uuid`` is not in the inventory, so refresh
+cannot see it change. Create, update and delete are API jobs.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+import pulumi
+from pydantic import field_validator
+
+from providers.core import Created, Inputs, Observed, Outputs, Resource, prop
+from providers.zstack.base import (DeleteMode, Tag, Uuid, ZStackHandler, cleared, delete_mode, text,
+                                   wait_timeout)
+
+PATH = "/v1/ai/model-centers"
+# input field -> API field, for the fields UpdateModelCenter accepts
+UPDATABLE = {"name": "name", "url": "url", "description": "description", "parameters": "parameters",
+             "management_ip": "managementIp", "management_port": "managementPort",
+             "storage_network_uuid": "storageNetworkUuid", "service_network_uuid": "serviceNetworkUuid",
+             "container_registry": "containerRegistry", "container_network": "containerNetwork",
+             "container_storage_network": "containerStorageNetwork"}
+
+
+class ModelCenterInputs(Inputs):
+    name: str = prop(min_length=1, max_length=255)
+    url: str = prop(min_length=1, max_length=255, description="export holding the models, e.g. 10.0.0.12:/ai/mc")
+    management_ip: str = prop(description="IP address of the model center's management service")
+    management_port: int = prop(ge=1, le=65535)
+    zone_uuid: Uuid | None = prop(None, replace=True, description="required by ZStack 5.5+; create-time only")
+    description: str | None = prop(None, max_length=255)
+    parameters: str | None = prop(None, max_length=255, description="mount parameters")
+    storage_network_uuid: Uuid | None = None
+    service_network_uuid: Uuid | None = None
+    container_registry: str | None = prop(None, max_length=255)
+    container_network: str | None = prop(None, max_length=255)
+    container_storage_network: str | None = prop(None, max_length=255)
+    tag_uuids: list[Uuid] = prop([], replace=True, unordered=True)
+    system_tags: list[Tag] = prop([], replace=True)
+    user_tags: list[Tag] = prop([], replace=True, unordered=True)
+    resource_uuid: Uuid | None = prop(None, replace=True, server_default=True,
+                                      description="the uuid to create it with; unset: one chosen by the provider")
+    delete_mode: DeleteMode = delete_mode()
+    wait_timeout_s: int = wait_timeout()
+
+    @field_validator("management_ip")
+    @classmethod
+    def _ip(cls, value: str) -> str:
+        try:
+            return str(ipaddress.ip_address(value))
+        except ValueError:
+            raise ValueError(f"{value!r} is not an IP address") from None
+
+
+class ModelCenterOutputs(Outputs):
+    uuid: str | None = None
+    status: str | None = None
+    capacity: dict[str, Any] | None = None
+    create_date: str | None = None
+    last_op_date: str | None = None
+
+
+class ModelCenterHandler(ZStackHandler[ModelCenterInputs, ModelCenterOutputs]):
+    Inputs, Outputs = ModelCenterInputs, ModelCenterOutputs
+    type_token = "zstack:ModelCenter"
+
+    def create(self, inputs: ModelCenterInputs) -> Created[ModelCenterOutputs]:
+        param = {api: getattr(inputs, name) for name, api in UPDATABLE.items()}
+        param.update(zoneUuid=inputs.zone_uuid, tagUuids=inputs.tag_uuids)
+        uid, inventory = self.submit_create(self.label(inputs), "AddModelCenter", PATH, param, inputs,
+                                            lambda u: ModelCenterOutputs(uuid=u),
+                                            lambda u, t: self._delete(u, inputs, t))
+        return Created(uid, self._outputs(inventory))
+
+    def read(self, id: str, inputs: ModelCenterInputs, outputs: ModelCenterOutputs) -> Observed | None:
+        inv = self.client.get("QueryModelCenter", PATH, id)
+        if inv is None:
+            return None
+        seen: dict[str, Any] = {name: text(inv.get(api)) for name, api in UPDATABLE.items()}
+        seen["management_port"] = inv.get("managementPort")
+        return Observed(inputs.model_copy(update=seen), self._outputs(inv))
+
+    def update(self, id: str, olds: ModelCenterInputs, news: ModelCenterInputs,
+               outputs: ModelCenterOutputs) -> ModelCenterOutputs:
+        change = {api: cleared(getattr(olds, name), getattr(news, name)) for name, api in UPDATABLE.items()
+                  if getattr(olds, name) != getattr(news, name)}
+        if change:
+            self.client.call("UpdateModelCenter", "PUT", f"{PATH}/{id}", json={"updateModelCenter": change},
+                             timeout_s=news.wait_timeout_s)
+        inv = self.client.get("QueryModelCenter", PATH, id)
+        return self._outputs(inv) if inv else outputs
+
+    def delete(self, id: str, inputs: ModelCenterInputs, outputs: ModelCenterOutputs) -> None:
+        self._delete(id, inputs)
+
+    def _delete(self, uid: str, inputs: ModelCenterInputs, timeout_s: float | None = None) -> None:
+        self.client.call("DeleteModelCenter", "DELETE", f"{PATH}/{uid}", params={"deleteMode": inputs.delete_mode},
+                         timeout_s=timeout_s or inputs.wait_timeout_s)
+
+    @staticmethod
+    def _outputs(inv: dict[str, Any]) -> ModelCenterOutputs:
+        return ModelCenterOutputs(uuid=inv.get("uuid"), status=inv.get("status"), capacity=inv.get("capacity"),
+                                  create_date=inv.get("createDate"), last_op_date=inv.get("lastOpDate"))
+
+
+class ModelCenter(Resource, handler=ModelCenterHandler):
+    name: pulumi.Output[str]
+    url: pulumi.Output[str]
+    uuid: pulumi.Output[str]
+    status: pulumi.Output[str]
+    capacity: pulumi.Output[dict]
+    create_date: pulumi.Output[str]
+    last_op_date: pulumi.Output[str]

@@ -1,0 +1,166 @@
+"""ZStack error text, expired sessions and faults (lost replies, outages, slow jobs), against the emulator."""
+
+from __future__ import annotations
+
+import pytest
+
+from providers.core import CreatedButFailed, NotFoundError, ResourceError
+from providers.zstack.auth import password_digest
+from providers.zstack.model import ModelHandler
+from providers.zstack.model_center import ModelCenterHandler
+from tests.providers.support import checked
+from tests.providers.support import provider as configured
+from tests.providers.test_zstack_lifecycle import CENTER, model_props, session_config
+
+
+@pytest.fixture
+def zstack(emulator):
+    emulator.reset("zstack")
+    emulator.settings("zstack", job_delay_s=0.05)
+    yield session_config(emulator)
+    left = {k: v for k, v in emulator.objects("zstack").items() if k in ("model", "model_center") and v}
+    assert left == {}
+
+
+def one_line(exc: BaseException, *secrets: str) -> str:
+    text = str(exc)
+    assert "\n" not in text
+    for secret in secrets:
+        assert secret not in text
+    return text
+
+
+def no_sleep(p, mocker):
+    return mocker.patch.object(p.impl.client, "_sleep")
+
+
+def test_wrong_password_is_one_line_without_the_password(emulator, zstack):
+    p = configured(ModelCenterHandler, {**zstack, "zstack:accountPassword": "Wrong-Passw0rd"})
+    with pytest.raises(ResourceError) as err:
+        p.create(checked(p, CENTER))
+    text = one_line(err.value, "Wrong-Passw0rd", password_digest("Wrong-Passw0rd"))
+    assert text.startswith("zstack:ModelCenter mc-1 create failed: zstack AddModelCenter (login): "
+                           "PUT /zstack/v1/accounts/login returned HTTP 503: ID.1000: Authentication error")
+
+
+def test_missing_model_center_is_sys_1003_in_one_line(zstack):
+    p = configured(ModelHandler, zstack)
+    with pytest.raises(ResourceError) as err:
+        p.create(checked(p, model_props("f" * 32)))
+    text = one_line(err.value, "download-token-123")
+    assert "zstack:Model Qwen 1.5 32B create failed: zstack AddModel (job " in text
+    assert "POST /zstack/v1/ai/models returned HTTP 503: SYS.1003: Resource not found: " \
+           f"Unable to find ModelCenterVO[uuid:{'f' * 32}]" in text
+
+
+def test_plain_text_framework_error(emulator):
+    p = configured(ModelCenterHandler, {**session_config(emulator), "zstack:endpoint": f"{emulator.url}/zstack/v2"})
+    with pytest.raises(ResourceError) as err:
+        p.create(checked(p, CENTER))
+    assert "HTTP 404: no api mapping to /zstack/v2/v1/accounts/login" in one_line(err.value)
+
+
+def test_incomplete_config_names_the_keys(emulator):
+    p = configured(ModelCenterHandler, {"zstack:endpoint": f"{emulator.url}/zstack", "zstack:accountName": "admin"})
+    with pytest.raises(ResourceError) as err:
+        p.create(checked(p, CENTER))
+    assert "zstack:accountName and zstack:accountPassword go together" in one_line(err.value)
+
+
+def test_expired_session_is_renewed_once_for_queries_and_jobs(zstack, emulator):
+    p = configured(ModelCenterHandler, zstack)
+    created = p.create(checked(p, CENTER))
+    auth = p.impl.client.auth
+    before = auth.logins
+    emulator.remove("zstack", "session", auth.session)  # the session expires behind our back
+    assert p.read(created.id, created.outs).id == created.id  # sync: 503 ID.1001, login, same GET again
+    assert auth.logins == before + 1
+    emulator.remove("zstack", "session", auth.session)
+    news = checked(p, {**CENTER, "description": "renewed"})
+    outs = p.update(created.id, created.outs, news).outs  # async: the job fails ID.1001, login, submit again
+    assert auth.logins == before + 2
+    assert emulator.objects("zstack")["model_center"][created.id]["description"] == "renewed"
+    p.delete(created.id, outs)
+
+
+def test_a_session_that_stays_invalid_is_not_retried_forever(zstack, emulator, mocker):
+    p = configured(ModelCenterHandler, zstack)
+    created = p.create(checked(p, CENTER))
+    no_sleep(p, mocker)
+    emulator.settings("zstack", session_timeout_s=0)  # every new session is born expired
+    emulator.remove("zstack", "session", p.impl.client.auth.session)
+    with pytest.raises(ResourceError) as err:
+        p.update(created.id, created.outs, checked(p, {**CENTER, "description": "x"}))
+    assert "ID.1001" in one_line(err.value)
+    emulator.settings("zstack", session_timeout_s=7200)
+    p.impl.client.auth.expire()
+    p.delete(created.id, created.outs)
+
+
+def test_lost_create_reply_follows_the_same_job(zstack, emulator, mocker):
+    centers = configured(ModelCenterHandler, zstack)
+    center = centers.create(checked(centers, CENTER))
+    p = configured(ModelHandler, zstack)
+    p.impl.client.query("warm-up", "/v1/ai/models")  # log in first, so only model calls are counted
+    no_sleep(p, mocker)
+    send = mocker.spy(p.impl.client.http, "send")
+    emulator.arm_fault("zstack", method="POST", path="/v1/ai/models", drop_response=True, times=1)
+    created = p.create(checked(p, model_props(center.id)))
+    posts = [c.args[0] for c in send.call_args_list if c.args[0].method == "POST"]
+    assert len(posts) == 2 and posts[0].headers["X-Job-UUID"] == posts[1].headers["X-Job-UUID"]
+    assert list(emulator.objects("zstack")["model"]) == [created.id]
+    p.delete(created.id, created.outs)
+    centers.delete(center.id, center.outs)
+
+
+def test_every_create_reply_lost_still_one_object(zstack, emulator, mocker):
+    p = configured(ModelCenterHandler, zstack)
+    no_sleep(p, mocker)
+    emulator.arm_fault("zstack", method="POST", path="/v1/ai/model-centers", drop_response=True, times=-1)
+    created = p.create(checked(p, CENTER))
+    emulator.clear_faults()
+    assert list(emulator.objects("zstack")["model_center"]) == [created.id]
+    p.delete(created.id, created.outs)
+
+
+def test_create_that_never_arrived_fails_cleanly(zstack, emulator, mocker):
+    p = configured(ModelCenterHandler, {**zstack, "zstack:endpoint": "http://127.0.0.1:9/zstack"})
+    mocker.patch.object(p.impl.client, "_sleep")
+    p.impl.client.auth._session = "0" * 32  # skip the login: the model call itself finds no server
+    with pytest.raises(ResourceError) as err:
+        p.create(checked(p, CENTER))
+    assert "failed without a response" in one_line(err.value) and "ConnectError" in str(err.value)
+
+
+def test_job_polls_ride_out_an_outage(zstack, emulator, mocker):
+    p = configured(ModelCenterHandler, zstack)
+    no_sleep(p, mocker)
+    emulator.arm_fault("zstack", method="GET", path="/v1/api-jobs/.*", status=502, message="Bad Gateway", times=7)
+    created = p.create(checked(p, CENTER))
+    assert emulator.objects("zstack")["model_center"][created.id]["name"] == "mc-1"
+    p.delete(created.id, created.outs)
+
+
+def test_slow_job_is_created_but_failed_with_a_cleanup(zstack, emulator):
+    emulator.settings("zstack", job_delay_s=1.5)
+    p = configured(ModelCenterHandler, zstack)
+    with pytest.raises(ResourceError) as err:
+        p.create(checked(p, {**CENTER, "wait_timeout_s": 1}))
+    failed = err.value.cause
+    assert isinstance(failed, CreatedButFailed) and len(failed.id) == 32
+    assert "may still finish" in failed.message
+    failed.cleanup()  # waits for the create job, then deletes what it made
+    assert emulator.objects("zstack").get("model_center", {}) == {}
+
+
+def test_delete_of_a_vanished_object_is_done_either_way(zstack, emulator):
+    p = configured(ModelCenterHandler, zstack)
+    created = p.create(checked(p, CENTER))
+    emulator.remove("zstack", "model_center", created.id)
+    p.delete(created.id, created.outs)  # the server answers success (successIfResourceNotExisting)
+    emulator.settings("zstack", delete_missing_succeeds=False)
+    with pytest.raises(NotFoundError) as err:  # the job now fails with SYS.1003 ...
+        p.impl.client.call("DeleteModelCenter", "DELETE", f"/v1/ai/model-centers/{created.id}", timeout_s=30)
+    assert err.value.code == "SYS.1003"
+    p.delete(created.id, created.outs)  # ... which the delete treats as already gone
+    assert p.read(created.id, created.outs).id is None
