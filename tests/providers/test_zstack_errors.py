@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from providers.core import CreatedButFailed, NotFoundError, ResourceError
+from providers.core import CreatedButFailed, NotFoundError, ResourceError, runtime
 from providers.zstack.auth import password_digest
 from providers.zstack.model import ModelHandler
 from providers.zstack.model_center import ModelCenterHandler
@@ -141,7 +141,8 @@ def test_job_polls_ride_out_an_outage(zstack, emulator, mocker):
     p.delete(created.id, created.outs)
 
 
-def test_slow_job_is_created_but_failed_with_a_cleanup(zstack, emulator):
+def test_slow_job_is_created_but_failed_with_a_cleanup(zstack, emulator, monkeypatch):
+    monkeypatch.setattr(runtime, "partial_state_supported", True)  # as under the project's server
     emulator.settings("zstack", job_delay_s=1.5)
     p = configured(ModelCenterHandler, zstack)
     with pytest.raises(ResourceError) as err:
@@ -150,6 +151,16 @@ def test_slow_job_is_created_but_failed_with_a_cleanup(zstack, emulator):
     assert isinstance(failed, CreatedButFailed) and len(failed.id) == 32
     assert "may still finish" in failed.message
     failed.cleanup()  # waits for the create job, then deletes what it made
+    assert emulator.objects("zstack").get("model_center", {}) == {}
+
+
+def test_slow_job_under_the_stock_server_is_cleaned_up(zstack, emulator, monkeypatch):
+    monkeypatch.setattr(runtime, "partial_state_supported", False)
+    emulator.settings("zstack", job_delay_s=1.5)
+    p = configured(ModelCenterHandler, zstack)
+    with pytest.raises(ResourceError) as err:
+        p.create(checked(p, {**CENTER, "wait_timeout_s": 1}))
+    assert "was removed again" in str(err.value)
     assert emulator.objects("zstack").get("model_center", {}) == {}
 
 
