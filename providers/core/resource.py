@@ -106,6 +106,13 @@ class Handler(Generic[I, O]):
         import: everything must then come from the platform."""
         raise NotImplementedError
 
+    def as_found(self, inputs: I | None, seen: dict[str, Any]) -> I:
+        """The inputs as the platform shows them: the prior inputs updated with what was seen, or,
+        on import (no prior inputs), built from what was seen alone (unset values take defaults)."""
+        if inputs is None:
+            return self.Inputs.model_validate({k: v for k, v in seen.items() if v is not None})
+        return inputs.model_copy(update=seen)
+
     def update(self, id: str, olds: I, news: I, outputs: O) -> O:
         raise ProviderError(f"{self.type_token} cannot be updated in place")
 
@@ -234,7 +241,7 @@ def _same(old: Any, new: Any, marks: Marks) -> bool:
         return False
     if marks.server_default and new is None:
         return True
-    if marks.write_only and old is None:
+    if (marks.write_only or marks.local) and old is None:
         return True  # never known (imported): nothing to compare against
     if marks.unordered and isinstance(old, list) and isinstance(new, list):
         return sorted(map(_sort_key, old)) == sorted(map(_sort_key, new))
@@ -321,9 +328,14 @@ class DynamicProvider(dynamic.ResourceProvider):
         if _has_unknown(raw):
             return raw
         try:
-            return canonical(self.handler.Inputs.model_validate(raw))
+            stored = canonical(self.handler.Inputs.model_validate(raw))
         except ValidationError:
             return raw  # written by an older schema: compare as stored
+        # A provider knob absent from state (an import) is unknown, not its default.
+        for name, marks in self._input_fields().items():
+            if marks.local and name not in raw:
+                stored.pop(name, None)
+        return stored
 
     def _load(self, state: dict[str, Any]) -> tuple[Inputs, Outputs]:
         fields = self.handler.Inputs.model_fields
@@ -472,7 +484,11 @@ class DynamicProvider(dynamic.ResourceProvider):
             seen = None
         if seen is None:
             raise ProviderError(f"cannot be imported: no {self.handler.type_token} with id {id} exists")
-        return dynamic.ReadResult(id, self._state(seen.inputs, seen.outputs), canonical(seen.inputs))
+        # Knobs of the provider (a wait deadline) are not on the platform: leave them to the program.
+        local = {n for n, m in self._input_fields().items() if m.local}
+        state = {k: v for k, v in self._state(seen.inputs, seen.outputs).items() if k not in local}
+        inputs = {k: v for k, v in canonical(seen.inputs).items() if k not in local}
+        return dynamic.ReadResult(id, state, inputs)
 
     @_guarded("update")
     def update(self, id: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:

@@ -129,11 +129,11 @@ def _camel_key(name: str) -> str:
 
 class ModelSyncOutputs(Outputs):
     workshop_model_id: str | None = None  # the platform's id of the model, as the reply gives it
-    status: int | None = None  # 10 Listed when every file is; -10 when any failed; else 5 / 0
-    listing_status: str | None = None
-    version_ids: dict[str, str] = {}  # your model_version_id -> the platform's id
-    file_ids: dict[str, str] = {}  # "<model_version_id>/<file name>" -> the platform's id
-    file_statuses: dict[str, int] = {}  # "<model_version_id>/<file name>" -> listing status
+    status: int | None = prop(None, changes_with="*")  # 10 Listed when every file is; -10 when any failed; else 5 / 0
+    listing_status: str | None = prop(None, changes_with="*")
+    version_ids: dict[str, str] = prop({}, changes_with="versions")  # your model_version_id -> the platform's id
+    file_ids: dict[str, str] = prop({}, changes_with="versions")  # "<model_version_id>/<file name>" -> the platform's id
+    file_statuses: dict[str, int] = prop({}, changes_with="*")  # "<model_version_id>/<file name>" -> listing status
 
 
 def outputs_from(inputs: ModelSyncInputs, items: list[dict[str, Any]]) -> ModelSyncOutputs:

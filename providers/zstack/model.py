@@ -61,11 +61,11 @@ class ModelInputs(Inputs):
 class ModelOutputs(Outputs):
     uuid: str | None = None
     model_type: str | None = None
-    model_service_refs: list[dict[str, Any]] = []
-    min_gpu_memory: int | None = None
-    recommended_gpu_memory: int | None = None
+    model_service_refs: list[dict[str, Any]] = prop([], changes_with="*")
+    min_gpu_memory: int | None = prop(None, changes_with="*")
+    recommended_gpu_memory: int | None = prop(None, changes_with="*")
     create_date: str | None = None
-    last_op_date: str | None = None
+    last_op_date: str | None = prop(None, changes_with="*")
 
 
 def gpu_num_text(value: Any) -> str | None:
@@ -96,7 +96,7 @@ class ModelHandler(ZStackHandler[ModelInputs, ModelOutputs]):
         if isinstance(refs, list):
             seen["model_service_uuids"] = sorted({r["modelServiceUuid"] for r in refs
                                                   if isinstance(r, dict) and r.get("modelServiceUuid")})
-        return Observed(inputs.model_copy(update=seen), self._outputs(inv))
+        return Observed(self.as_found(inputs, seen), self._outputs(inv))
 
     def update(self, id: str, olds: ModelInputs, news: ModelInputs, outputs: ModelOutputs) -> ModelOutputs:
         change: dict[str, Any] = {}

@@ -58,10 +58,10 @@ class ModelCenterInputs(Inputs):
 
 class ModelCenterOutputs(Outputs):
     uuid: str | None = None
-    status: str | None = None
-    capacity: dict[str, Any] | None = None
+    status: str | None = prop(None, changes_with="*")
+    capacity: dict[str, Any] | None = prop(None, changes_with="*")
     create_date: str | None = None
-    last_op_date: str | None = None
+    last_op_date: str | None = prop(None, changes_with="*")
 
 
 class ModelCenterHandler(ZStackHandler[ModelCenterInputs, ModelCenterOutputs]):
@@ -82,7 +82,9 @@ class ModelCenterHandler(ZStackHandler[ModelCenterInputs, ModelCenterOutputs]):
             return None
         seen: dict[str, Any] = {name: text(inv.get(api)) for name, api in UPDATABLE.items()}
         seen["management_port"] = inv.get("managementPort")
-        return Observed(inputs.model_copy(update=seen), self._outputs(inv))
+        if inputs is None:
+            seen["zone_uuid"] = text(inv.get("zoneUuid"))
+        return Observed(self.as_found(inputs, seen), self._outputs(inv))
 
     def update(self, id: str, olds: ModelCenterInputs, news: ModelCenterInputs,
                outputs: ModelCenterOutputs) -> ModelCenterOutputs:

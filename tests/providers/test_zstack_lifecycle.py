@@ -226,3 +226,27 @@ def test_serialization_is_identical_across_processes():
     runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
                            env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")]
     assert runs[0] == runs[1] and len(runs[0].splitlines()) == 2
+
+
+def test_import_reads_both_types_from_the_id_alone(zstack, emulator):
+    """What `pulumi import` sends: an id and no prior state; the inputs as found preview clean."""
+    centers = configured(ModelCenterHandler, zstack)
+    center_in = checked(centers, CENTER)
+    center = centers.create(center_in)
+    found = centers.read(center.id, {})
+    assert found.id == center.id and found.inputs["name"] == "mc-1"
+    assert centers.diff(center.id, found.outs, center_in).changes is False
+
+    # Only what the inventory shows can be imported exactly (token, share mode, tags and service
+    # uuids are create-time inputs the platform never returns).
+    models = configured(ModelHandler, zstack)
+    visible = {k: v for k, v in model_props(center.id).items()
+               if k not in ("token", "share_mode", "system_tags", "user_tags", "model_service_uuids",
+                            "default_model_service_uuid")}
+    model_in = checked(models, visible)
+    model = models.create(model_in)
+    found = models.read(model.id, {})
+    assert found.inputs["model_center_uuid"] == center.id
+    assert models.diff(model.id, found.outs, model_in).changes is False
+    models.delete(model.id, found.outs)
+    centers.delete(center.id, center.outs)
