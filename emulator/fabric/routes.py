@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from emulator.core import jsonbody
 from emulator.core.store import Store
 from emulator.fabric.iam import IamError, authenticate, issue_token
 from emulator.fabric.models import BAD_REQUEST_BODY, FabricBackend, FabricError
@@ -44,7 +45,7 @@ def _json_body(raw: bytes) -> Any:
     if not raw.strip():
         return None
     try:
-        return json.loads(raw)
+        return jsonbody.loads(raw)
     except ValueError:
         raise FabricError(400, BAD_REQUEST_BODY, "failed to read http request, please check your input, "
                           "code: 400, reason: Malformed JSON., cause: HttpMessageNotReadableException") from None
@@ -69,7 +70,7 @@ def build_router(store: Store) -> APIRouter:
     async def create_token(request: Request) -> Response:
         raw = await request.body()
         try:
-            body = json.loads(raw) if raw.strip() else None
+            body = jsonbody.loads(raw) if raw.strip() else None
         except ValueError:
             raise IamError(400, "The request body is not valid JSON.") from None
         token, out = await run_in_threadpool(issue_token, store, body, str(request.base_url))

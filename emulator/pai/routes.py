@@ -18,6 +18,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from emulator.core import jsonbody
 from emulator.core.store import Store
 from emulator.pai import auth
 from emulator.pai.models import PLATFORM, PaiBackend, PaiError, invalid, request_id
@@ -64,7 +65,7 @@ class Call:
         if not self.raw_body.strip():
             return {}
         try:
-            value = json.loads(self.raw_body)
+            value = jsonbody.loads(self.raw_body)
         except ValueError:
             raise invalid("The request body is not valid JSON.") from None
         if not isinstance(value, dict):
