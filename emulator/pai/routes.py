@@ -20,7 +20,7 @@ from fastapi.responses import Response
 
 from emulator.core import jsonbody
 from emulator.core.store import Store
-from emulator.pai import auth
+from emulator.pai import auth, openapi
 from emulator.pai.models import PLATFORM, PaiBackend, PaiError, invalid, request_id
 
 log = logging.getLogger("emulator.pai")
@@ -114,7 +114,8 @@ def build_router(store: Store) -> APIRouter:
                 return _json(200, {"RequestId": rid, **result}, rid)
 
             endpoint.__name__ = action
-            router.add_api_route(path, endpoint, methods=[method], name=action, include_in_schema=True)
+            router.add_api_route(path, endpoint, methods=[method], name=action, include_in_schema=True,
+                                 openapi_extra=openapi.operation(path, action), response_class=Response)
             return handler
 
         return register

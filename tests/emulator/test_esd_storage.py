@@ -74,12 +74,14 @@ def test_no_blob_files_on_disk_after_everything_is_deleted(esd: httpx.Client, em
     r = esd.post("/checkpoints", json={"checkpoint_type": "Lora", "params": {},
                                        "filenames": [{"filename": "abandoned.safetensors", "parts_number": 2}]})
     abandoned = r.json()["data"]
-    assert httpx.put(abandoned["s3PresignUrl"]["abandoned.safetensors"][0], content=b"never completed").status_code == 200
+    part_url = abandoned["s3PresignUrl"]["abandoned.safetensors"][0]
+    assert httpx.put(part_url, content=b"never completed").status_code == 200
     create_dataset(esd)
     r = esd.post("/inferences", json={"task_type": "txt2img", "inference_type": "Async",
                                       "models": {"Stable-diffusion": [BASE_MODEL]}})
     inf = r.json()["data"]["inference"]
-    assert httpx.put(inf["api_params_s3_upload_url"], content=b'{"prompt": "a cat", "batch_size": 2}').status_code == 200
+    params = b'{"prompt": "a cat", "batch_size": 2}'
+    assert httpx.put(inf["api_params_s3_upload_url"], content=params).status_code == 200
     assert esd.put(f"/inferences/{inf['id']}/start").status_code == 202
     wait_for(lambda: esd.get(f"/inferences/{inf['id']}").json()["data"]["status"] == "succeed")
     r = esd.post("/trainings", json=training_body())
