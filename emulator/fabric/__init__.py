@@ -78,7 +78,8 @@ Guesses beyond the spec
 - Error codes not in the spec: ``dataartsfabric.00010001`` invalid parameter, ``…00010010`` duplicate
   model or version name, ``…00010011`` in use by inference services, ``…00010012`` failed version
   cannot be current, ``…00010013`` current version cannot be deleted (all 400), ``APIGW.0301`` for
-  AK/SK failures. Malformed JSON or a non-string description → 400 ``common.01000001`` (seed example).
+  AK/SK failures. Malformed JSON, JSON nested deeper than 64 levels, or a non-string description → 400
+  ``common.01000001`` (seed example); on the token API → the IAM-style 400 below.
   Messages are my own wording.
 - Operations on a model or version that is still being created (update, delete, set current, add a
   version while another is being created) → 500 ``dataartsfabric.00000001`` "still running, try later".
