@@ -5,7 +5,8 @@ file backend, so it needs only the Pulumi CLI. What it asserts:
 
 - the tool completes, prints one line per cycle and the totals, and its JSON report is consistent
   (totals are the sums of the cycles; every cycle made 1..4 up attempts; faults were injected);
-- no perpetual diffs: preview runs with faults off, so a diff there is a deterministic defect.
+- no perpetual diffs: preview runs with faults off, so a diff there is a deterministic defect;
+- a cycle that left no object left no ESD blob file on disk either.
 
 NOTE (issue 8): zero orphans and zero duplicates are NOT asserted yet. With the provider fixes of
 issue 8 not yet merged (lost create replies, waits, adoption), a dropped reply can still leave a
@@ -50,6 +51,8 @@ def test_chaos_tool_short_run(tmp_path: Path) -> None:
         assert c["converged"] == (c["up_attempts"] < 4 or not any(e.startswith("up #4") for e in c["errors"]))
         assert c["orphans"] == sum(c["details"]["orphans"].values())
         assert c["duplicates"] == sum(c["details"]["duplicates"].values())
+        # no object left means no bytes left in the ESD blob directory either (issue 8: 39 files were)
+        assert c["blob_files_left"] == 0 or c["orphans"] > 0, c
     assert sum(totals["faults_fired"].values()) > 0  # faults were really injected
     assert totals["perpetual_diffs"] == 0, cycles
     # Not yet (see the module note): assert totals["orphans"] == totals["duplicates"] == 0
