@@ -22,6 +22,9 @@ What it does
        faults, or removed, first).
 
     It prints one line per cycle and the totals, and with ``--json FILE`` writes them as JSON.
+    The seed fixes the sequence of fault draws, not which request gets which draw: the engine runs
+    up to four provider calls at once, so two runs with one seed fault similar, not identical,
+    requests (compare totals over many cycles, not single cycles).
     Bounded: ``--cycles`` and ``--max-minutes`` (no new cycle starts after it; a watchdog ends the
     run, its processes and the emulator ``--grace-minutes`` later). Exit status 0 when the run
     completed (whatever it measured; ``--strict`` makes findings exit 1), 2 when it could not run.
