@@ -106,7 +106,8 @@ def build_admin_router(store: Store, book: FaultBook, platforms: dict[str, Platf
 
     @r.post("/faults")
     def arm_fault(fault: Fault) -> dict[str, Any]:
-        _platform(fault.platform)
+        if fault.platform != "*" or fault.rate is None:  # "*" (every platform) only in rate mode
+            _platform(fault.platform)
         book.arm(fault)
         return {"armed": fault.model_dump()}
 

@@ -85,7 +85,12 @@ Guesses beyond the spec:
     plus ``out/<id>/result/<id>_param.json``; ``inference_info_name`` is that file's name.
   * URL checkpoints are not downloaded: a small placeholder object is written after the delay. The
     ``params.creator`` check runs when the request is accepted. File-mode completion is idempotent for
-    an upload already completed; a wrong ETag or part -> 400 with S3's InvalidPart ClientError text.
+    an upload already completed (the same parts again -> 200; the completed parts' ETags and sizes are
+    kept for that check); a wrong ETag or part -> 400 with S3's InvalidPart ClientError text.
+  * Object bytes are deleted from disk with the last object or part that refers to them (an admin
+    delete of a ``blob`` document leaves its bytes until the next S3 delete or reset sweeps them).
+  * A request body, ``payload_string`` or inference parameter file nested deeper than 64 levels is
+    treated as malformed JSON (``emulator/core/jsonbody.py``; the vendor documents no limit).
   * Trainings: missing values are checked in the order training_instance_type, model, dataset,
     fm_type; the ``Invalid fm_type`` wording; the output checkpoint gets the creator's roles;
     ``sagemakerTrainName`` = ``kohya-<id8>-<epoch>``; the list-crash check looks at every scanned job

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from emulator.core import jsonbody
 from emulator.core.store import Store
 from emulator.esd.responses import Ctx, EsdError, GatewayReply, Later, Reply, bad_request
 from emulator.esd.s3 import S3, S3Error, make_png, parse_s3_uri
@@ -107,7 +108,7 @@ def encode_key(key: dict[str, Any]) -> str:
 
 
 def decode_key(cursor: str) -> dict[str, Any]:
-    return json.loads(base64.b64decode(cursor))
+    return jsonbody.loads(base64.b64decode(cursor))
 
 
 def parse_int(value: str | None, default: int) -> int:
@@ -727,7 +728,7 @@ class Esd:
         payload = body.get("payload_string")
         if payload:
             try:
-                json.loads(payload)
+                jsonbody.loads(payload)
             except ValueError:
                 raise bad_request("payload_string must be valid json string") from None
         username = self.check_permission(ctx, ["inference:all", "inference:create"])
@@ -865,7 +866,7 @@ class Esd:
             error = json.dumps({"error": f"api_param.json not found: {job['params']['input_body_s3']}"})
         else:
             try:
-                params = json.loads(raw)
+                params = jsonbody.loads(raw)
                 if not isinstance(params, dict):
                     raise ValueError("parameters are not a JSON object")
             except ValueError as e:

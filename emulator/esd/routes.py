@@ -19,6 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from emulator.core import jsonbody
 from emulator.core.store import Store
 from emulator.esd.models import Esd
 from emulator.esd.responses import (
@@ -124,7 +125,7 @@ def build_router(store: Store) -> APIRouter:
         if op.schema is not None:
             if raw.strip():
                 try:
-                    parsed = json.loads(raw)
+                    parsed = jsonbody.loads(raw)
                 except ValueError:
                     return gateway_response(400, "Invalid request body", with_status_code=True)
             errors = validate(op.schema, {} if parsed is _NO_BODY else parsed)

@@ -3,7 +3,9 @@
 Object metadata lives in the store (kind ``blob``, id ``<bucket>/<key>``; kind ``upload`` for
 multipart uploads), so the admin surface shows what exists and what leaked. The bytes live in
 content-addressed files next to the SQLite file, so they survive a restart without bloating the
-documents.
+documents. A file lives exactly as long as some object or uploaded part refers to it: every
+operation that drops a reference (delete, overwrite, completion) sweeps the files nothing refers
+to any more, under the store's lock so a concurrent write of the same bytes cannot lose them.
 
 Presigned URLs look like S3's (``X-Amz-Algorithm``, ``X-Amz-Date``, ``X-Amz-Expires``,
 ``X-Amz-Signature``) and point at ``<base>/esd/_s3/<bucket>/<key>``; the signature is an HMAC over
@@ -81,6 +83,23 @@ class S3:
     def _read_bytes(self, digest: str) -> bytes:
         return (self.dir / digest[:2] / digest).read_bytes()
 
+    def _referenced(self) -> set[str]:
+        refs = {b["sha256"] for b in self.store.list(PLATFORM, "blob") if b.get("sha256")}
+        for up in self.store.list(PLATFORM, "upload"):
+            refs.update(p["sha256"] for p in up.get("parts", {}).values() if p.get("sha256"))
+        return refs
+
+    def sweep(self) -> int:
+        """Delete the byte files no object or part refers to; returns how many were removed."""
+        removed = 0
+        with self.store.transaction():
+            refs = self._referenced()
+            for path in self.dir.glob("*/*"):
+                if path.is_file() and path.name not in refs:
+                    path.unlink(missing_ok=True)
+                    removed += 1
+        return removed
+
     def wipe(self) -> None:
         """Drops every stored byte (used after a reset, when no metadata refers to them any more)."""
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -89,11 +108,15 @@ class S3:
     # -- objects --------------------------------------------------------------------------------------
     def put_object(self, bucket: str, key: str, data: bytes, content_type: str = "binary/octet-stream") -> str:
         etag = '"' + hashlib.md5(data).hexdigest() + '"'
-        self.store.put(PLATFORM, "blob", f"{bucket}/{key}", {
-            "bucket": bucket, "key": key, "size": len(data), "etag": etag,
-            "sha256": self._write_bytes(data), "content_type": content_type,
-            "last_modified": time.time(),
-        })
+        with self.store.transaction():
+            old = self.head_object(bucket, key)
+            self.store.put(PLATFORM, "blob", f"{bucket}/{key}", {
+                "bucket": bucket, "key": key, "size": len(data), "etag": etag,
+                "sha256": self._write_bytes(data), "content_type": content_type,
+                "last_modified": time.time(),
+            })
+            if old is not None and old.get("sha256") != hashlib.sha256(data).hexdigest():
+                self.sweep()
         return etag
 
     def head_object(self, bucket: str, key: str) -> dict[str, Any] | None:
@@ -106,18 +129,22 @@ class S3:
         return meta, self._read_bytes(meta["sha256"])
 
     def delete_object(self, bucket: str, key: str) -> None:
-        self.store.delete(PLATFORM, "blob", f"{bucket}/{key}")
+        with self.store.transaction():
+            if self.store.delete(PLATFORM, "blob", f"{bucket}/{key}"):
+                self.sweep()
 
     def list_keys(self, bucket: str, prefix: str) -> list[str]:
         return [b["key"] for b in self.store.list(PLATFORM, "blob")
                 if b["bucket"] == bucket and b["key"].startswith(prefix)]
 
     def delete_prefix(self, bucket: str, prefix: str) -> None:
-        for key in self.list_keys(bucket, prefix):
-            self.delete_object(bucket, key)
-        for up in self.store.list(PLATFORM, "upload"):
-            if up["bucket"] == bucket and up["key"].startswith(prefix):
-                self.store.delete(PLATFORM, "upload", up["upload_id"])
+        with self.store.transaction():
+            for key in self.list_keys(bucket, prefix):
+                self.store.delete(PLATFORM, "blob", f"{bucket}/{key}")
+            for up in self.store.list(PLATFORM, "upload"):
+                if up["bucket"] == bucket and up["key"].startswith(prefix):
+                    self.store.delete(PLATFORM, "upload", up["upload_id"])
+            self.sweep()
 
     def copy_object(self, bucket: str, src: str, dst: str) -> None:
         meta = self.head_object(bucket, src)
@@ -142,8 +169,11 @@ class S3:
                               "The specified upload does not exist. The upload ID may be invalid, "
                               "or the upload may have been aborted or completed.", "UploadPart")
             etag = '"' + hashlib.md5(data).hexdigest() + '"'
+            replaced = str(part_number) in up["parts"]
             up["parts"][str(part_number)] = {"etag": etag, "size": len(data), "sha256": self._write_bytes(data)}
             self.store.put(PLATFORM, "upload", upload_id, up)
+            if replaced:
+                self.sweep()
         return etag
 
     def complete_multipart_upload(self, bucket: str, key: str, upload_id: str,
@@ -174,13 +204,19 @@ class S3:
                 raise S3Error(400, "EntityTooSmall",
                               "Your proposed upload is smaller than the minimum allowed object size.", op)
         if up["completed"]:
-            # A repeated completion of the same upload is answered like the first one.
+            # A repeated completion naming the same parts is answered like the first one (a client
+            # retrying after a lost reply); the parts' ETags and sizes are kept for this check.
             return
-        data = b"".join(self._read_bytes(s["sha256"]) for s in chosen)
-        self.put_object(bucket, key, data)
-        up["completed"] = True
-        up["parts"] = {}
-        self.store.put(PLATFORM, "upload", upload_id, up)
+        with self.store.transaction():
+            data = b"".join(self._read_bytes(s["sha256"]) for s in chosen)
+            self.put_object(bucket, key, data)
+            up["completed"] = True
+            # Parts not named in the completion are discarded (as S3 does); the named ones keep
+            # their ETag and size but no longer hold bytes: the object has them now.
+            up["parts"] = {str(p["PartNumber"]): {"etag": s["etag"], "size": s["size"]}
+                           for p, s in zip(parts, chosen)}
+            self.store.put(PLATFORM, "upload", upload_id, up)
+            self.sweep()
 
     # -- presigned URLs -------------------------------------------------------------------------------
     @staticmethod

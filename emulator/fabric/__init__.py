@@ -61,10 +61,12 @@ Bad or expired tokens on model routes → 401 ``APIG.1002`` "Incorrect token or 
 (seed page), with the reason in ``solution_msg``. Tokens are stateless (MAC'd), survive restart and
 reset, and are revoked when the user's password in ``users`` changes.
 
-AK/SK: the canonical request is rebuilt from what was received (method; URI-decoded path split on
-"/", each segment RFC 3986-encoded, trailing "/" added; sorted encoded query pairs; the headers named
-in SignedHeaders, lower-case ``name:trimmed value\\n``, sorted; SignedHeaders joined by ";"; hex
-SHA-256 of the body, or the literal ``UNSIGNED-PAYLOAD`` when ``X-Sdk-Content-Sha256`` says so), then
+AK/SK: the canonical request is rebuilt from what was received, by the vendor SDK's rules (method;
+URI-decoded path split on "/", each segment RFC 3986-encoded, trailing "/" added; the decoded query
+pairs sorted, then encoded; the headers named in SignedHeaders, lower-case ``name:trimmed value\\n``
+with values read as UTF-8, sorted; SignedHeaders joined by ";"; for an empty body the SHA-256 of the
+empty string, otherwise the value of ``X-Sdk-Content-Sha256`` when sent (``UNSIGNED-PAYLOAD``), else
+the hex SHA-256 of the body), then
 ``SDK-HMAC-SHA256\\n<X-Sdk-Date>\\n<hex sha256(canonical)>`` is HMAC-SHA256'd with the SK. Failures
 (malformed Authorization, missing/bad/skewed X-Sdk-Date, unknown AK, signed header absent, signature
 mismatch, X-Project-Id other than ``project_id``), and no credentials at all, → 401 ``APIGW.0301``
@@ -76,7 +78,8 @@ Guesses beyond the spec
 - Error codes not in the spec: ``dataartsfabric.00010001`` invalid parameter, ``…00010010`` duplicate
   model or version name, ``…00010011`` in use by inference services, ``…00010012`` failed version
   cannot be current, ``…00010013`` current version cannot be deleted (all 400), ``APIGW.0301`` for
-  AK/SK failures. Malformed JSON or a non-string description → 400 ``common.01000001`` (seed example).
+  AK/SK failures. Malformed JSON, JSON nested deeper than 64 levels, or a non-string description → 400
+  ``common.01000001`` (seed example); on the token API → the IAM-style 400 below.
   Messages are my own wording.
 - Operations on a model or version that is still being created (update, delete, set current, add a
   version while another is being created) → 500 ``dataartsfabric.00000001`` "still running, try later".

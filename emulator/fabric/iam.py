@@ -181,8 +181,29 @@ def canonical_uri(raw_path: str) -> str:
 
 
 def canonical_query(raw_query: str) -> str:
-    pairs = sorted((_enc(k), _enc(v)) for k, v in parse_qsl(raw_query, keep_blank_values=True))
-    return "&".join(f"{k}={v}" for k, v in pairs)
+    """Decoded (name, value) pairs sorted first, then encoded (as the vendor SDK does): ``a-b`` sorts
+    before ``a/b`` although ``a%2Fb`` would sort first once encoded."""
+    pairs = sorted(parse_qsl(raw_query, keep_blank_values=True))
+    return "&".join(f"{_enc(k)}={_enc(v)}" for k, v in pairs)
+
+
+def _text(raw: str) -> str:
+    """A header value or path as sent: UTF-8 bytes (the server hands them over as latin-1 text)."""
+    data = raw.encode("latin-1")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw
+
+
+def payload_hash(body: bytes, content_sha256: str | None) -> str:
+    """The SDK's rule: an empty body always hashes as the empty string; otherwise the value of
+    ``X-Sdk-Content-Sha256`` when sent (``UNSIGNED-PAYLOAD``), else the body's SHA-256."""
+    if not body:
+        return hashlib.sha256(b"").hexdigest()
+    if content_sha256:
+        return content_sha256
+    return hashlib.sha256(body).hexdigest()
 
 
 def verify_signature(store: Store, request: Request, authorization: str, body: bytes) -> dict[str, Any]:
@@ -209,17 +230,15 @@ def verify_signature(store: Store, request: Request, authorization: str, body: b
         values = request.headers.getlist(name)
         if not values:
             raise _aksk_error(f"the signed header {name} is missing from the request")
-        lines.append(f"{name}:{','.join(v.strip() for v in values)}\n")
+        lines.append(f"{name}:{','.join(_text(v).strip() for v in values)}\n")
     raw_path = request.scope.get("raw_path") or request.scope["path"].encode()
-    payload_hash = ("UNSIGNED-PAYLOAD" if request.headers.get("x-sdk-content-sha256") == "UNSIGNED-PAYLOAD"
-                    else hashlib.sha256(body).hexdigest())
     canonical = "\n".join([
         request.method.upper(),
-        canonical_uri(raw_path.decode("latin-1")),
+        canonical_uri(_text(raw_path.decode("latin-1"))),
         canonical_query(request.scope.get("query_string", b"").decode("latin-1")),
         "".join(lines),
         ";".join(signed),
-        payload_hash,
+        payload_hash(body, request.headers.get("x-sdk-content-sha256")),
     ])
     string_to_sign = f"{ALGORITHM}\n{date}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
     expected = hmac.new(str(entry["secret_key"]).encode(), string_to_sign.encode(), hashlib.sha256).hexdigest()

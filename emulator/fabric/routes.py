@@ -17,7 +17,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from emulator.core import jsonbody
 from emulator.core.store import Store
+from emulator.fabric import openapi
 from emulator.fabric.iam import IamError, authenticate, issue_token
 from emulator.fabric.models import BAD_REQUEST_BODY, FabricBackend, FabricError
 
@@ -44,7 +46,7 @@ def _json_body(raw: bytes) -> Any:
     if not raw.strip():
         return None
     try:
-        return json.loads(raw)
+        return jsonbody.loads(raw)
     except ValueError:
         raise FabricError(400, BAD_REQUEST_BODY, "failed to read http request, please check your input, "
                           "code: 400, reason: Malformed JSON., cause: HttpMessageNotReadableException") from None
@@ -64,60 +66,63 @@ def build_router(store: Store) -> APIRouter:
         return await run_in_threadpool(authenticate, store, request, body), body
 
     # -- IAM -------------------------------------------------------------------------------
-    @r.post("/v3/auth/tokens")
+    @r.post("/v3/auth/tokens", openapi_extra=openapi.operation("create_token", authenticated=False))
     @_vendor
     async def create_token(request: Request) -> Response:
         raw = await request.body()
         try:
-            body = json.loads(raw) if raw.strip() else None
+            body = jsonbody.loads(raw) if raw.strip() else None
         except ValueError:
             raise IamError(400, "The request body is not valid JSON.") from None
         token, out = await run_in_threadpool(issue_token, store, body, str(request.base_url))
         return JSONResponse(out, status_code=201, headers={"X-Subject-Token": token})
 
     # -- models ----------------------------------------------------------------------------
-    @r.post("/v1/workspaces/{workspace_id}/models")
+    @r.post("/v1/workspaces/{workspace_id}/models", openapi_extra=openapi.operation("create_model"))
     @_vendor
     async def create_model(request: Request, workspace_id: str) -> Response:
         user, raw = await caller(request)
         out = await run_in_threadpool(backend.create_model, workspace_id, _json_body(raw), user)
         return JSONResponse(out)
 
-    @r.get("/v1/workspaces/{workspace_id}/models")
+    @r.get("/v1/workspaces/{workspace_id}/models", openapi_extra=openapi.operation("list_models"))
     @_vendor
     async def list_models(request: Request, workspace_id: str) -> Response:
         user, _ = await caller(request)
         return JSONResponse(await run_in_threadpool(backend.list_models, workspace_id, _params(request), user))
 
-    @r.put("/v1/workspaces/{workspace_id}/models/{model_id}")
+    @r.put("/v1/workspaces/{workspace_id}/models/{model_id}", openapi_extra=openapi.operation("update_model"))
     @_vendor
     async def update_model(request: Request, workspace_id: str, model_id: str) -> Response:
         user, raw = await caller(request)
         out = await run_in_threadpool(backend.update_model, workspace_id, model_id, _json_body(raw), user)
         return JSONResponse(out)
 
-    @r.delete("/v1/workspaces/{workspace_id}/models/{model_id}")
+    @r.delete("/v1/workspaces/{workspace_id}/models/{model_id}",
+              openapi_extra=openapi.operation("delete_model"))
     @_vendor
     async def delete_model(request: Request, workspace_id: str, model_id: str) -> Response:
         await caller(request)
         await run_in_threadpool(backend.delete_model, workspace_id, model_id)
         return Response(status_code=200)
 
-    @r.get("/v1/workspaces/{workspace_id}/models/{model_id}/versions")
+    @r.get("/v1/workspaces/{workspace_id}/models/{model_id}/versions",
+           openapi_extra=openapi.operation("list_versions"))
     @_vendor
     async def list_versions(request: Request, workspace_id: str, model_id: str) -> Response:
         await caller(request)
         return JSONResponse(await run_in_threadpool(backend.list_versions, workspace_id, model_id,
                                                     _params(request)))
 
-    @r.delete("/v1/workspaces/{workspace_id}/models/{model_id}/versions/{version_id}")
+    @r.delete("/v1/workspaces/{workspace_id}/models/{model_id}/versions/{version_id}",
+              openapi_extra=openapi.operation("delete_version"))
     @_vendor
     async def delete_version(request: Request, workspace_id: str, model_id: str, version_id: str) -> Response:
         await caller(request)
         await run_in_threadpool(backend.delete_version, workspace_id, model_id, version_id)
         return Response(status_code=202)
 
-    @r.get("/v1/base-models")
+    @r.get("/v1/base-models", openapi_extra=openapi.operation("list_base_models"))
     @_vendor
     async def list_base_models(request: Request) -> Response:
         await caller(request)

@@ -8,7 +8,8 @@ Route prefix
 
 Files
     ``models.py`` the store logic and vendor rules, ``routes.py`` the wire format, ``auth.py``
-    request-signature verification. Nothing here imports from ``providers``.
+    request-signature verification, ``openapi.py`` what ``/openapi.json`` declares for each
+    operation (path, query, header and body parameters; documentation only). Nothing here imports from ``providers``.
 
 Settings (``PUT /_admin/settings/pai``; an admin reset restores the defaults)
     access_keys          {AccessKeyId: AccessKeySecret} accepted by the signature check. Default
@@ -74,7 +75,8 @@ Guesses beyond the spec (each marked [I] there or not covered at all)
     - Missing required field (ModelName, Uri) -> 400 MissingParameter; anything malformed
       (wrong JSON type, ModelName outside 1..127 chars, enum value outside the spec's list,
       label rules, bad Uri, bad VersionName, Metrics > 8192 bytes, Options not a string,
-      non-JSON body) -> 400 InvalidParameter. FrameworkType matches case-insensitively and is
+      non-JSON body, a body or ``Tag``/``Conditions`` query nested deeper than 64 levels)
+      -> 400 InvalidParameter. FrameworkType matches case-insensitively and is
       stored as sent. Uri: ``http(s)://`` or ``oss://`` with a non-empty host part (the oss
       endpoint is not required). SourceId is not parsed.
     - Updates: omitted or null = unchanged; fields the spec calls not updatable (WorkspaceId,

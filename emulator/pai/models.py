@@ -21,6 +21,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
+from emulator.core import jsonbody
 from emulator.core.store import Store
 
 PLATFORM = "pai"
@@ -217,7 +218,7 @@ class Query:
         if raw is None:
             return None
         try:
-            v = json.loads(raw)
+            v = jsonbody.loads(raw)
         except ValueError:
             raise invalid(f"The parameter {name} must be a JSON-encoded list.") from None
         if not isinstance(v, list):

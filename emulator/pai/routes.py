@@ -18,8 +18,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from emulator.core import jsonbody
 from emulator.core.store import Store
-from emulator.pai import auth
+from emulator.pai import auth, openapi
 from emulator.pai.models import PLATFORM, PaiBackend, PaiError, invalid, request_id
 
 log = logging.getLogger("emulator.pai")
@@ -64,7 +65,7 @@ class Call:
         if not self.raw_body.strip():
             return {}
         try:
-            value = json.loads(self.raw_body)
+            value = jsonbody.loads(self.raw_body)
         except ValueError:
             raise invalid("The request body is not valid JSON.") from None
         if not isinstance(value, dict):
@@ -113,7 +114,8 @@ def build_router(store: Store) -> APIRouter:
                 return _json(200, {"RequestId": rid, **result}, rid)
 
             endpoint.__name__ = action
-            router.add_api_route(path, endpoint, methods=[method], name=action, include_in_schema=True)
+            router.add_api_route(path, endpoint, methods=[method], name=action, include_in_schema=True,
+                                 openapi_extra=openapi.operation(path, action), response_class=Response)
             return handler
 
         return register

@@ -38,7 +38,7 @@ def canonical_request(method: str, path: str, params: list[tuple[str, str]], hea
     uri = "/".join(_enc(seg) for seg in path.split("/"))
     if not uri.endswith("/"):
         uri += "/"
-    query = "&".join(f"{k}={v}" for k, v in sorted((_enc(k), _enc(v)) for k, v in params))
+    query = "&".join(f"{_enc(k)}={_enc(v)}" for k, v in sorted(params))  # sorted decoded, then encoded
     lower = {k.lower(): v.strip() for k, v in headers.items()}
     names = sorted(lower)
     canon_headers = "".join(f"{n}:{lower[n]}\n" for n in names)
@@ -274,15 +274,24 @@ def test_signed_requests_on_every_route(fab: Fabric) -> None:
 
 
 def test_unsigned_payload(fab: Fabric) -> None:
-    params: list[tuple[str, str]] = []
-    headers = {"Host": f"127.0.0.1:{fab.emu.port}", "X-Sdk-Date": sdk_date(),
-               "X-Sdk-Content-Sha256": "UNSIGNED-PAYLOAD"}
-    canon, signed = canonical_request("GET", MODELS, params, headers, b"")
-    canon = canon.rsplit("\n", 1)[0] + "\nUNSIGNED-PAYLOAD"
-    sts = f"SDK-HMAC-SHA256\n{headers['X-Sdk-Date']}\n{hashlib.sha256(canon.encode()).hexdigest()}"
-    sig = hmac.new(SK.encode(), sts.encode(), hashlib.sha256).hexdigest()
-    headers["Authorization"] = f"SDK-HMAC-SHA256 Access={AK}, SignedHeaders={signed}, Signature={sig}"
-    assert fab.http.get(MODELS, headers=headers).status_code == 200
+    """A non-empty body signed as UNSIGNED-PAYLOAD; an empty body always hashes as the empty string."""
+    def signed_put(body: bytes) -> dict[str, str]:
+        headers = {"Host": f"127.0.0.1:{fab.emu.port}", "X-Sdk-Date": sdk_date(), "Content-Type": "text/plain",
+                   "X-Sdk-Content-Sha256": "UNSIGNED-PAYLOAD"}
+        canon, signed = canonical_request("PUT", f"{MODELS}/{mid}", [], headers, body)
+        if body:
+            canon = canon.rsplit("\n", 1)[0] + "\nUNSIGNED-PAYLOAD"
+        sts = f"SDK-HMAC-SHA256\n{headers['X-Sdk-Date']}\n{hashlib.sha256(canon.encode()).hexdigest()}"
+        sig = hmac.new(SK.encode(), sts.encode(), hashlib.sha256).hexdigest()
+        return {**headers, "Authorization": f"SDK-HMAC-SHA256 Access={AK}, SignedHeaders={signed}, Signature={sig}"}
+
+    mid, _ = fab.created()
+    r = fab.http.put(f"{MODELS}/{mid}", headers=signed_put(b'{"description": "unsigned"}'),
+                     content=b'{"description": "unsigned"}')
+    assert r.status_code == 200 and r.json()["description"] == "unsigned", r.text
+    # the same header with an empty body: the SDK hashes the empty string, not the literal
+    r = fab.http.put(f"{MODELS}/{mid}", headers=signed_put(b""))
+    assert_error(r, 400, "dataartsfabric.00010001")  # authenticated; then the missing body is refused
 
 
 def test_signature_failures(fab: Fabric) -> None:

@@ -1,0 +1,1 @@
+"""Chaos runs of the local stack program against a faulty emulator: ``python -m tests.chaos --help``."""
