@@ -90,6 +90,11 @@ class Handler(Generic[I, O]):
         preview when both old and new inputs are fully known. Returns (property, reason) pairs."""
         return []
 
+    def deletes_first(self, olds: dict[str, Any], news: dict[str, Any]) -> bool:
+        """Whether a replacement must delete the old object before creating the new one (e.g. the
+        new one would take the same unique name). Canonical input dicts; values may be unknown."""
+        return self.delete_before_replace
+
     def create(self, inputs: I) -> Created[O]:
         raise NotImplementedError
 
@@ -327,7 +332,7 @@ class DynamicProvider(dynamic.ResourceProvider):
         return dynamic.DiffResult(
             changes=bool(changed),
             replaces=replaces,
-            delete_before_replace=self.handler.delete_before_replace if replaces else None,
+            delete_before_replace=self.impl.deletes_first(old, new) if replaces else None,
         )
 
     @_guarded("create")

@@ -9,7 +9,8 @@ In place: ``name`` (rename, asynchronous) and ``enabled`` (Active / Disabled).
 
 File names are unique on the platform. A checkpoint already holding ours is never adopted: the
 create fails and names it (import it instead). What this very create sent is recognised by the
-marker ``params.aimodels_create_token``, a random token per create call. Replacement deletes first.
+marker ``params.aimodels_create_token``, a random token per create call. A replacement that
+keeps a name the old checkpoint holds deletes first.
 """
 
 from __future__ import annotations
@@ -93,12 +94,27 @@ class CheckpointOutputs(Outputs):
 class CheckpointHandler(EsdHandler[CheckpointInputs, CheckpointOutputs]):
     Inputs, Outputs = CheckpointInputs, CheckpointOutputs
     type_token = "esd:Checkpoint"
-    # File names are unique across all checkpoints, and a replacement keeps the file name (new
-    # content, type or message) or the rename target: the new one cannot exist beside the old one.
-    delete_before_replace = True
-
     def label(self, inputs: CheckpointInputs) -> str:
         return f"{self.type_token} {inputs.file_name}"
+
+    def deletes_first(self, olds: dict[str, Any], news: dict[str, Any]) -> bool:
+        """Names are unique across all checkpoints. A replacement that keeps the file name (new
+        content, type or message) or the name the old one holds cannot be made beside the old one:
+        delete first. A new file under a new name is created first (no gap for its users)."""
+        def names(props: dict[str, Any]) -> set[Any] | None:
+            source = props.get("source_file") or props.get("source_url")
+            if not isinstance(source, str) or not isinstance(props.get("name", ""), (str, type(None))):
+                return None  # unknown until apply
+            held = {posixpath.basename(urllib.parse.urlparse(source).path) if props.get("source_url")
+                    else os.path.basename(source)}
+            return held | ({props["name"]} if props.get("name") else set())
+
+        old, new = names(olds), names(news)
+        if old is None or new is None:
+            return True
+        if olds.get("name"):  # after a rename the old checkpoint holds only that name
+            old = {olds["name"]}
+        return bool(old & new)
 
     def create(self, inputs: CheckpointInputs) -> Created[CheckpointOutputs]:
         token = new_token()  # marks what this very create sends (params.aimodels_create_token)

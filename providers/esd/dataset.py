@@ -1,7 +1,7 @@
 """esd:Dataset — training images uploaded to presigned URLs, then enabled.
 
 The platform re-posting a dataset overwrites it, so the name is the key, every content input
-forces a replacement (deleting first), and create refuses a name already taken (import it);
+forces a replacement (deleting first when the name stays), and create refuses a name already taken (import it);
 ``enabled`` changes in place. A lost create reply is recognised by our marker in ``params``.
 """
 
@@ -46,9 +46,11 @@ class DatasetOutputs(Outputs):
 class DatasetHandler(EsdHandler[DatasetInputs, DatasetOutputs]):
     Inputs, Outputs = DatasetInputs, DatasetOutputs
     type_token = "esd:Dataset"
-    # The name is the key and a re-POST overwrites: a replacement made first would be deleted
-    # together with the old one (same name). Delete first.
-    delete_before_replace = True
+
+    def deletes_first(self, olds: dict[str, Any], news: dict[str, Any]) -> bool:
+        """The name is the key and a re-POST overwrites: a replacement under the same name made
+        first would be deleted together with the old one. Delete first unless the name changes."""
+        return not (isinstance(news.get("name"), str) and news.get("name") != olds.get("name"))
 
     def create(self, inputs: DatasetInputs) -> Created[DatasetOutputs]:
         label = self.label(inputs)

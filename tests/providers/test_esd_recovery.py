@@ -322,18 +322,28 @@ def test_dev_and_staging_live_side_by_side(esd, emulator, tmp_path):
 
 # -- 8.4 replacements that can succeed -----------------------------------------------------------
 
-def test_checkpoint_and_dataset_replacements_delete_first(esd, tmp_path):
+def test_replacements_under_the_same_unique_name_delete_first(esd, tmp_path):
     p = provider(CheckpointHandler, esd)
     f = weights(tmp_path)
     old = checked(p, {"checkpoint_type": "Lora", "source_file": str(f)})
-    diff = p.diff("id", old, checked(p, {**old, "message": "v2"}))
+    diff = p.diff("id", old, checked(p, {**old, "message": "v2"}))  # same file name: cannot coexist
     assert diff.replaces == ["message"] and diff.delete_before_replace is True
+    other = weights(tmp_path, "other.safetensors")
+    diff = p.diff("id", old, checked(p, {**old, "source_file": str(other), "source_sha256": None}))
+    assert diff.delete_before_replace is False  # a new file name: create first, no gap
+    renamed = checked(p, {**old, "name": "house"})
+    diff = p.diff("id", renamed, checked(p, {**renamed, "source_file": str(other), "source_sha256": None}))
+    assert diff.delete_before_replace is True  # the new one would be renamed to the name the old one holds
+    url = checked(p, {"checkpoint_type": "Lora", "source_url": "https://a.example/x/m.safetensors"})
+    diff = p.diff("id", url, checked(p, {**url, "source_url": "https://b.example/y/m.safetensors"}))
+    assert diff.delete_before_replace is True  # same basename from another host
     img = tmp_path / "a.png"
     img.write_bytes(b"png")
     d = provider(DatasetHandler, esd)
     old = checked(d, {"name": "cats", "files": [str(img)]})
     diff = d.diff("cats", old, checked(d, {**old, "description": "new"}))
     assert diff.replaces == ["description"] and diff.delete_before_replace is True
+    assert d.diff("cats", old, checked(d, {**old, "name": "dogs"})).delete_before_replace is False
 
 
 # -- 12.3 minimal requests -----------------------------------------------------------------------
