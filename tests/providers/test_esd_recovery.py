@@ -447,3 +447,18 @@ def test_read_works_from_the_id_alone(esd, tmp_path):
     roles.delete(r.id, r.outs)
     ds.delete(dataset.id, dataset.outs)
     ckpt.delete(base.id, base.outs)
+
+
+def test_lost_reply_never_takes_an_older_endpoint_of_the_same_name_for_ours(esd, emulator, mocker):
+    p = provider(EndpointHandler, esd)
+    no_sleep(p, mocker)
+    inputs = checked(p, {"name": "older", "endpoint_type": "Async", "instance_type": "ml.g5.2xlarge",
+                         "assign_to_roles": ["IT Operator"]})
+    first = p.create(inputs)
+    emulator.patch("esd", "endpoint", first.id, startTime="2024-03-22 10:00:00.000000")  # made long ago
+    # the same create again, its reply lost: the look-up finds the old endpoint but does not take it
+    emulator.arm_fault("esd", method="POST", path="/prod/endpoints", drop_response=True, times=1)
+    with pytest.raises(ResourceError) as err:
+        p.create(inputs)
+    assert f"pulumi import esd:Endpoint older {first.id}" in str(err.value)
+    p.delete(first.id, first.outs)
