@@ -18,7 +18,7 @@ import pulumi
 from pydantic import StringConstraints, model_validator
 
 from providers.core import (ApiError, Created, CreatedButFailed, Inputs, Observed, Outputs, Poll, ProviderError,
-                            Resource, RuleError, prop, wait_for)
+                            Resource, RuleError, prop, progress, wait_for)
 from providers.esd.base import CLOCK_MARGIN_S, EsdHandler, is_import, utc_epoch, wait_timeout
 
 RoleName = Annotated[str, StringConstraints(min_length=1)]
@@ -28,6 +28,10 @@ NAME_PATTERN = r"^[A-Za-z0-9](-*[A-Za-z0-9])*$"
 
 def physical_name(endpoint_type: str, name: str) -> str:
     return f"esd-{endpoint_type.lower()}-{name}"
+
+
+class _NameReleasing(ProviderError):
+    """The physical name is taken though no endpoint record holds it (SageMaker still deleting)."""
 
 
 def _conflict(exc: ApiError) -> bool:
@@ -112,9 +116,27 @@ class EndpointHandler(EsdHandler[EndpointInputs, EndpointOutputs]):
                 if record is not None:
                     raise self.already_exists(f"endpoint {physical} ({record.get('endpoint_status')})",
                                               record["EndpointDeploymentJobId"], inputs.name) from None
+                if "already existing model" in (exc.vendor_message or ""):
+                    raise _NameReleasing(exc.message) from None  # deleted, SageMaker still releasing it
                 raise
 
-        record = self.create_once(label, send, lambda: mine(self.client.find_endpoint(physical)))
+        def attempt() -> dict[str, Any]:
+            return self.create_once(label, send, lambda: mine(self.client.find_endpoint(physical)))
+
+        try:
+            record = attempt()
+        except _NameReleasing as exc:
+            # A delete-first replacement: the old endpoint's record is gone but SageMaker still
+            # holds its model name for a while. Ask again until the deadline.
+            progress(f"{label}: the name is still being released by the previous endpoint ({exc}); retrying")
+
+            def poll() -> Poll[dict[str, Any]]:
+                try:
+                    return Poll(attempt(), "created", done=True)
+                except _NameReleasing:
+                    return Poll(None, "name still being released")
+
+            record = wait_for(label, poll, timeout_s=inputs.wait_timeout_s) or {}
         deployment_id = record["EndpointDeploymentJobId"]
         try:
             record = self._wait_in_service(inputs, deployment_id)

@@ -385,7 +385,12 @@ def test_endpoint_create_does_not_list_before_its_post(esd, calls):
 
 def test_checkpoint_lookups_filter_by_type_and_stop_at_the_creation_time(esd, emulator, calls, tmp_path):
     p = provider(CheckpointHandler, esd)
-    mine = p.create(checked(p, {"checkpoint_type": "Lora", "source_file": str(weights(tmp_path)), "part_size_mb": 5}))
+    inputs = checked(p, {"checkpoint_type": "Lora", "source_file": str(weights(tmp_path)), "part_size_mb": 5})
+    p.impl.client
+    calls.clear()
+    mine = p.create(inputs)
+    # create, (the part goes to S3), activate: no list to read back what the replies gave
+    assert [c[:2] for c in calls] == [("POST", "/checkpoints"), ("PUT", f"/checkpoints/{mine.id}")]
     with raw_api(emulator) as api:  # 120 checkpoints made later by others: a page and more
         for i in range(120):
             api.post("/checkpoints", json={"checkpoint_type": "Lora", "params": {},
@@ -462,3 +467,20 @@ def test_lost_reply_never_takes_an_older_endpoint_of_the_same_name_for_ours(esd,
         p.create(inputs)
     assert f"pulumi import esd:Endpoint older {first.id}" in str(err.value)
     p.delete(first.id, first.outs)
+
+
+def test_delete_first_endpoint_replacement_waits_for_the_name_to_be_released(esd, emulator):
+    emulator.settings("esd", endpoint_delete_seconds=1.0)  # SageMaker keeps the deleted name a while
+    p = provider(EndpointHandler, esd)
+    inputs = checked(p, {"name": "again", "endpoint_type": "Async", "instance_type": "ml.g5.2xlarge",
+                         "assign_to_roles": ["IT Operator"]})
+    old = p.create(inputs)
+    news = checked(p, {**inputs, "instance_type": "ml.g5.4xlarge"})
+    assert p.diff(old.id, old.outs, news).delete_before_replace is True
+    p.delete(old.id, old.outs)
+    new = p.create(news)  # the name is still taken for about a second: create waits, then succeeds
+    assert new.outs["status"] == "InService" and new.id != old.id
+    p.delete(new.id, new.outs)
+    emulator.settings("esd", endpoint_delete_seconds=0.0)
+    emulator.reset("esd")  # drop the second tombstone
+    emulator.settings("esd", **FAST)
