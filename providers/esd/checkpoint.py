@@ -19,6 +19,7 @@ import hashlib
 import math
 import os
 import posixpath
+import time
 import urllib.parse
 from typing import Any, Literal
 
@@ -36,6 +37,10 @@ RENAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]*$"
 # Changing only the status still needs a non-empty multi_parts_tags; entries for files that
 # are not in the checkpoint are ignored by the platform (spec §4.4), so we send this one. [guess]
 STATUS_ONLY_TAGS = {"status-change": []}
+# Answers that mean "not run" (throttled; API Gateway found no integration to call): safe to send
+# again. Other 5xx and dropped replies may come after the Lambda ran. [guess]
+NOT_PROCESSED = {429, 503}
+URL_GRACE_S = 30.0  # after a lost reply, how long a download may take to show before we send again
 
 
 def _sha256(path: str) -> str:
@@ -51,6 +56,9 @@ class CheckpointInputs(Inputs):
     source_url: str | None = prop(None, replace=True, description="http(s) URL the platform downloads")
     source_file: str | None = prop(None, replace=True, description="local path uploaded by the provider")
     source_sha256: str | None = prop(None, replace=True, description="computed from source_file at preview")
+    upload_name: str | None = prop(None, replace=True, min_length=1, max_length=255, pattern=r"^[^/\\]+$",
+                                   description="file name on the platform (source_file only; default: the "
+                                               "local file's name); names are unique across the platform")
     name: str | None = prop(None, server_default=True, min_length=1, max_length=20, pattern=RENAME_PATTERN,
                             description="rename in place (no extension); unset keeps the file name")
     enabled: bool = prop(True, description="Active when true, Disabled when false")
@@ -68,6 +76,8 @@ class CheckpointInputs(Inputs):
                 raise RuleError("source_url", "must be an http(s) URL naming a file")
             if not posixpath.basename(parsed.path).lower().endswith(EXTENSIONS):
                 raise RuleError("source_url", f"file must end in one of {', '.join(EXTENSIONS)}")
+        if self.upload_name and not self.source_file:
+            raise RuleError("upload_name", "only applies to source_file (a download is named after its URL)")
         if self.source_file:
             if not os.path.isfile(self.source_file):
                 raise RuleError("source_file", f"{self.source_file} is not a readable file")
@@ -80,7 +90,7 @@ class CheckpointInputs(Inputs):
     @property
     def file_name(self) -> str:
         if self.source_file:
-            return os.path.basename(self.source_file)
+            return self.upload_name or os.path.basename(self.source_file)
         return posixpath.basename(urllib.parse.urlparse(self.source_url or "").path)
 
 
@@ -106,7 +116,7 @@ class CheckpointHandler(EsdHandler[CheckpointInputs, CheckpointOutputs]):
             if not isinstance(source, str) or not isinstance(props.get("name", ""), (str, type(None))):
                 return None  # unknown until apply
             held = {posixpath.basename(urllib.parse.urlparse(source).path) if props.get("source_url")
-                    else os.path.basename(source)}
+                    else props.get("upload_name") or os.path.basename(source)}
             return held | ({props["name"]} if props.get("name") else set())
 
         old, new = names(olds), names(news)
@@ -187,38 +197,63 @@ class CheckpointHandler(EsdHandler[CheckpointInputs, CheckpointOutputs]):
     def _create_from_url(self, inputs: CheckpointInputs, token: str, since: float) -> dict[str, Any]:
         """POST the URL (202, no id), then poll for the checkpoint carrying our marker.
 
-        A lost reply is treated as accepted: the download may be under way, and sending again
-        could start a second one (the name check only sees finished downloads), so we wait for
-        the marker instead of re-sending.
+        After a reply that may have come after the platform ran the request (a dropped
+        connection, a 500/502/504), the download may be under way and a second POST could start
+        a second one (the name check only sees finished downloads). So we first wait a grace
+        period for our marker, and only then send once more.
         """
         label = self.label(inputs)
-        lost: str | None = None
-        try:
-            self.client.create_checkpoint({"checkpoint_type": inputs.checkpoint_type, "urls": [inputs.source_url],
-                                           "params": self._params(inputs, token)})
-        except ApiError as exc:
-            if exc.status == 400 and "already exists" in (exc.vendor_message or ""):
-                raise self._refuse_existing(inputs, token) from None
-            if not maybe_committed(exc):
-                raise
-            lost = exc.message
-        except TransportError as exc:
-            lost = exc.message
-        if lost:
-            progress(f"{label}: no usable reply ({lost}); the download may have started: waiting for it")
+        found, lost = self._send_url(inputs, token, since)
+        if found is not None:
+            return found
 
         def poll() -> Poll[dict[str, Any]]:
-            found = self._find_mine(inputs, token, since)
-            return Poll(found, "downloading" if found is None else found.get("status", "?"), done=found is not None)
+            mine = self._find_mine(inputs, token, since)
+            return Poll(mine, "downloading" if mine is None else mine.get("status", "?"), done=mine is not None)
 
+        deadline = time.monotonic() + inputs.wait_timeout_s
+        if lost:
+            progress(f"{label}: no usable reply ({lost}); the download may have started: waiting for it")
+            try:
+                return wait_for(label, poll, timeout_s=min(URL_GRACE_S, inputs.wait_timeout_s / 2)) or {}
+            except WaitTimeout:
+                progress(f"{label}: nothing arrived after the lost reply; sending the create once more")
+            found, lost = self._send_url(inputs, token, since)
+            if found is not None:
+                return found
         try:
-            ckpt = wait_for(label, poll, timeout_s=inputs.wait_timeout_s)
+            return wait_for(label, poll, timeout_s=max(1.0, deadline - time.monotonic())) or {}
         except WaitTimeout as exc:
             raise WaitTimeout(
                 f"{exc.message}. The platform gives no id for a download: if checkpoint file {inputs.file_name} "
                 f"appears later with params.{MARKER}={token}, it is this create's; delete it or import it"
                 + (f" (the create request's reply was lost: {lost})" if lost else "")) from None
-        return ckpt
+
+    def _send_url(self, inputs: CheckpointInputs, token: str,
+                  since: float) -> tuple[dict[str, Any] | None, str | None]:
+        """One POST (again at once after 429/503, which mean "not run"). Returns our checkpoint
+        if the name turned out to be taken by it, and the error text when the reply was lost."""
+        body = {"checkpoint_type": inputs.checkpoint_type, "urls": [inputs.source_url],
+                "params": self._params(inputs, token)}
+        for attempt in range(1, 4):
+            try:
+                self.client.create_checkpoint(body)
+                return None, None
+            except ApiError as exc:
+                if exc.status == 400 and "already exists" in (exc.vendor_message or ""):
+                    mine = self._find_mine(inputs, token, since)  # our earlier send landed meanwhile
+                    if mine is not None:
+                        return mine, None
+                    raise self._refuse_existing(inputs, token) from None
+                if exc.status in NOT_PROCESSED and attempt < 3:
+                    self.client._sleep(self.client.settings.retry.delay(attempt, None))
+                    continue
+                if not maybe_committed(exc):
+                    raise
+                return None, exc.message
+            except TransportError as exc:
+                return None, exc.message
+        raise AssertionError("unreachable")
 
     def _create_from_file(self, inputs: CheckpointInputs, token: str,
                           since: float) -> tuple[str, CheckpointOutputs]:

@@ -83,12 +83,40 @@ def test_file_checkpoint_survives_a_dropped_create_reply(esd, emulator, tmp_path
     p.delete(created.id, created.outs)
 
 
-def test_url_checkpoint_survives_a_dropped_create_reply(esd, emulator):
+def test_url_checkpoint_survives_a_dropped_create_reply(esd, emulator, calls):
     p = provider(CheckpointHandler, esd)
     inputs = checked(p, {"checkpoint_type": "Stable-diffusion", "source_url": SD_URL})
     emulator.arm_fault("esd", method="POST", path="/prod/checkpoints", drop_response=True, times=1)
     created = p.create(inputs)
     assert created.outs["file_names"] == ["recover-base.safetensors"]
+    assert list(objects(emulator, "checkpoint")) == [created.id]
+    assert len([c for c in calls if c[0] == "POST"]) == 1  # the download it started was waited for
+    p.delete(created.id, created.outs)
+
+
+def test_url_checkpoint_is_sent_again_when_nothing_arrives_after_a_5xx(esd, emulator, mocker, calls):
+    mocker.patch("providers.esd.checkpoint.URL_GRACE_S", 0.5)
+    p = provider(CheckpointHandler, esd)
+    emulator.arm_fault("esd", method="POST", path="/prod/checkpoints", status=502, message="Bad Gateway", times=1)
+    created = p.create(checked(p, {"checkpoint_type": "Stable-diffusion", "source_url": SD_URL}))
+    assert len([c for c in calls if c[0] == "POST"]) == 2
+    assert list(objects(emulator, "checkpoint")) == [created.id]
+    p.delete(created.id, created.outs)
+
+
+def test_upload_name_only_for_files(esd, tmp_path):
+    p = provider(CheckpointHandler, esd)
+    bad = p.check({}, {"checkpoint_type": "Lora", "source_url": SD_URL, "upload_name": "x.safetensors"})
+    assert [(f.property, f.reason) for f in bad.failures] == [
+        ("upload_name", "only applies to source_file (a download is named after its URL)")]
+
+
+def test_url_checkpoint_is_sent_again_after_503_and_made_once(esd, emulator, mocker, calls):
+    p = provider(CheckpointHandler, esd)
+    no_sleep(p, mocker)
+    emulator.arm_fault("esd", method="POST", path="/prod/checkpoints", status=503, message="Unavailable", times=1)
+    created = p.create(checked(p, {"checkpoint_type": "Stable-diffusion", "source_url": SD_URL}))
+    assert len([c for c in calls if c[0] == "POST"]) == 2
     assert list(objects(emulator, "checkpoint")) == [created.id]
     p.delete(created.id, created.outs)
 
@@ -297,9 +325,9 @@ def test_dev_and_staging_live_side_by_side(esd, emulator, tmp_path):
         made = [(role, role.create(checked(role, {"name": f"ops-{env}", "permissions": ["sagemaker_endpoint:all"]})))]
         made.append((ep, ep.create(checked(ep, {"name": f"sd-{env}", "endpoint_type": "Async",
                                                 "instance_type": "ml.g5.2xlarge", "assign_to_roles": [f"ops-{env}"]}))))
-        made.append((ck, ck.create(checked(ck, {"checkpoint_type": "Lora",
-                                                "source_file": str(weights(tmp_path, f"style-{env}.safetensors")),
-                                                "part_size_mb": 5}))))
+        # one local file, uploaded by each stack under its own platform name
+        made.append((ck, ck.create(checked(ck, {"checkpoint_type": "Lora", "source_file": str(weights(tmp_path)),
+                                                "upload_name": f"{env}-style.safetensors", "part_size_mb": 5}))))
         return made
 
     dev, staging = stack("dev"), stack("staging")
