@@ -91,7 +91,8 @@ class EsdHandler(Handler[I, O]):
                     return found
                 if attempt == attempts:
                     raise
-                progress(f"{what}: nothing was created; sending the create again ({attempt + 1}/{attempts})")
+                progress(f"{what}: nothing of this operation to continue with; sending the create again "
+                         f"({attempt + 1}/{attempts})")
         raise AssertionError("unreachable")
 
 

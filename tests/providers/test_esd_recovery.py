@@ -121,6 +121,35 @@ def test_url_checkpoint_is_sent_again_after_503_and_made_once(esd, emulator, moc
     p.delete(created.id, created.outs)
 
 
+def test_dataset_survives_a_dropped_create_reply_without_doubled_items(esd, emulator, tmp_path):
+    files = []
+    for n in ("a.png", "b.png"):
+        (tmp_path / n).write_bytes(b"\x89PNG\r\n\x1a\n" + n.encode())
+        files.append(str(tmp_path / n))
+    p = provider(DatasetHandler, esd)
+    emulator.arm_fault("esd", method="POST", path="/prod/datasets", drop_response=True, times=1)
+    created = p.create(checked(p, {"name": "lost", "files": files}))
+    assert created.outs["status"] == "Enabled"
+    assert list(objects(emulator, "dataset")) == ["lost"] and len(objects(emulator, "dataset_item")) == 2
+    p.delete(created.id, created.outs)
+
+
+@pytest.mark.parametrize("handler,props,path", [
+    (RoleHandler, {"name": "unsure", "permissions": ["inference:all"]}, "/prod/roles"),
+    (UserHandler, {"username": "unsure", "password": "pw", "roles": ["IT Operator"]}, "/prod/users"),
+])
+def test_upsert_without_any_answer_is_reported_as_possibly_made(esd, emulator, mocker, handler, props, path):
+    p = provider(handler, esd)
+    no_sleep(p, mocker)
+    emulator.arm_fault("esd", method="POST", path=path, drop_response=True, times=-1)
+    with pytest.raises(ResourceError) as err:
+        p.create(checked(p, props))
+    emulator.clear_faults()
+    failed = cause(err)
+    assert isinstance(failed, CreatedButFailed) and failed.id == "unsure" and "may exist" in failed.message
+    failed.cleanup()  # the stock path: nothing is left behind unaccounted for
+
+
 def _training_fixtures(esd, tmp_path):
     ckpt = provider(CheckpointHandler, esd)
     base = ckpt.create(checked(ckpt, {"checkpoint_type": "Stable-diffusion", "source_url": SD_URL}))
