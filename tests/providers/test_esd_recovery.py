@@ -498,12 +498,27 @@ def test_read_works_from_the_id_alone(esd, tmp_path):
         (ep, endpoint, {"name": "imp", "endpoint_type": "Async", "instance_type": "ml.g5.2xlarge",
                         "assign_to_roles": ["imp"]}),
         (roles, r, {"name": "imp", "permissions": ["sagemaker_endpoint:all"]}),
+        (ds, dataset, {"name": "pets", "enabled": True}),
     ]:
         h = p.impl
         seen = h.read(created.id, h.Inputs.model_construct(), h.Outputs())
         assert seen is not None
         got = seen.inputs.model_dump(mode="json")
         assert {k: got.get(k) for k in want} == want, type(h).__name__
+    users = provider(UserHandler, esd)
+    u = users.create(checked(users, {"username": "imp", "password": "pw", "roles": ["imp"]}))
+    seen = users.impl.read(u.id, users.impl.Inputs.model_construct(), users.impl.Outputs())
+    assert seen.inputs.model_dump(mode="json") == {"username": "imp", "roles": ["imp"]}  # the password is unknowable
+    inf = provider(InferenceJobHandler, esd)
+    job2 = inf.create(checked(inf, {"inference_type": "Async", "endpoint_name": "esd-async-imp",
+                                    "models": {"Stable-diffusion": ["recover-base.safetensors"]}}))
+    seen = inf.impl.read(job2.id, inf.impl.Inputs.model_construct(), inf.impl.Outputs())
+    got = seen.inputs.model_dump(mode="json")
+    assert (got["inference_type"], got["endpoint_name"], got["models"]) == (
+        "Async", "esd-async-imp", {"Stable-diffusion": ["recover-base.safetensors"]})
+    assert seen.outputs.status == "succeed"
+    inf.delete(job2.id, job2.outs)
+    users.delete(u.id, u.outs)
     t.delete(job.id, job.outs)
     ep.delete(endpoint.id, endpoint.outs)
     roles.delete(r.id, r.outs)
