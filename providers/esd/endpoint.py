@@ -18,8 +18,8 @@ import pulumi
 from pydantic import StringConstraints, model_validator
 
 from providers.core import (ApiError, Created, CreatedButFailed, Inputs, Observed, Outputs, Poll, ProviderError,
-                            Resource, RuleError, prop, progress, wait_for)
-from providers.esd.base import CLOCK_MARGIN_S, EsdHandler, is_import, utc_epoch, wait_timeout
+                            Resource, RuleError, TransportError, prop, progress, wait_for)
+from providers.esd.base import CLOCK_MARGIN_S, EsdHandler, is_import, maybe_committed, utc_epoch, wait_timeout
 
 RoleName = Annotated[str, StringConstraints(min_length=1)]
 # SageMaker's endpoint-name rule; the ESD schema itself only says "at most 20 characters". [guess]
@@ -97,27 +97,31 @@ class EndpointHandler(EsdHandler[EndpointInputs, EndpointOutputs]):
         def mine(record: dict[str, Any] | None) -> dict[str, Any] | None:
             return record if record is not None and self._made_since(record, inputs, since) else None
 
-        sends = 0
+        lost_before = False  # whether an earlier send of this operation got no usable reply
 
         def send() -> dict[str, Any]:
-            nonlocal sends
-            sends += 1
+            nonlocal lost_before
             try:
                 return self.client.create_endpoint(body)
             except ApiError as exc:
+                if maybe_committed(exc):
+                    lost_before = True
                 if exc.status != 400 or not _conflict(exc):
                     raise
                 # The name or a role is taken: by our own earlier send whose reply was lost (only
-                # possible on a second send), or by an endpoint that existed before this
+                # possible after such a send), or by an endpoint that existed before this
                 # operation, which is never adopted.
                 record = self.client.find_endpoint(physical)
-                if sends > 1 and mine(record) is not None:
+                if lost_before and mine(record) is not None:
                     return record
                 if record is not None:
                     raise self.already_exists(f"endpoint {physical} ({record.get('endpoint_status')})",
                                               record["EndpointDeploymentJobId"], inputs.name) from None
                 if "already existing model" in (exc.vendor_message or ""):
                     raise _NameReleasing(exc.message) from None  # deleted, SageMaker still releasing it
+                raise
+            except TransportError:
+                lost_before = True
                 raise
 
         def attempt() -> dict[str, Any]:
