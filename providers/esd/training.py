@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 import pulumi
 
-from providers.core import (Created, CreatedButFailed, Inputs, NotFoundError, Observed, Outputs, Poll, ProviderError,
-                            Resource, prop, wait_for)
+from providers.core import (ApiError, Created, CreatedButFailed, Inputs, NotFoundError, Observed, Outputs, Poll, ProviderError,
+                            Resource, prop, progress, wait_for)
 from providers.esd.base import CLOCK_MARGIN_S, MARKER, EsdHandler, is_import, marker_of, new_token, wait_timeout
 
 SUCCESS = {"Completed"}
@@ -72,8 +72,13 @@ class TrainingJobHandler(EsdHandler[TrainingJobInputs, TrainingJobOutputs]):
                                                "model": inputs.model, "dataset": inputs.dataset,
                                                "fm_type": inputs.fm_type},
                            "config_params": config}}
-        job = self.create_once(self.label(inputs), lambda: self.client.create_training(body),
-                               lambda: self._find_mine(inputs, token, since))
+        try:
+            job = self.create_once(self.label(inputs), lambda: self.client.create_training(body),
+                                   lambda: self._find_mine(inputs, token, since))
+        except ApiError as exc:
+            if exc.status == 400:
+                self._remove_orphan_output(inputs, since)
+            raise
         id = job["id"]
         outputs = self._from_job(job, TrainingJobOutputs(checkpoint_id=id))
         if inputs.wait:
@@ -121,6 +126,23 @@ class TrainingJobHandler(EsdHandler[TrainingJobInputs, TrainingJobOutputs]):
             if marker_of(config.get(MARKER_SECTION)) == token:
                 return job
         return None
+
+    def _remove_orphan_output(self, inputs: TrainingJobInputs, since: float) -> None:
+        """ESD 1.5.0 makes the output checkpoint before it starts SageMaker; when that start fails
+        (e.g. ResourceLimitExceeded) the training record is deleted but the checkpoint is left,
+        and its id is not returned. Remove it: a Lora made since our POST, by us, named after our
+        output, still Initial, with no training behind it."""
+        for ckpt in self.client.iter_checkpoints(types="Lora", status=["Initial"], not_before=since):
+            if (ckpt.get("name") or []) != [inputs.output_name]:
+                continue
+            if (ckpt.get("params") or {}).get("creator") not in (None, self.client.username):
+                continue
+            try:
+                self.client.get_training(ckpt["id"])
+            except NotFoundError:
+                progress(f"{self.label(inputs)}: removing the output checkpoint {ckpt['id']} the rejected "
+                         "training left behind")
+                self.client.delete_checkpoints([ckpt["id"]])
 
     def _wait(self, id: str, inputs: TrainingJobInputs) -> dict[str, Any]:
         def poll() -> Poll[dict[str, Any]]:

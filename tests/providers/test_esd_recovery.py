@@ -253,6 +253,18 @@ def test_endpoint_failed_is_created_but_failed_with_delete_as_cleanup(esd, emula
     assert objects(emulator, "endpoint") == {}
 
 
+def test_training_rejected_by_sagemaker_leaves_no_output_checkpoint(esd, emulator, tmp_path):
+    (ckpt, base), (ds, dataset) = _training_fixtures(esd, tmp_path)
+    emulator.settings("esd", training_fail_instance_types=["ml.p5.48xlarge"])
+    p = provider(TrainingJobHandler, esd)
+    with pytest.raises(ResourceError) as err:
+        p.create(checked(p, {**TRAIN, "training_instance_type": "ml.p5.48xlarge"}))
+    assert "ResourceLimitExceeded" in str(err.value)
+    assert list(objects(emulator, "checkpoint")) == [base.id]  # the platform's leftover was removed
+    ds.delete(dataset.id, dataset.outs)
+    ckpt.delete(base.id, base.outs)
+
+
 def test_training_failed_is_created_but_failed_and_cleanup_removes_job_and_output(esd, emulator, tmp_path):
     (ckpt, base), (ds, dataset) = _training_fixtures(esd, tmp_path)
     emulator.settings("esd", training_fail_models=["recover-base.safetensors"])
