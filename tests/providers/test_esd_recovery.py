@@ -17,7 +17,7 @@ from providers.esd.inference import InferenceJobHandler
 from providers.esd.role import RoleHandler
 from providers.esd.training import TrainingJobHandler
 from providers.esd.user import UserHandler
-from tests.providers.support import API_KEY, checked, esd_config, provider, raw_api
+from tests.providers.support import checked, esd_config, provider, raw_api
 from tests.providers.test_esd_lifecycle import FAST, leftovers
 
 SD_URL = "https://models.example.com/sd/recover-base.safetensors"
@@ -302,7 +302,7 @@ def test_url_checkpoint_already_there_is_refused_with_import_hint(esd, emulator)
     with pytest.raises(ResourceError) as err:
         p.create(inputs)
     text = str(err.value)
-    assert f"pulumi import esd:Checkpoint" in text and first.id in text and "\n" not in text
+    assert "pulumi import esd:Checkpoint" in text and first.id in text and "\n" not in text
     assert list(objects(emulator, "checkpoint")) == [first.id]
     p.delete(first.id, first.outs)
 
