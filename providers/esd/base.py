@@ -91,8 +91,10 @@ class EsdHandler(Handler[I, O]):
                     return found
                 if attempt == attempts:
                     raise
+                delay = self.client.settings.retry.delay(attempt, None)
                 progress(f"{what}: nothing of this operation to continue with; sending the create again "
-                         f"({attempt + 1}/{attempts})")
+                         f"in {delay:.1f}s ({attempt + 1}/{attempts})")
+                self.client._sleep(delay)
         raise AssertionError("unreachable")
 
 

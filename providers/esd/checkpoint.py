@@ -305,19 +305,20 @@ class CheckpointHandler(EsdHandler[CheckpointInputs, CheckpointOutputs]):
             except ApiError as exc:
                 if exc.status == 400 and "already exists" in (exc.vendor_message or ""):
                     raise self._refuse_existing(inputs, token) from None
-                if not maybe_committed(exc) or attempt == attempts:
+                if not maybe_committed(exc):
                     raise
-                lost = exc.message
+                failure: ProviderError = exc
             except TransportError as exc:
-                if attempt == attempts:
-                    raise
-                lost = exc.message
-            progress(f"{label}: no usable reply ({lost}); looking for the checkpoint this create made")
+                failure = exc
+            progress(f"{label}: no usable reply ({failure.message}); looking for the checkpoint this create made")
             mine = self.look_up(label, lambda: self._find_mine(inputs, token, since))
             if mine is not None:
                 progress(f"{label}: the lost reply made checkpoint {mine['id']}, whose upload URLs only that reply "
-                         "had; deleting it and asking again")
+                         "had; deleting it" + (" and asking again" if attempt < attempts else ""))
                 self.client.delete_checkpoints([mine["id"]])
+            if attempt == attempts:
+                raise failure
+            self.client._sleep(self.client.settings.retry.delay(attempt, None))
         raise AssertionError("unreachable")
 
     def _activate(self, id: str, inputs: CheckpointInputs, tags: dict[str, Any]) -> None:

@@ -83,6 +83,20 @@ def test_file_checkpoint_survives_a_dropped_create_reply(esd, emulator, tmp_path
     p.delete(created.id, created.outs)
 
 
+def test_file_checkpoint_whose_replies_are_all_lost_leaves_nothing(esd, emulator, mocker, tmp_path):
+    p = provider(CheckpointHandler, esd)
+    no_sleep(p, mocker)
+    inputs = checked(p, {"checkpoint_type": "Lora", "source_file": str(weights(tmp_path)), "part_size_mb": 5})
+    emulator.arm_fault("esd", method="POST", path="/prod/checkpoints", drop_response=True, times=-1)
+    with pytest.raises(ResourceError) as err:
+        p.create(inputs)
+    emulator.clear_faults()
+    assert "failed without a response" in str(err.value)
+    # every send made an Initial checkpoint; each was found by its marker and deleted
+    assert objects(emulator, "checkpoint") == {}
+    assert [u for u in objects(emulator, "upload").values() if not u.get("completed")] == []
+
+
 def test_url_checkpoint_survives_a_dropped_create_reply(esd, emulator, calls):
     p = provider(CheckpointHandler, esd)
     inputs = checked(p, {"checkpoint_type": "Stable-diffusion", "source_url": SD_URL})
