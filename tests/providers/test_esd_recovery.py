@@ -23,11 +23,16 @@ from tests.providers.test_esd_lifecycle import FAST, leftovers
 SD_URL = "https://models.example.com/sd/recover-base.safetensors"
 
 
+BUILT_INS: dict[str, Any] = {}
+
+
 @pytest.fixture
 def esd(emulator):
     emulator.reset("esd")
     emulator.settings("esd", **FAST)
     baseline = emulator.objects("esd")
+    BUILT_INS.clear()
+    BUILT_INS.update(baseline)
     yield esd_config(emulator)
     assert leftovers(emulator.objects("esd"), baseline) == {}
 
@@ -582,3 +587,77 @@ def test_delete_first_endpoint_replacement_waits_for_the_name_to_be_released(esd
     emulator.settings("esd", endpoint_delete_seconds=0.0)
     emulator.reset("esd")  # drop the second tombstone
     emulator.settings("esd", **FAST)
+
+
+# -- everything at once: random lost replies and 503s ---------------------------------------------
+
+def test_every_resource_converges_under_random_faults(esd, emulator, mocker, tmp_path):
+    """Each resource's create (retried like repeated `up`s, at most 3 retries), then delete, while
+    one request in five is faulted: half run on the platform with the reply lost, half answered
+    503 without running. Nothing may be left behind, nothing doubled."""
+    import random
+
+    import httpx
+
+    rng = random.Random(3)
+    real = httpx.Client.send
+    armed = {"on": False, "faults": 0}
+
+    def faulty(self, request, **kw):
+        if armed["on"] and "/_admin" not in str(request.url) and rng.random() < 0.2:
+            armed["faults"] += 1
+            if rng.random() < 0.5:
+                real(self, request, **kw)
+                raise httpx.RemoteProtocolError("injected: reply lost", request=request)
+            return httpx.Response(503, json={"message": "injected"}, request=request)
+        return real(self, request, **kw)
+
+    mocker.patch.object(httpx.Client, "send", faulty)
+    mocker.patch("providers.core.http.time.sleep")  # the client's backoff (the time module's sleep)
+    f = weights(tmp_path)
+    img = tmp_path / "a.png"
+    img.write_bytes(b"png")
+    specs = [
+        (RoleHandler, {"name": "ops", "permissions": ["sagemaker_endpoint:all"]}),
+        (UserHandler, {"username": "al", "password": "pw", "roles": ["ops"]}),
+        (CheckpointHandler, {"checkpoint_type": "Lora", "source_file": str(f)}),
+        (CheckpointHandler, {"checkpoint_type": "Stable-diffusion", "source_url": SD_URL}),
+        (DatasetHandler, {"name": "pets", "files": [str(img)]}),
+        (EndpointHandler, {"name": "sd", "endpoint_type": "Async", "instance_type": "ml.g5.2xlarge",
+                           "assign_to_roles": ["ops"]}),
+        (TrainingJobHandler, {**TRAIN, "output_name": "o"}),
+        (InferenceJobHandler, {"inference_type": "Async", "endpoint_name": "esd-async-sd",
+                               "models": {"Stable-diffusion": ["recover-base.safetensors"]}}),
+    ]
+    for cycle in range(2):
+        made = []
+        for handler, props in specs:
+            p = provider(handler, esd)
+            inputs = checked(p, props)
+            armed["on"] = True
+            for attempt in range(4):
+                try:
+                    made.append((p, p.create(inputs)))
+                    break
+                except ResourceError as exc:
+                    if isinstance(exc.cause, CreatedButFailed) and exc.cause.cleanup:  # the stock path
+                        armed["on"] = False
+                        exc.cause.cleanup()
+                        armed["on"] = True
+                    assert attempt < 3, f"{handler.__name__} did not converge within 3 retries: {exc}"
+            armed["on"] = False
+        counts = {k: len(v) for k, v in leftovers(emulator.objects("esd"), BUILT_INS).items()
+                  if k not in ("blob", "upload")}
+        assert counts == {"role": 1, "user": 1, "checkpoint": 3, "dataset": 1, "dataset_item": 1, "endpoint": 1,
+                          "training": 1, "inference": 1}, f"cycle {cycle}"
+        armed["on"] = True
+        for p, created in reversed(made):
+            for attempt in range(3):
+                try:
+                    p.delete(created.id, created.outs)
+                    break
+                except ResourceError:
+                    assert attempt < 2
+        armed["on"] = False
+        assert leftovers(emulator.objects("esd"), BUILT_INS) == {}, f"cycle {cycle}"
+    assert armed["faults"] > 10  # the faults did happen
