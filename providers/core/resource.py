@@ -98,6 +98,11 @@ class Handler(Generic[I, O]):
         preview when both old and new inputs are fully known. Returns (property, reason) pairs."""
         return []
 
+    def deletes_first(self, olds: dict[str, Any], news: dict[str, Any]) -> bool:
+        """Whether a replacement must delete the old object before creating the new one (e.g. the
+        new one would take the same unique name). Canonical input dicts; values may be unknown."""
+        return self.delete_before_replace
+
     def create(self, inputs: I) -> Created[O]:
         raise NotImplementedError
 
@@ -105,6 +110,11 @@ class Handler(Generic[I, O]):
         """The object as it is now, or None when it is gone. ``inputs``/``outputs`` are None on
         import: everything must then come from the platform."""
         raise NotImplementedError
+
+    @classmethod
+    def import_command(cls, name: str, id: str) -> str:
+        """The command that adopts an existing object into a stack (the engine's type token)."""
+        return f"pulumi import pulumi-python:dynamic/{cls.type_token} {name} {id}"
 
     def as_found(self, inputs: I | None, seen: dict[str, Any]) -> I:
         """The inputs as the platform shows them: the prior inputs updated with what was seen, or,
@@ -376,8 +386,9 @@ class DynamicProvider(dynamic.ResourceProvider):
         fields = self._input_fields()
         if INIT_ERROR_KEY in olds:
             # A create that failed after the platform accepted the object: replace it.
+            old, new = self._stored_inputs(olds), self._stored_inputs(news)
             result = dynamic.DiffResult(changes=True, replaces=[INIT_ERROR_KEY], stables=[],
-                                        delete_before_replace=self.handler.delete_before_replace)
+                                        delete_before_replace=self.impl.deletes_first(old, new))
             result.detailed = {INIT_ERROR_KEY: "update-replace"}  # type: ignore[attr-defined]
             return result
         old, new = self._stored_inputs(olds), self._stored_inputs(news)
@@ -393,7 +404,7 @@ class DynamicProvider(dynamic.ResourceProvider):
             changes=bool(changed),
             replaces=replaces,
             stables=stables,
-            delete_before_replace=self.handler.delete_before_replace if replaces else None,
+            delete_before_replace=self.impl.deletes_first(old, new) if replaces else None,
         )
         result.detailed = detailed  # type: ignore[attr-defined]
         return result

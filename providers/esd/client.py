@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import email.utils
+import random
+import re
+import time
 from collections.abc import Generator, Iterator
 from typing import Any
 
 import httpx
 
 from providers.core import ApiClient, ClientSettings, PlatformSettings, ProviderError, VendorError, setting
+
+PER_PAGE = 100  # checkpoint list page size (the Lambda pages in memory after a full scan)
+S3_ATTEMPTS = 6  # tries of one presigned upload (429, 5xx and connection errors are retried)
 
 
 class EsdSettings(PlatformSettings):
@@ -46,8 +53,24 @@ class EsdClient(ApiClient):
             **kwargs,
         )
         self.username = settings.username
+        # The platform's clock, estimated from the Date header of every reply (seconds to add to
+        # ours). Creation-time windows ("created by this very operation") use the server's clock.
+        self.clock_offset_s = 0.0
+        self.http.event_hooks["response"].append(self._note_server_clock)
         # Presigned S3 URLs carry their own signature: no API key, no username header.
         self.s3 = httpx.Client(timeout=httpx.Timeout(300.0, connect=10.0))
+
+    def _note_server_clock(self, response: httpx.Response) -> None:
+        try:
+            server = email.utils.parsedate_to_datetime(response.headers["date"]).timestamp()
+        except (KeyError, TypeError, ValueError):
+            return
+        # Date has whole seconds (truncated): the server's clock is in [server, server + 1).
+        self.clock_offset_s = server + 0.5 - time.time()
+
+    def server_now(self) -> float:
+        """The platform's current epoch time as far as we can tell (within about half a second)."""
+        return time.time() + self.clock_offset_s
 
     def parse_error(self, response: httpx.Response) -> VendorError:
         # Lambda: {"statusCode": 400, "message": "..."}; API Gateway: {"message": "..."}.
@@ -104,20 +127,35 @@ class EsdClient(ApiClient):
         self.request("DeleteUsers", "DELETE", "/users", json={"user_name_list": names})
 
     # -- checkpoints
-    def iter_checkpoints(self, **filters: Any) -> Iterator[dict[str, Any]]:
+    def iter_checkpoints(self, *, types: str | None = None, status: list[str] | None = None,
+                         not_before: float | None = None) -> Iterator[dict[str, Any]]:
+        """Checkpoints, newest first, filtered server-side by type and status where given.
+
+        The list is sorted by ``created`` descending, so ``not_before`` (an epoch time) stops the
+        paging at the first older checkpoint: a lookup then costs pages of what was created since,
+        not of everything the platform holds.
+        """
         page = 1
         while True:
-            params = {"page": page, "per_page": 100, "username": self.username, **filters}
+            params: dict[str, Any] = {"page": page, "per_page": PER_PAGE, "username": self.username}
+            if types:
+                params["types"] = types
+            if status:
+                params["status"] = status
             data = self.data(self.request("ListCheckpoints", "GET", "/checkpoints", params=params))
             items = data.get("checkpoints") or []
-            yield from items
+            for item in items:
+                if not_before is not None and _epoch(item.get("created")) < not_before:
+                    return
+                yield item
             # `pages` is off by one on the platform; stop on a short page instead.
-            if len(items) < 100:
+            if len(items) < PER_PAGE:
                 return
             page += 1
 
-    def find_checkpoint(self, *, id: str | None = None, file_name: str | None = None) -> dict[str, Any] | None:
-        for ckpt in self.iter_checkpoints():
+    def find_checkpoint(self, *, id: str | None = None, file_name: str | None = None, types: str | None = None,
+                        status: list[str] | None = None, not_before: float | None = None) -> dict[str, Any] | None:
+        for ckpt in self.iter_checkpoints(types=types, status=status, not_before=not_before):
             if (id and ckpt.get("id") == id) or (file_name and file_name in (ckpt.get("name") or [])):
                 return ckpt
         return None
@@ -191,6 +229,20 @@ class EsdClient(ApiClient):
         return self.request("StartInference", "PUT", f"/inferences/{id}/start", expect=(200, 202, 504),
                             idempotent=False)
 
+    def iter_inferences(self, task_type: str, *, limit: int = 20) -> Iterator[dict[str, Any]]:
+        """Inference jobs of one task type, newest ``createTime`` first (the list is a query on the
+        task-type/create-time index, so a caller can stop as soon as the jobs get too old)."""
+        cursor = None
+        while True:
+            params: dict[str, Any] = {"type": task_type, "limit": limit}
+            if cursor:
+                params["exclusive_start_key"] = cursor
+            data = self.data(self.request("ListInferences", "GET", "/inferences", params=params))
+            yield from data.get("inferences") or []
+            cursor = data.get("last_evaluated_key")
+            if not cursor:
+                return
+
     def get_inference(self, id: str) -> dict[str, Any]:
         return self.data(self.request("GetInference", "GET", f"/inferences/{id}"))
 
@@ -199,16 +251,53 @@ class EsdClient(ApiClient):
 
     # -- presigned S3 URLs
     def s3_put(self, url: str, content: bytes, what: str) -> str:
-        """PUT bytes to a presigned URL; returns the ETag. Retried: a PUT of the same bytes is idempotent."""
-        last: Exception | None = None
-        for _ in range(3):
+        """PUT bytes to a presigned URL; returns the ETag.
+
+        A PUT of the same bytes to the same URL is idempotent, so throttling (429), 5xx and
+        connection errors are retried with jittered exponential backoff (honouring Retry-After);
+        any other answer (an expired or bad signature is a 403) fails at once.
+        """
+        policy = self.settings.retry
+        last = ""
+        for attempt in range(1, S3_ATTEMPTS + 1):
+            retry_after: float | None = None
             try:
                 r = self.s3.put(url, content=content)
+            except httpx.TransportError as exc:
+                last = f"{type(exc).__name__}: {exc}"
+            else:
                 if r.status_code == 200:
                     return r.headers.get("ETag", "")
-                last = RuntimeError(f"HTTP {r.status_code}: {r.text[:200]}")
-                if r.status_code < 500:
+                last = f"HTTP {r.status_code}: {_s3_error(r)}"
+                if r.status_code != 429 and r.status_code < 500:
                     break
-            except httpx.TransportError as exc:
-                last = exc
-        raise ProviderError(f"esd upload of {what} to a presigned URL failed: {last}")
+                retry_after = _retry_after(r.headers.get("Retry-After"))
+            if attempt < S3_ATTEMPTS:
+                delay = (min(retry_after, policy.max_retry_after_s) if retry_after is not None
+                         else random.uniform(0, min(policy.max_delay_s, policy.base_delay_s * 2 ** attempt)))
+                self._sleep(delay)
+        raise ProviderError(f"esd upload of {what} to a presigned URL failed: {self.redact(last)}")
+
+
+def _epoch(value: Any) -> float:
+    """Epoch seconds the platform sends as strings ("1711094400.123456"); unparsable = very old."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("-inf")
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _s3_error(r: httpx.Response) -> str:
+    """S3 answers in XML: keep the code and message, drop the rest (never the presigned URL)."""
+    code = re.search(r"<Code>([^<]*)</Code>", r.text)
+    message = re.search(r"<Message>([^<]*)</Message>", r.text)
+    if code or message:
+        return " ".join(m.group(1) for m in (code, message) if m)
+    return r.text[:200] or r.reason_phrase

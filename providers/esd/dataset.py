@@ -1,7 +1,8 @@
 """esd:Dataset — training images uploaded to presigned URLs, then enabled.
 
-The platform re-posting a dataset overwrites it, so the name is the key and every
-content input forces a replacement; ``enabled`` changes in place.
+The platform re-posting a dataset overwrites it, so the name is the key, every content input
+forces a replacement (deleting first when the name stays), and create refuses a name already taken (import it);
+``enabled`` changes in place. A lost create reply is recognised by our marker in ``params``.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from typing import Any
 import pulumi
 from pydantic import model_validator
 
-from providers.core import Created, Inputs, Observed, Outputs, ProviderError, Resource, RuleError, prop, progress
-from providers.esd.base import EsdHandler
+from providers.core import (Created, CreatedButFailed, Inputs, NotFoundError, Observed, Outputs, ProviderError,
+                            Resource, RuleError, prop, progress)
+from providers.esd.base import MARKER, EsdHandler, is_import, marker_of, new_token
 
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]*$"
 
@@ -45,35 +47,69 @@ class DatasetHandler(EsdHandler[DatasetInputs, DatasetOutputs]):
     Inputs, Outputs = DatasetInputs, DatasetOutputs
     type_token = "esd:Dataset"
 
+    def deletes_first(self, olds: dict[str, Any], news: dict[str, Any]) -> bool:
+        """The name is the key and a re-POST overwrites: a replacement under the same name made
+        first would be deleted together with the old one. Delete first unless the name changes."""
+        return not (isinstance(news.get("name"), str) and news.get("name") != olds.get("name"))
+
     def create(self, inputs: DatasetInputs) -> Created[DatasetOutputs]:
+        label = self.label(inputs)
+        # Re-posting a dataset overwrites it: without this look, create would take over one that
+        # existed before the operation.
+        try:
+            existing = self.client.get_dataset(inputs.name)
+        except NotFoundError:
+            existing = None
+        if existing is not None:
+            raise self.already_exists(f"dataset {inputs.name} ({existing.get('status')})", inputs.name, inputs.name)
+        token = new_token()
         body: dict[str, Any] = {
             "dataset_name": inputs.name,
             "content": [{"filename": os.path.basename(f), "name": os.path.basename(f),
                          "type": "image", "params": {}} for f in inputs.files],
-            "params": {"description": inputs.description},
+            "params": {"description": inputs.description, MARKER: token},
             "creator": self.client.username,
         }
         if inputs.prefix:
             body["prefix"] = inputs.prefix
-        data = self.client.create_dataset(body)
+
+        def find_mine() -> None:
+            # Only the lost reply had the upload URLs: a dataset carrying our marker is deleted
+            # (POSTing again would add a second set of items), then create_once asks again.
+            try:
+                ds = self.client.get_dataset(inputs.name)
+            except NotFoundError:
+                return None
+            if marker_of(ds) == token:
+                progress(f"{label}: deleting the dataset the lost reply made, to ask for its upload URLs again")
+                self.client.delete_datasets([inputs.name])
+            return None
+
+        data = self.create_once(label, lambda: self.client.create_dataset(body), find_mine)
         try:
             for path in inputs.files:
                 name = os.path.basename(path)
                 with open(path, "rb") as f:
                     self.client.s3_put(data["s3PresignUrl"][name], f.read(), f"{inputs.name}/{name}")
-            progress(f"{self.label(inputs)}: uploaded {len(inputs.files)} file(s)")
+            progress(f"{label}: uploaded {len(inputs.files)} file(s)")
             self.client.set_dataset_status(inputs.name, "Enabled" if inputs.enabled else "Disabled")
-        except Exception:
+        except Exception as exc:
             try:
                 self.client.delete_datasets([inputs.name])
-            except ProviderError as exc:
-                progress(f"{self.label(inputs)}: cleanup failed, delete the dataset by hand: {exc}")
+            except ProviderError as cleanup_exc:
+                raise CreatedButFailed(
+                    f"{label}: {exc}; deleting the incomplete dataset failed too ({cleanup_exc.message})",
+                    id=inputs.name, outputs=DatasetOutputs(),
+                    cleanup=lambda: self.client.delete_datasets([inputs.name])) from exc
             raise
         return Created(inputs.name, self._outputs(self.client.get_dataset(inputs.name)))
 
     def read(self, id: str, inputs: DatasetInputs, outputs: DatasetOutputs) -> Observed | None:
-        ds = self.client.get_dataset(id)
+        ds = self.client.get_dataset(id)  # NotFoundError (404) means gone
         seen = inputs.model_copy(update={"enabled": ds.get("status") == "Enabled"})
+        if is_import(inputs):  # the local file paths cannot be read back
+            seen = seen.model_copy(update={"name": id, "description": ds.get("description") or "",
+                                           "prefix": ds.get("prefix") or None})
         return Observed(seen, self._outputs(ds))
 
     def update(self, id: str, olds: DatasetInputs, news: DatasetInputs, outputs: DatasetOutputs) -> DatasetOutputs:

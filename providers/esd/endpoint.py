@@ -2,8 +2,12 @@
 
 There is no update API, so every input forces a replacement, and replacement deletes first:
 the physical name ``esd-<type>-<name>`` is unique and a role may hold one live endpoint only.
-Create waits for InService; on Failed (or a deadline) the endpoint is deleted again so
-nothing is left behind, and the error carries the platform's reason.
+
+Create sends its POST without listing first: the platform itself refuses a taken name or role.
+An endpoint that existed before the operation is never adopted (the error says how to import
+it). After a lost reply, the endpoint with our physical name is ours when it started no earlier
+than our POST by the platform's clock and holds what we sent. Create then waits for InService,
+riding out outages; a Failed status or the deadline raises CreatedButFailed (cleanup: delete).
 """
 
 from __future__ import annotations
@@ -13,9 +17,9 @@ from typing import Annotated, Any, Literal
 import pulumi
 from pydantic import StringConstraints, model_validator
 
-from providers.core import (Created, Inputs, Observed, Outputs, Poll, ProviderError, Resource, RuleError,
-                            TransportError, prop, progress, wait_for)
-from providers.esd.base import EsdHandler, wait_timeout
+from providers.core import (ApiError, Created, CreatedButFailed, Inputs, Observed, Outputs, Poll, ProviderError,
+                            Resource, RuleError, TransportError, prop, progress, wait_for)
+from providers.esd.base import CLOCK_MARGIN_S, EsdHandler, is_import, maybe_committed, utc_epoch, wait_timeout
 
 RoleName = Annotated[str, StringConstraints(min_length=1)]
 # SageMaker's endpoint-name rule; the ESD schema itself only says "at most 20 characters". [guess]
@@ -24,6 +28,16 @@ NAME_PATTERN = r"^[A-Za-z0-9](-*[A-Za-z0-9])*$"
 
 def physical_name(endpoint_type: str, name: str) -> str:
     return f"esd-{endpoint_type.lower()}-{name}"
+
+
+class _NameReleasing(ProviderError):
+    """The physical name is taken though no endpoint record holds it (SageMaker still deleting)."""
+
+
+def _conflict(exc: ApiError) -> bool:
+    """The platform's answers when the physical name or a role's one endpoint is taken."""
+    text = exc.vendor_message or ""
+    return "already existing model" in text or "has a valid endpoint already" in text
 
 
 def _int(value: Any) -> int | None:
@@ -76,37 +90,89 @@ class EndpointHandler(EsdHandler[EndpointInputs, EndpointOutputs]):
 
     def create(self, inputs: EndpointInputs) -> Created[EndpointOutputs]:
         physical = physical_name(inputs.endpoint_type, inputs.name)
-        record = self._adoptable(inputs, physical)
-        if record is None:
+        label = self.label(inputs)
+        since = self.client.server_now() - CLOCK_MARGIN_S  # nothing older than this is ours
+        body = self._body(inputs)
+
+        def mine(record: dict[str, Any] | None) -> dict[str, Any] | None:
+            return record if record is not None and self._made_since(record, inputs, since) else None
+
+        lost_before = False  # whether an earlier send of this operation got no usable reply
+
+        def send() -> dict[str, Any]:
+            nonlocal lost_before
             try:
-                record = self.client.create_endpoint(self._body(inputs))
-            except TransportError:
-                # The reply was lost; the platform may have accepted the request. Look before failing.
-                record = self.client.find_endpoint(physical)
-                if record is None:
+                return self.client.create_endpoint(body)
+            except ApiError as exc:
+                if maybe_committed(exc):
+                    lost_before = True
+                if exc.status != 400 or not _conflict(exc):
                     raise
-                progress(f"{self.label(inputs)}: the create reply was lost, but the endpoint exists; continuing")
+                # The name or a role is taken: by our own earlier send whose reply was lost (only
+                # possible after such a send), or by an endpoint that existed before this
+                # operation, which is never adopted.
+                record = self.client.find_endpoint(physical)
+                if lost_before and mine(record) is not None:
+                    return record
+                if record is not None:
+                    raise self.already_exists(f"endpoint {physical} ({record.get('endpoint_status')})",
+                                              record["EndpointDeploymentJobId"], inputs.name) from None
+                if "already existing model" in (exc.vendor_message or ""):
+                    raise _NameReleasing(exc.message) from None  # deleted, SageMaker still releasing it
+                raise
+            except TransportError:
+                lost_before = True
+                raise
+
+        def attempt() -> dict[str, Any]:
+            return self.create_once(label, send, lambda: mine(self.client.find_endpoint(physical)))
+
+        try:
+            record = attempt()
+        except _NameReleasing as exc:
+            # A delete-first replacement: the old endpoint's record is gone but SageMaker still
+            # holds its model name for a while. Ask again until the deadline.
+            progress(f"{label}: the name is still being released by the previous endpoint ({exc}); retrying")
+
+            def poll() -> Poll[dict[str, Any]]:
+                try:
+                    return Poll(attempt(), "created", done=True)
+                except _NameReleasing:
+                    return Poll(None, "name still being released")
+
+            record = wait_for(label, poll, timeout_s=inputs.wait_timeout_s) or {}
         deployment_id = record["EndpointDeploymentJobId"]
         try:
             record = self._wait_in_service(inputs, deployment_id)
-        except ProviderError:
-            progress(f"{self.label(inputs)}: deleting the endpoint that did not become ready")
-            self._delete_quietly(physical)
-            raise
+        except ProviderError as exc:
+            # Only the platform (Failed) or the deadline ends the wait; an outage is ridden out.
+            # Under the stock server the endpoint is deleted (cleanup), since it cannot be kept in
+            # state and would block the name and its roles' one-endpoint slot on the next `up`.
+            raise CreatedButFailed(
+                f"{exc.message} (endpoint {physical}, deployment {deployment_id})", id=deployment_id,
+                outputs=self._outputs(record), cleanup=lambda: self.client.delete_endpoints([physical])) from exc
         return Created(deployment_id, self._outputs(record))
 
     def read(self, id: str, inputs: EndpointInputs, outputs: EndpointOutputs) -> Observed | None:
         record = self.client.get_endpoint(id)
         if record is None or record.get("endpoint_status") in ("Deleting", "Deleted"):
             return None
+        imported = is_import(inputs)
+        etype = record.get("endpoint_type") or getattr(inputs, "endpoint_type", None)
+        prefix = f"esd-{str(etype).lower()}-"
+        physical = record.get("endpoint_name") or ""
+        exts = record.get("custom_extensions")
         seen = inputs.model_copy(update={
-            "instance_type": record.get("instance_type") or inputs.instance_type,
+            "name": physical[len(prefix):] if physical.startswith(prefix) else getattr(inputs, "name", physical),
+            "endpoint_type": etype,
+            "instance_type": record.get("instance_type") or getattr(inputs, "instance_type", None),
             "autoscaling_enabled": bool(record.get("autoscaling")),
-            "assign_to_roles": record.get("owner_group_or_role") or inputs.assign_to_roles,
+            "assign_to_roles": record.get("owner_group_or_role") or getattr(inputs, "assign_to_roles", []),
             "min_instance_number": (_int(record.get("min_instance_number"))
-                                    if inputs.min_instance_number is not None else None),
+                                    if imported or inputs.min_instance_number is not None else None),
             "max_instance_number": (_int(record.get("max_instance_number"))
-                                    if inputs.max_instance_number is not None else None),
+                                    if imported or inputs.max_instance_number is not None else None),
+            **({"custom_extensions": [e for e in str(exts).split(",") if e]} if imported and exts else {}),
         })
         return Observed(seen, self._outputs(record))
 
@@ -131,20 +197,15 @@ class EndpointHandler(EsdHandler[EndpointInputs, EndpointOutputs]):
             body["custom_extensions"] = ",".join(inputs.custom_extensions)
         return body
 
-    def _adoptable(self, inputs: EndpointInputs, physical: str) -> dict[str, Any] | None:
-        """An endpoint with our physical name that matches the inputs is ours to adopt; any other is a conflict."""
-        record = self.client.find_endpoint(physical)
-        if record is None or record.get("endpoint_status") in ("Deleting", "Deleted"):
-            return None
-        same = (record.get("endpoint_type") == inputs.endpoint_type
+    @staticmethod
+    def _made_since(record: dict[str, Any], inputs: EndpointInputs, since: float) -> bool:
+        """Made by this operation: started no earlier than our POST (platform clock) and holding
+        what we sent. An endpoint that existed before the operation has an older startTime."""
+        return (record.get("endpoint_status") not in ("Deleting", "Deleted")
+                and utc_epoch(record.get("startTime")) >= since
+                and record.get("endpoint_type") == inputs.endpoint_type
                 and record.get("instance_type") == inputs.instance_type
                 and sorted(record.get("owner_group_or_role") or []) == sorted(inputs.assign_to_roles))
-        if not same or record.get("endpoint_status") == "Failed":
-            raise ProviderError(
-                f"endpoint {physical} already exists with other settings or in status "
-                f"{record.get('endpoint_status')}; delete it or choose another name")
-        progress(f"{self.label(inputs)}: adopting the existing endpoint {record['EndpointDeploymentJobId']}")
-        return record
 
     def _wait_in_service(self, inputs: EndpointInputs, deployment_id: str) -> dict[str, Any]:
         def poll() -> Poll[dict[str, Any]]:
@@ -156,12 +217,6 @@ class EndpointHandler(EsdHandler[EndpointInputs, EndpointOutputs]):
             return Poll(record, status, done=status == "InService", failure=failure)
 
         return wait_for(self.label(inputs), poll, timeout_s=inputs.wait_timeout_s)
-
-    def _delete_quietly(self, physical: str) -> None:
-        try:
-            self.client.delete_endpoints([physical])
-        except ProviderError as exc:
-            progress(f"esd:Endpoint {physical}: cleanup failed, delete it by hand: {exc}")
 
     @staticmethod
     def _outputs(record: dict[str, Any]) -> EndpointOutputs:

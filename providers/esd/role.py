@@ -1,4 +1,5 @@
-"""esd:Role — a named set of permissions (``<resource>:<action>``). POST is an upsert."""
+"""esd:Role — a named set of permissions (``<resource>:<action>``). POST is an upsert, so
+create first checks the name is free (an existing role is never overwritten: import it)."""
 
 from __future__ import annotations
 
@@ -35,8 +36,17 @@ class RoleHandler(EsdHandler[RoleInputs, RoleOutputs]):
     type_token = "esd:Role"
 
     def create(self, inputs: RoleInputs) -> Created[RoleOutputs]:
-        self.client.put_role(inputs.name, inputs.permissions)
-        return Created(inputs.name, self._outputs(inputs.name))
+        # POST /roles is an upsert: without this look, create would overwrite (adopt) a role that
+        # existed before the operation. Anything found after it is what this operation sent.
+        existing = self.client.get_role(inputs.name)
+        if existing is not None:
+            raise self.already_exists(f"role {inputs.name} (creator {existing.get('creator')})", inputs.name,
+                                      inputs.name)
+        outputs = RoleOutputs(creator=self.client.username)  # the platform sets creator = caller
+        self.upsert_create(self.label(inputs), inputs.name, outputs,
+                           lambda: self.client.put_role(inputs.name, inputs.permissions),
+                           lambda: self.client.delete_roles([inputs.name]))
+        return Created(inputs.name, outputs)
 
     def read(self, id: str, inputs: RoleInputs, outputs: RoleOutputs) -> Observed | None:
         role = self.client.get_role(id)
@@ -47,14 +57,10 @@ class RoleHandler(EsdHandler[RoleInputs, RoleOutputs]):
 
     def update(self, id: str, olds: RoleInputs, news: RoleInputs, outputs: RoleOutputs) -> RoleOutputs:
         self.client.put_role(id, news.permissions)
-        return self._outputs(id)
+        return RoleOutputs(creator=self.client.username)  # the upsert makes the caller the creator
 
     def delete(self, id: str, inputs: RoleInputs, outputs: RoleOutputs) -> None:
         self.client.delete_roles([id])
-
-    def _outputs(self, name: str) -> RoleOutputs:
-        role = self.client.get_role(name) or {}
-        return RoleOutputs(creator=role.get("creator"))
 
 
 class Role(Resource, handler=RoleHandler):

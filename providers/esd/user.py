@@ -33,18 +33,32 @@ class UserHandler(EsdHandler[UserInputs, UserOutputs]):
         return f"{self.type_token} {inputs.username}"
 
     def create(self, inputs: UserInputs) -> Created[UserOutputs]:
-        self.client.put_user(inputs.username, inputs.password, inputs.roles)
+        # POST /users is an upsert: without this look, create would take over (and re-password)
+        # a user that existed before the operation.
+        existing = self.client.get_user(inputs.username)
+        if existing is not None:
+            raise self.already_exists(f"user {inputs.username} (creator {existing.get('creator')})",
+                                      inputs.username, inputs.username)
+        self.upsert_create(self.label(inputs), inputs.username, UserOutputs(creator=self.client.username),
+                           lambda: self.client.put_user(inputs.username, inputs.password, inputs.roles),
+                           lambda: self.client.delete_users([inputs.username]))
+        # The reply has no data; the permissions are the platform's union over the roles.
         return Created(inputs.username, self._outputs(inputs.username))
 
     def read(self, id: str, inputs: UserInputs, outputs: UserOutputs) -> Observed | None:
         user = self.client.get_user(id)
         if user is None:
             return None
-        seen = UserInputs(username=id, password=inputs.password, roles=user.get("roles") or [])
+        # The password is write-only: an import (no prior inputs) cannot know it; the first
+        # `up` after the import then sets the program's password.
+        known = {"password": inputs.password} if hasattr(inputs, "password") else {}
+        seen = UserInputs.model_construct(username=id, roles=user.get("roles") or [], **known)
         return Observed(seen, self._from(user))
 
     def update(self, id: str, olds: UserInputs, news: UserInputs, outputs: UserOutputs) -> UserOutputs:
         self.client.put_user(id, news.password, news.roles)
+        if sorted(news.roles) == sorted(olds.roles):
+            return outputs.model_copy(update={"creator": self.client.username})  # same roles, same permissions
         return self._outputs(id)
 
     def delete(self, id: str, inputs: UserInputs, outputs: UserOutputs) -> None:
