@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from providers.core import CreatedButFailed
 from providers.esd.checkpoint import CheckpointHandler
 from providers.esd.dataset import DatasetHandler
 from providers.esd.endpoint import EndpointHandler
@@ -172,10 +171,9 @@ def test_endpoint_failure_is_reported_and_cleaned_up(esd, emulator):
                          "assign_to_roles": ["IT Operator"]})
     with pytest.raises(Exception) as err:
         p.create(inputs)
-    assert "Failed" in str(err.value)
-    failed = err.value.cause
-    assert isinstance(failed, CreatedButFailed) and failed.id
-    failed.cleanup()  # what the stock server runs; the project's server keeps it as a failed create
+    # Under the stock server (these tests' mode) the cleanup runs at once; the project's server
+    # keeps the endpoint as a failed create instead (tests/providers/test_esd_recovery.py).
+    assert "Failed" in str(err.value) and "was removed again" in str(err.value)
     with raw_api(emulator) as api:
         names = [e["endpoint_name"] for e in api.get("/endpoints").json()["data"].get("endpoints", [])]
     assert "esd-async-doomed" not in names

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from providers.core import CreatedButFailed, ResourceError
+from providers.core import CreatedButFailed, ResourceError, runtime
 from providers.esd.checkpoint import CheckpointHandler
 from providers.esd.dataset import DatasetHandler
 from providers.esd.endpoint import EndpointHandler
@@ -21,6 +21,13 @@ from tests.providers.support import checked, esd_config, provider, raw_api
 from tests.providers.test_esd_lifecycle import FAST, leftovers
 
 SD_URL = "https://models.example.com/sd/recover-base.safetensors"
+
+
+@pytest.fixture(autouse=True)
+def project_server(monkeypatch):
+    """These tests look at what the project's provider server records (CreatedButFailed kept as
+    partial state); the stock server's cleanup path is tested in test_esd_lifecycle.py."""
+    monkeypatch.setattr(runtime, "partial_state_supported", True)
 
 
 BUILT_INS: dict[str, Any] = {}
