@@ -106,9 +106,10 @@ class Handler(Generic[I, O]):
     def create(self, inputs: I) -> Created[O]:
         raise NotImplementedError
 
-    def read(self, id: str, inputs: I | None, outputs: O | None) -> Observed[I, O] | None:
-        """The object as it is now, or None when it is gone. ``inputs``/``outputs`` are None on
-        import: everything must then come from the platform."""
+    def read(self, id: str, inputs: I, outputs: O) -> Observed[I, O] | None:
+        """The object as it is now, or None when it is gone. On import (``is_import(inputs)``)
+        ``inputs`` has no field set and ``outputs`` only defaults: everything must come from the
+        platform (``as_found`` builds the inputs)."""
         raise NotImplementedError
 
     @classmethod
@@ -119,7 +120,7 @@ class Handler(Generic[I, O]):
     def as_found(self, inputs: I | None, seen: dict[str, Any]) -> I:
         """The inputs as the platform shows them: the prior inputs updated with what was seen, or,
         on import (no prior inputs), built from what was seen alone (unset values take defaults)."""
-        if inputs is None:
+        if is_import(inputs):
             return self.Inputs.model_validate({k: v for k, v in seen.items() if v is not None})
         return inputs.model_copy(update=seen)
 
@@ -128,6 +129,11 @@ class Handler(Generic[I, O]):
 
     def delete(self, id: str, inputs: I, outputs: O) -> None:
         raise NotImplementedError
+
+
+def is_import(inputs: Inputs | None) -> bool:
+    """Read called from the id alone (``pulumi import``, ``import_=``): no prior inputs at all."""
+    return inputs is None or not inputs.model_fields_set
 
 
 # Every handler class by type token ("esd:Endpoint"), for import, where no state names the class.
@@ -490,7 +496,7 @@ class DynamicProvider(dynamic.ResourceProvider):
         if self.handler.import_refusal:
             raise ProviderError(f"cannot be imported: {self.handler.import_refusal}")
         try:
-            seen = self.impl.read(id, None, None)
+            seen = self.impl.read(id, self.handler.Inputs.model_construct(), self.handler.Outputs())
         except NotFoundError:
             seen = None
         if seen is None:

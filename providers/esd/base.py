@@ -105,11 +105,6 @@ def maybe_committed(exc: BaseException) -> bool:
     return isinstance(exc, ApiError) and (exc.status >= 500 or exc.status == 429)
 
 
-def is_import(inputs: Inputs) -> bool:
-    """Read called from the id alone (``pulumi import``): no prior inputs at all."""
-    return not inputs.model_fields_set
-
-
 def utc_epoch(value: Any) -> float:
     """Platform times ``YYYY-MM-DD HH:MM:SS[.ffffff]`` (UTC) as epoch seconds; unparsable = very old."""
     for fmt in ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S"):

@@ -27,8 +27,9 @@ import pulumi
 from pydantic import model_validator
 
 from providers.core import (ApiError, Created, CreatedButFailed, Inputs, Observed, Outputs, Poll, ProviderError,
-                            Resource, RuleError, TransportError, WaitTimeout, prop, progress, wait_for)
-from providers.esd.base import (CLOCK_MARGIN_S, MARKER, EsdHandler, is_import, maybe_committed, marker_of,
+                            Resource, RuleError, TransportError, WaitTimeout, is_import, progress, prop,
+                            wait_for)
+from providers.esd.base import (CLOCK_MARGIN_S, MARKER, EsdHandler, maybe_committed, marker_of,
                                 new_token, wait_timeout)
 
 CheckpointType = Literal["Stable-diffusion", "embeddings", "Lora", "hypernetworks", "ControlNet", "VAE"]
@@ -95,9 +96,9 @@ class CheckpointInputs(Inputs):
 
 
 class CheckpointOutputs(Outputs):
-    file_names: list[str] = []
-    status: str | None = None
-    s3_location: str | None = None
+    file_names: list[str] = prop([], changes_with="name")  # a rename renames the file
+    status: str | None = prop(None, changes_with="enabled")
+    s3_location: str | None = prop(None, changes_with="name")
     created: float | None = None  # epoch (platform clock); at or just before creation until read
 
 

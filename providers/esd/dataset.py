@@ -14,8 +14,8 @@ import pulumi
 from pydantic import model_validator
 
 from providers.core import (Created, CreatedButFailed, Inputs, NotFoundError, Observed, Outputs, ProviderError,
-                            Resource, RuleError, prop, progress)
-from providers.esd.base import MARKER, EsdHandler, is_import, marker_of, new_token
+                            Resource, RuleError, is_import, progress, prop)
+from providers.esd.base import MARKER, EsdHandler, marker_of, new_token
 
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]*$"
 
@@ -39,7 +39,7 @@ class DatasetInputs(Inputs):
 
 
 class DatasetOutputs(Outputs):
-    status: str | None = None
+    status: str | None = prop(None, changes_with="enabled")
     s3_location: str | None = None
 
 

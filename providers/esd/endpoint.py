@@ -18,8 +18,8 @@ import pulumi
 from pydantic import StringConstraints, model_validator
 
 from providers.core import (ApiError, Created, CreatedButFailed, Inputs, Observed, Outputs, Poll, ProviderError,
-                            Resource, RuleError, TransportError, prop, progress, wait_for)
-from providers.esd.base import CLOCK_MARGIN_S, EsdHandler, is_import, maybe_committed, utc_epoch, wait_timeout
+                            Resource, RuleError, TransportError, is_import, progress, prop, wait_for)
+from providers.esd.base import CLOCK_MARGIN_S, EsdHandler, maybe_committed, utc_epoch, wait_timeout
 
 RoleName = Annotated[str, StringConstraints(min_length=1)]
 # SageMaker's endpoint-name rule; the ESD schema itself only says "at most 20 characters". [guess]

@@ -12,9 +12,9 @@ from typing import Any, Literal
 
 import pulumi
 
-from providers.core import (Created, CreatedButFailed, Inputs, Observed, Outputs, Poll, ProviderError, Resource, prop,
-                            wait_for)
-from providers.esd.base import CLOCK_MARGIN_S, EsdHandler, is_import, maybe_committed, utc_epoch, wait_timeout
+from providers.core import (Created, CreatedButFailed, Inputs, Observed, Outputs, Poll, ProviderError, Resource,
+                            is_import, prop, wait_for)
+from providers.esd.base import CLOCK_MARGIN_S, EsdHandler, maybe_committed, utc_epoch, wait_timeout
 
 TaskType = Literal["txt2img", "img2img", "extra-single-image", "extra-batch-images", "rembg"]
 

@@ -17,9 +17,9 @@ from typing import Any, Literal
 
 import pulumi
 
-from providers.core import (ApiError, Created, CreatedButFailed, Inputs, NotFoundError, Observed, Outputs, Poll, ProviderError,
-                            Resource, prop, progress, wait_for)
-from providers.esd.base import CLOCK_MARGIN_S, MARKER, EsdHandler, is_import, marker_of, new_token, wait_timeout
+from providers.core import (ApiError, Created, CreatedButFailed, Inputs, NotFoundError, Observed, Outputs, Poll,
+                            ProviderError, Resource, is_import, progress, prop, wait_for)
+from providers.esd.base import CLOCK_MARGIN_S, MARKER, EsdHandler, marker_of, new_token, wait_timeout
 
 SUCCESS = {"Completed"}
 FAILURE = {"Failed", "Fail", "Stopped", "MaxRuntimeExceeded", "MaxWaitTimeExceeded", "Interrupted"}

@@ -16,13 +16,13 @@ RoleName = Annotated[str, StringConstraints(min_length=1)]
 
 class UserInputs(Inputs):
     username: str = prop(replace=True, min_length=1, description="login name (the platform's key)")
-    password: str = prop(secret=True, min_length=1, description="write-only; stored encrypted in state")
+    password: str = prop(secret=True, write_only=True, min_length=1, description="write-only; stored encrypted in state")
     roles: list[RoleName] = prop(unordered=True, min_length=1, max_length=20, description="role names; each must exist")
 
 
 class UserOutputs(Outputs):
     creator: str | None = None
-    permissions: list[str] = []  # union of the roles' permissions, as the platform computes it
+    permissions: list[str] = prop([], changes_with="roles")  # union of the roles' permissions, as the platform computes it
 
 
 class UserHandler(EsdHandler[UserInputs, UserOutputs]):
