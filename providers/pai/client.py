@@ -104,6 +104,9 @@ class PaiClient(ApiClient):
     def delete_version(self, model_id: str, version: str) -> None:
         self.request("DeleteModelVersion", "DELETE", f"/api/v1/models/{model_id}/versions/{version}")
 
+    def list_versions(self, model_id: str, **query: Any) -> Iterator[dict[str, Any]]:
+        yield from self._pages("ListModelVersions", f"/api/v1/models/{model_id}/versions", "Versions", query)
+
     def set_version_labels(self, model_id: str, version: str, old: dict[str, str], new: dict[str, str]) -> None:
         self._reconcile_labels("ModelVersion", f"/api/v1/models/{model_id}/versions/{version}/labels", old, new)
 
@@ -129,8 +132,8 @@ class PaiClient(ApiClient):
             self.request(f"Create{kind}Labels", "POST", path, json={"Labels": fresh}, idempotent=True)
 
 
-def labels_of(obj: dict[str, Any]) -> dict[str, str]:
-    return {label["Key"]: label.get("Value", "") for label in obj.get("Labels") or []}
+def labels_of(obj: dict[str, Any], hide: str | None = None) -> dict[str, str]:
+    return {label["Key"]: label.get("Value", "") for label in obj.get("Labels") or [] if label.get("Key") != hide}
 
 
 def labels_body(labels: dict[str, str]) -> list[dict[str, str]]:
