@@ -185,12 +185,20 @@ class ModelHandler(Handler[ModelInputs, ModelOutputs]):
                 return reply["id"], reply.get("version_id"), None
             except ProviderError as exc:
                 refused = isinstance(exc, ApiError) and exc.status == 400
-                if attempt == 1 and refused:
+                if refused and attempt == 1:
                     self._refuse_namesake(inputs, exc)  # raises when a model of that name exists
                     raise
-                if not (is_transient(exc) or refused):
+                if refused:
+                    # A resend was refused: an earlier send made the model after all (it showed up
+                    # late), someone else made one, or the platform refuses the body itself.
+                    model = self.client.find_model_by_name(ws, inputs.name)
+                    if model is None:
+                        raise
+                    found = self._ours(inputs, model, token)
+                    return found["id"], (found.get("current_version") or {}).get("id"), found
+                if not is_transient(exc):
                     raise
-                unknown = exc  # no answer, or a namesake appeared after an unanswered send
+                unknown = exc
             progress(f"{what}: no answer to the create ({unknown.message}); looking for the model it sent")
             found = self._lookup(inputs, token)
             if found is not None:
@@ -215,6 +223,11 @@ class ModelHandler(Handler[ModelInputs, ModelOutputs]):
             model = wait_for(f"{self.label(inputs)}: lookup", poll, timeout_s=min(LOOKUP_S, inputs.wait_timeout_s))
         except WaitTimeout:
             return None
+        return self._ours(inputs, model, token)
+
+    def _ours(self, inputs: ModelInputs, model: dict[str, Any], token: str) -> dict[str, Any]:
+        """The namesake if this operation made it (its first version carries our token), else a refusal."""
+        ws = inputs.workspace_id
         if unmarked((model.get("current_version") or {}).get("description"))[1] == token:
             return model
         raise ProviderError(f"a model named {inputs.name!r} already exists in workspace {ws} (id {model.get('id')}), "

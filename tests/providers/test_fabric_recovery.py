@@ -176,3 +176,16 @@ def test_configuration_names_the_missing_endpoint():
                                 environ={"AIMODELS_EMULATOR_URL": "http://127.0.0.1:9999"})
     assert local.base_url == "http://127.0.0.1:9999/fabric"
     assert httpx.URL(local.base_url).port == 9999
+
+
+def test_a_lost_reply_to_a_refused_create_ends_with_the_platforms_reason(fabric, emulator):
+    """The reply lost was a refusal: the lookup finds nothing, the resend is refused again, and
+    that refusal is the error (not a vague "no answer"), after one short lookup."""
+    p = provider(fabric)
+    emulator.arm_fault("fabric", method="POST", path=MODELS, drop_response=True)
+    inputs = checked(p, {"workspace_id": WS, "name": "refused", "wait_timeout_s": 2,
+                         "versions": [{**V1, "base_model_type": "NOPE"}]})
+    with pytest.raises(ResourceError) as err:
+        p.create(inputs)
+    assert "NOPE" in str(err.value) and "HTTP 400" in str(err.value)
+    assert models_named(emulator, "refused") == []
