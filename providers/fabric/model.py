@@ -177,7 +177,11 @@ class ModelHandler(Handler[ModelInputs, ModelOutputs]):
     def _send_create(self, inputs: ModelInputs, body: dict[str, Any],
                      token: str) -> tuple[str, str | None, dict[str, Any] | None]:
         """The model id, its first version's id, and the model when a lookup already saw it.
-        Never adopts a namesake that this operation did not make."""
+
+        Without an answer the create is sent again at once: names are unique in a workspace
+        (models still being created included), so a resend either makes the only model or is
+        refused as a duplicate; then the namesake is looked up, and taken only if it carries
+        this operation's token. Never adopts a model that this operation did not make."""
         ws, what = inputs.workspace_id, self.label(inputs)
         for attempt in range(1, SENDS + 1):
             try:
@@ -189,23 +193,20 @@ class ModelHandler(Handler[ModelInputs, ModelOutputs]):
                     self._refuse_namesake(inputs, exc)  # raises when a model of that name exists
                     raise
                 if refused:
-                    # A resend was refused: an earlier send made the model after all (it showed up
-                    # late), someone else made one, or the platform refuses the body itself.
-                    model = self.client.find_model_by_name(ws, inputs.name)
-                    if model is None:
+                    # An earlier send made the model after all, someone else made one, or the
+                    # platform refuses the body itself: only a listed namesake tells.
+                    found = self._lookup(inputs, token)
+                    if found is None:
                         raise
-                    found = self._ours(inputs, model, token)
+                    progress(f"{what}: an earlier send had succeeded; continuing with model {found['id']}")
                     return found["id"], (found.get("current_version") or {}).get("id"), found
                 if not is_transient(exc):
                     raise
                 unknown = exc
-            progress(f"{what}: no answer to the create ({unknown.message}); looking for the model it sent")
-            found = self._lookup(inputs, token)
-            if found is not None:
-                progress(f"{what}: the create had succeeded; continuing with model {found['id']}")
-                return found["id"], (found.get("current_version") or {}).get("id"), found
-            if attempt < SENDS:
-                progress(f"{what}: the model did not show up; sending the create again")
+            progress(f"{what}: no answer to the create ({unknown.message}); sending it again")
+        found = self._lookup(inputs, token)
+        if found is not None:
+            return found["id"], (found.get("current_version") or {}).get("id"), found
         raise ProviderError(f"the create got no usable answer {SENDS} times ({unknown.message}); if a model named "
                             f"{inputs.name!r} shows up in workspace {ws} (its first version's description ends with "
                             f"[aimodels-op:{token}]), delete it or import it with {import_command(ws, '<model id>')}")
@@ -339,18 +340,16 @@ class ModelHandler(Handler[ModelInputs, ModelOutputs]):
         return wait_for(self.label(inputs), poll, timeout_s=inputs.wait_timeout_s)
 
     def _add_version(self, inputs: ModelInputs, ws: str, model_id: str, spec: VersionSpec) -> str:
-        """Add one version and wait until it is listed; its id. A lost reply is recovered by the
-        version's marker; a version of that name already in the model is taken only if it has the
-        same content (e.g. left by a create that failed half-way)."""
+        """Add one version and wait until it is listed; its id. Without an answer the add is
+        sent again at once (a version name is unique in the model, so a resend cannot make a
+        second one); a version of that name already in the model is taken only if this operation
+        sent it (its token) or it has the same content (e.g. left by a create that failed half-way)."""
         what, token = f"{self.label(inputs)} version {spec.name}", uuid.uuid4().hex
         for attempt in range(1, SENDS + 1):
             try:
                 self.client.update_model(ws, model_id, {"version": spec.body(token)})
             except ProviderError as exc:
-                duplicate = isinstance(exc, ApiError) and exc.status == 400
-                if not (is_transient(exc) or duplicate):
-                    raise
-                if duplicate:
+                if isinstance(exc, ApiError) and exc.status == 400:
                     existing = self._listed(ws, model_id, spec.name)
                     if existing is None:
                         raise
@@ -359,14 +358,16 @@ class ModelHandler(Handler[ModelInputs, ModelOutputs]):
                         return existing["id"]
                     raise ProviderError(f"version {spec.name!r} already exists in model {model_id} with another "
                                         f"configuration; versions are immutable: use a new name") from None
-                progress(f"{what}: no answer to the add ({exc.message}); looking for the version it sent")
-                found = self._wait_version(what, ws, model_id, spec, token, min(LOOKUP_S, inputs.wait_timeout_s),
-                                           lost=True)
-                if found is not None:
-                    return found
+                if not is_transient(exc):
+                    raise
+                progress(f"{what}: no answer to the add ({exc.message})"
+                         + ("; sending it again" if attempt < SENDS else "; looking for it"))
                 continue
             found = self._wait_version(what, ws, model_id, spec, token, inputs.wait_timeout_s, lost=False)
             assert found is not None
+            return found
+        found = self._wait_version(what, ws, model_id, spec, token, min(LOOKUP_S, inputs.wait_timeout_s), lost=True)
+        if found is not None:
             return found
         raise ProviderError(f"adding version {spec.name!r} got no usable answer {SENDS} times; check model {model_id} "
                             f"in workspace {ws} for it")
