@@ -17,8 +17,11 @@ appearance, the pointer), read 2, moving the pointer or renaming 1, delete 1.
 Safe creates: model names are unique per workspace, but a name alone cannot tell "the model my
 lost request made" from "a model that was already there". So every version we send carries a
 marker in its description, `` [aimodels-op:<token>]`` (one token per operation; reads hide it).
-After a lost reply we look the name up and continue only with a model whose first version
-carries our token; a namesake without it is refused with the import command. Once the platform
+Without an answer the create is sent again at once: names are unique (models still being created
+included), so the resend either makes the only model or is refused as a duplicate. Then we look
+the name up and continue only with a model whose first version carries our token; a namesake
+without it is refused with the import command. (Assumption, as the emulator reads the spec:
+the platform's uniqueness check counts models that are still being created.) Once the platform
 has accepted the model, a failure (a version refused, a deadline) raises CreatedButFailed: the
 project's provider server records the model as a failed create (the next ``up`` finishes it);
 the stock server runs the cleanup, which deletes the incomplete model, waiting while the
