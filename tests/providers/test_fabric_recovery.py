@@ -189,3 +189,14 @@ def test_a_lost_reply_to_a_refused_create_ends_with_the_platforms_reason(fabric,
         p.create(inputs)
     assert "NOPE" in str(err.value) and "HTTP 400" in str(err.value)
     assert models_named(emulator, "refused") == []
+
+
+def test_a_create_answered_with_5xx_is_sent_again_at_once(fabric, emulator, mocker):
+    """A 5xx made nothing: the resend comes next (before: a lookup waited up to 2 minutes first)."""
+    p = provider(fabric)
+    send = mocker.spy(p.impl.client.http, "send")
+    emulator.arm_fault("fabric", method="POST", path=MODELS, status=503, code="APIG.0503")
+    created = p.create(checked(p, {"workspace_id": WS, "name": "again", "versions": [V1]}))
+    assert [c.args[0].method for c in send.call_args_list][:2] == ["POST", "POST"]
+    assert [m["id"] for m in models_named(emulator, "again")] == [created.id]
+    p.delete(created.id, created.outs)
