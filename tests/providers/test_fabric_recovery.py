@@ -133,6 +133,7 @@ def test_read_update_delete_work_from_an_import_id(fabric):
     created = p.create(checked(p, {"workspace_id": WS, "name": "imp", "description": "x",
                                    "versions": [V1, v("v2")], "current_version": "v1"}))
     seen = p.impl.read(f"{WS}/{created.id}", ModelInputs.model_construct(), ModelOutputs())
+    assert p.impl.read(f"{WS}/{created.id}", None, None) == seen  # the provider server passes None on import
     found = seen.inputs.model_dump()
     assert (found["workspace_id"], found["name"], found["description"], found["current_version"]) == \
         (WS, "imp", "x", "v1")

@@ -120,6 +120,7 @@ def test_reads_work_from_the_id_alone(pai):
     given = checked(models, {"name": "imported", "domain": "aigc", "labels": {"team": "x"}, "extra_info": {"a": 1}})
     model = models.create(given)
     seen = models.impl.read(model.id, ModelInputs.model_construct(), ModelOutputs())
+    assert models.impl.read(model.id, None, None) == seen  # the provider server passes None on import
     found = seen.inputs.model_dump()
     assert {k: found[k] for k in ("name", "domain", "labels", "extra_info")} == \
         {"name": "imported", "domain": "aigc", "labels": {"team": "x"}, "extra_info": {"a": 1}}
@@ -129,6 +130,7 @@ def test_reads_work_from_the_id_alone(pai):
     version = p.create(checked(p, {"model_id": model.id, "version_name": "1.2.0", "uri": URI, "format_type": "ONNX",
                                    "framework_type": "Pytorch", "approval_status": "Approved"}))
     seen = p.impl.read(version.id, ModelVersionInputs.model_construct(), ModelVersionOutputs()).inputs.model_dump()
+    assert p.impl.read(version.id, None, None).inputs.model_dump() == seen
     assert {k: seen[k] for k in ("model_id", "version_name", "uri", "format_type", "framework_type",
                                  "approval_status")} == {"model_id": model.id, "version_name": "1.2.0", "uri": URI,
                                                           "format_type": "ONNX", "framework_type": "Pytorch",
