@@ -5,7 +5,9 @@
 #   PULUMI_STACK_NAME         stack to use (default: local)
 #   PULUMI_CONFIG_PASSPHRASE  secrets passphrase (default: LOCAL_ONLY_PASSPHRASE below; ignored if
 #                             PULUMI_CONFIG_PASSPHRASE_FILE is set)
-#   AIMODELS_EMULATOR_PORT    emulator port (default 8787)
+#   AIMODELS_EMULATOR_PORT    emulator port (default 8787). pulumi_env exports AIMODELS_EMULATOR_URL
+#                             from it: a stack with `aimodels:emulator: true` (stack local) sends
+#                             every request whose endpoint it does not set there.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 PROJECT_DIR=$(cd "${PULUMI_PROJECT_DIR:-$ROOT}" && pwd -P)
@@ -33,6 +35,7 @@ pulumi_env() {
     fi
     export PULUMI_SKIP_UPDATE_CHECK=true
     export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+    # Read by the provider processes (providers/core/settings.py) of stacks with aimodels:emulator.
     export AIMODELS_EMULATOR_URL=$EMULATOR_URL
     mkdir -p "$PULUMI_HOME" "$ROOT/.pulumi-state"
     local bin

@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import importlib
 import json
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -205,8 +206,54 @@ def _loc_text(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def failures_from(exc: ValidationError, prefix: tuple[str, ...] = ()) -> list[dynamic.CheckFailure]:
-    """One CheckFailure per problem, naming the top-level property and the rule in words."""
+def _secret_fields(model_cls: type[BaseModel]) -> frozenset[str]:
+    return frozenset(n for n, f in model_cls.model_fields.items() if marks_of(f).secret)
+
+
+# What a secret property's failure says: pydantic's own text may quote the input, so a secret
+# gets words chosen here (or, for rules written by hand, their text with the value scrubbed).
+_SECRET_RULES = {
+    "missing": "is required", "string_type": "must be a string", "int_type": "must be an integer",
+    "int_parsing": "must be an integer", "float_type": "must be a number", "float_parsing": "must be a number",
+    "bool_type": "must be true or false", "bool_parsing": "must be true or false",
+    "dict_type": "must be an object", "list_type": "must be a list", "string_too_short": "is too short",
+    "string_too_long": "is too long", "string_pattern_mismatch": "does not have the required form",
+    "literal_error": "is not one of the allowed values", "enum": "is not one of the allowed values",
+}
+
+
+def _leaves(value: Any) -> list[str]:
+    """Every text a value could be printed as, longest first (to scrub it from a message)."""
+    out: list[str] = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out += [str(k), *_leaves(v)]
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            out += _leaves(v)
+    elif value is not None:
+        out += [str(value), repr(value)]
+    return sorted({t for t in out if t}, key=len, reverse=True)
+
+
+def _scrub(text: str, value: Any) -> str:
+    for leaf in _leaves(value):
+        text = text.replace(leaf, "***")
+    return text
+
+
+def _failure(prop: str, reason: str, secret: frozenset[str], value: Any = None) -> dynamic.CheckFailure:
+    """One CheckFailure. For a secret property that has a value the engine would print that value
+    next to the reason ("property password value {...}"), so it is named in the reason instead."""
+    if prop in secret and value is not None:
+        return dynamic.CheckFailure("", _scrub(reason if reason.startswith(prop) else f"{prop}: {reason}", value))
+    return dynamic.CheckFailure(prop or "(resource)", reason)
+
+
+def failures_from(exc: ValidationError, prefix: tuple[str, ...] = (), secret: frozenset[str] = frozenset(),
+                  values: dict[str, Any] | None = None) -> list[dynamic.CheckFailure]:
+    """One CheckFailure per problem, naming the top-level property and the rule in words.
+    Properties in ``secret`` never have their value (or pydantic's quote of it) in the text."""
     failures = []
     for err in exc.errors():
         loc = prefix + tuple(err.get("loc") or ())
@@ -217,36 +264,92 @@ def failures_from(exc: ValidationError, prefix: tuple[str, ...] = ()) -> list[dy
             msg = "is not a property of this resource"
         elif err["type"] == "missing":
             msg = "is required"
+        if prop in secret:
+            if not isinstance(ctx_error, RuleError):
+                msg = _SECRET_RULES.get(err["type"], f"is not valid ({err['type']})")
+            failures.append(_failure(prop, msg, secret, (values or {}).get(prop)))
+            continue
         path = _loc_text(tuple(loc)) if loc else prop
         reason = f"{path}: {msg}" if path and path != prop else msg
-        failures.append(dynamic.CheckFailure(prop or "(resource)", reason))
+        failures.append(_failure(prop, reason, secret))
     return failures
 
 
+def _json_problem(value: Any, path: str) -> str | None:
+    """Why a value cannot travel as JSON (an asset, an object, Infinity/NaN), or None."""
+    if value is None or isinstance(value, (str, bool, int)) or isinstance(value, Unknown):
+        return None
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return None
+        word = "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+        return f"{path}: {word} is not a JSON number (Infinity and NaN are refused)"
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                return f"{path}: object keys must be strings"
+            problem = _json_problem(v, f"{path}.{k}")
+            if problem:
+                return problem
+        return None
+    if isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            problem = _json_problem(v, f"{path}[{i}]")
+            if problem:
+                return problem
+        return None
+    return (f"{path}: a {type(value).__name__} is not allowed here; give plain values "
+            "(strings, numbers, booleans, lists and objects)")
+
+
 def check_inputs(model_cls: type[Inputs], props: dict[str, Any]) -> tuple[dict[str, Any], list[dynamic.CheckFailure]]:
-    """Validate and canonicalise; unknown (preview) values pass through untouched."""
+    """Validate and canonicalise; unknown (preview) values pass through untouched.
+
+    Never raises for bad input: values that are not plain JSON (assets, Infinity/NaN) and
+    values a validator chokes on become CheckFailures too, and no failure text carries the
+    value of a secret property.
+    """
+    secret = _secret_fields(model_cls)
+    failures: list[dynamic.CheckFailure] = []
+    bad: set[str] = set()
+    for name, value in props.items():
+        problem = _json_problem(value, name)
+        if problem:
+            bad.add(name)
+            reason = problem.split(": ", 1)[1] if name in secret else problem  # no nested keys of a secret
+            failures.append(_failure(name, reason, secret, value))
     unknown = {k for k, v in props.items() if _has_unknown(v)}
-    known = {k: v for k, v in props.items() if k not in unknown}
-    if not unknown:
+    known = {k: v for k, v in props.items() if k not in unknown and k not in bad}
+    if not unknown and not failures:
         try:
             return canonical(model_cls.model_validate(known)), []
         except ValidationError as exc:
-            return dict(props), failures_from(exc)
-    # Some values are unknown until apply: validate each known value against its own field
-    # (cross-field rules wait until every value is known).
-    failures: list[dynamic.CheckFailure] = []
+            return dict(props), failures_from(exc, secret=secret, values=props)
+        except Exception:  # noqa: BLE001 - a validator or serializer choked: find the property below
+            pass
+    # Validate each known value against its own field (cross-field rules wait until every value
+    # is known and valid).
     out: dict[str, Any] = {}
     for name, value in known.items():
         if name not in model_cls.model_fields:
-            failures.append(dynamic.CheckFailure(name, "is not a property of this resource"))
+            failures.append(_failure(name, "is not a property of this resource", secret))
             continue
         adapter = _field_adapter(model_cls, name)
         try:
             out[name] = adapter.dump_python(adapter.validate_python(value), mode="json")
         except ValidationError as exc:
-            failures.extend(failures_from(exc, prefix=(name,)))
+            failures.extend(failures_from(exc, prefix=(name,), secret=secret, values=props))
+        except Exception as exc:  # noqa: BLE001
+            failures.append(_failure(name, f"could not be validated ({type(exc).__name__})", secret, value))
     if failures:
         return dict(props), failures
+    if not unknown:  # every field passed alone, so a cross-field rule or the model itself failed
+        try:
+            return canonical(model_cls.model_validate(known)), []
+        except ValidationError as exc:
+            return dict(props), failures_from(exc, secret=secret, values=props)
+        except Exception as exc:  # noqa: BLE001
+            return dict(props), [dynamic.CheckFailure("", f"the inputs could not be validated ({type(exc).__name__})")]
     out = _sort_unordered(model_cls, out)
     out.update({k: props[k] for k in unknown})
     return out, []

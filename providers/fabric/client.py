@@ -8,7 +8,9 @@ from typing import Any
 import httpx
 from pydantic import model_validator
 
-from providers.core import ApiClient, ApiError, ClientSettings, ConfigError, PlatformSettings, VendorError, setting
+from providers.core import (ApiClient, ApiError, ClientSettings, ConfigError, PlatformSettings, RuleError, VendorError,
+                            setting)
+from providers.core.settings import endpoint_setting
 from providers.fabric.auth import IamTokenAuth, IamTokenError, SdkHmacAuth
 
 # "queried resource does not exist"; the platform answers not-found with 400 and this code, or 404.
@@ -17,10 +19,12 @@ NOT_FOUND_CODES = {"dataartsfabric.00010009"}
 
 class FabricSettings(PlatformSettings):
     namespace = "fabric"
-    region: str = setting("cn-north-4", config="region", env=["HUAWEICLOUD_SDK_REGION", "FABRIC_REGION"])
-    endpoint: str | None = setting(None, config="endpoint", env=["FABRIC_ENDPOINT"],
-                                   description="override, e.g. the emulator: http://127.0.0.1:8787/fabric")
-    iam_endpoint: str | None = setting(None, config="iamEndpoint", env=["FABRIC_IAM_ENDPOINT"])
+    region: str | None = setting(None, config="region", env=["HUAWEICLOUD_SDK_REGION", "FABRIC_REGION"],
+                                 description="e.g. cn-north-4: the endpoint is fabric.<region>.myhuaweicloud.com")
+    endpoint: str | None = endpoint_setting(None, config="endpoint", env=["FABRIC_ENDPOINT"],
+                                            emulator_path="/fabric", description="overrides the regional endpoint")
+    iam_endpoint: str | None = endpoint_setting(None, config="iamEndpoint", env=["FABRIC_IAM_ENDPOINT"],
+                                                emulator_path="/fabric")
     # AK/SK signing ...
     access_key: str | None = setting(None, config="accessKey", env=["HUAWEICLOUD_SDK_AK"])
     secret_key: str | None = setting(None, config="secretKey", env=["HUAWEICLOUD_SDK_SK"], secret=True)
@@ -40,6 +44,14 @@ class FabricSettings(PlatformSettings):
             raise ValueError("fabric:username needs fabric:password and fabric:domainName")
         if not (self.access_key or self.token or self.username):
             raise ValueError("set fabric:accessKey/secretKey, fabric:token, or fabric:username/password/domainName")
+        if not self.endpoint and not self.region:
+            raise RuleError("endpoint", "not set, and no fabric:region to derive it from "
+                                        "(set fabric:region for https://fabric.<region>.myhuaweicloud.com)")
+        if self.username and not self.iam_endpoint and not self.region:
+            raise RuleError("iam_endpoint", "not set, and no fabric:region to derive it from "
+                                            "(set fabric:region for https://iam.<region>.myhuaweicloud.com)")
+        if self.username and not (self.project_id or self.region):
+            raise RuleError("project_id", "an IAM token is scoped to a project: set fabric:projectId or fabric:region")
         return self
 
     @property

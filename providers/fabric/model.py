@@ -6,22 +6,67 @@ together with its first version, versions are immutable once made, and the model
 (add the version proven in the previous stage) and one pointer (make it current), reviewed in
 a single ``preview --diff``. Removing a version from the list deletes it on the platform.
 
+The pointer is explicit: with more than one version listed, ``current_version`` is required
+(check refuses to guess), so a preview always shows which version serves.
+
 Create and version addition are asynchronous: we wait until the model / version shows up in
-the list. There is no get-one API, so every read goes through the filtered list.
+the list, riding out outages until ``wait_timeout_s``. There is no get-one API, so every read
+goes through the filtered list. Requests: create 2 (+3 per further version: the add, its
+appearance, the pointer), read 2, moving the pointer or renaming 1, delete 1.
+
+Safe creates: model names are unique per workspace, but a name alone cannot tell "the model my
+lost request made" from "a model that was already there". So every version we send carries a
+marker in its description, `` [aimodels-op:<token>]`` (one token per operation; reads hide it).
+Without an answer the create is sent again at once: names are unique (models still being created
+included), so the resend either makes the only model or is refused as a duplicate. Then we look
+the name up and continue only with a model whose first version carries our token; a namesake
+without it is refused with the import command. (Assumption, as the emulator reads the spec:
+the platform's uniqueness check counts models that are still being created.) Once the platform
+has accepted the model, a failure (a version refused, a deadline) raises CreatedButFailed: the
+project's provider server records the model as a failed create (the next ``up`` finishes it);
+the stock server runs the cleanup, which deletes the incomplete model, waiting while the
+platform still reports it as being created.
+
+Import id: ``<workspace_id>/<model_id>`` (a model id alone is not enough to find a model: the
+list route is per workspace). Ids the provider itself creates are the model id.
 """
 
 from __future__ import annotations
 
+import re
+import uuid
 from typing import Any
 
 import pulumi
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from providers.core import (Created, Handler, Inputs, Observed, Outputs, Poll, ProviderError, Resource, RuleError,
-                            TransportError, prop, progress, wait_for)
+from providers.core import (ApiError, Created, CreatedButFailed, Handler, Inputs, NotFoundError, Observed, Outputs,
+                            Poll, ProviderError, Resource, RuleError, WaitTimeout, prop, progress, wait_for)
+from providers.core.wait import is_transient
 from providers.fabric.client import FabricClient, FabricSettings
 
 NAME_PATTERN = r"^[\w\-. ]{1,64}$"
+MARK_RE = re.compile(r"\s*\[aimodels-op:([0-9a-f]{32})\]\s*$")
+SENDS = 3  # sends of one create / version add at most (each after a lookup found nothing)
+LOOKUP_S = 120.0  # how long a lookup after a lost reply waits for the object to show
+
+
+def marked(description: str | None, token: str) -> str:
+    return f"{description} [aimodels-op:{token}]" if description else f"[aimodels-op:{token}]"
+
+
+def unmarked(description: str | None) -> tuple[str | None, str | None]:
+    """(the description as the user wrote it, the marker's token)."""
+    if not description:
+        return None, None
+    m = MARK_RE.search(description)
+    if m is None:
+        return description, None
+    return description[:m.start()] or None, m.group(1)
+
+
+def import_command(model_ws: str, model_id: str) -> str:
+    return f"`pulumi import pulumi-python:dynamic/fabric:Model <resource name> {model_ws}/{model_id}`"
 
 
 class VersionSpec(BaseModel):
@@ -33,19 +78,25 @@ class VersionSpec(BaseModel):
     base_model_type: str = Field(min_length=1, description="a value ListBaseModels returns")
     model_path: str | None = Field(None, pattern=r"^obs://[^/]+/.+", description="obs://bucket/path/")
 
-    def body(self) -> dict[str, Any]:
+    @field_validator("description", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else value  # the platform does not tell "" from unset
+
+    def body(self, token: str | None = None) -> dict[str, Any]:
         config: dict[str, Any] = {"base_model_type": self.base_model_type}
         if self.model_path:
             config["model_path"] = self.model_path
         out: dict[str, Any] = {"name": self.name, "config": {"llm_model_config": config}}
-        if self.description:
-            out["description"] = self.description
+        description = marked(self.description, token) if token else self.description
+        if description:
+            out["description"] = description
         return out
 
     @classmethod
     def from_api(cls, v: dict[str, Any]) -> VersionSpec:
         config = (v.get("config") or {}).get("llm_model_config") or {}
-        return cls.model_construct(name=v.get("name"), description=v.get("description") or None,
+        return cls.model_construct(name=v.get("name"), description=unmarked(v.get("description"))[0],
                                    base_model_type=config.get("base_model_type"), model_path=config.get("model_path"))
 
 
@@ -54,8 +105,14 @@ class ModelInputs(Inputs):
     name: str = prop(pattern=NAME_PATTERN, description="unique in the workspace")
     description: str | None = prop(None, max_length=1024)
     versions: list[VersionSpec] = prop(min_length=1, description="oldest first; the first is created with the model")
-    current_version: str | None = prop(None, description="name of the current version; unset: the last listed")
+    current_version: str | None = prop(None, description="name of the version that serves; required when more "
+                                                         "than one version is listed")
     wait_timeout_s: int = prop(600, local=True, ge=1, le=6 * 3600)
+
+    @field_validator("description", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else value  # the platform does not tell "" from unset
 
     @model_validator(mode="after")
     def _versions(self) -> ModelInputs:
@@ -64,11 +121,14 @@ class ModelInputs(Inputs):
             raise RuleError("versions", "version names must be unique within the model")
         if self.current_version is not None and self.current_version not in names:
             raise RuleError("current_version", f"{self.current_version!r} is not one of the listed versions")
+        if self.current_version is None and len(names) > 1:
+            raise RuleError("current_version", "is required when more than one version is listed: "
+                                               f"name the one that serves (one of {', '.join(names)})")
         return self
 
     @property
     def wanted_current(self) -> str:
-        return self.current_version or self.versions[-1].name
+        return self.current_version or self.versions[0].name
 
 
 class ModelOutputs(Outputs):
@@ -86,124 +146,257 @@ class ModelHandler(Handler[ModelInputs, ModelOutputs]):
     type_token = "fabric:Model"
 
     def check_change(self, olds: ModelInputs, news: ModelInputs) -> list[tuple[str, str]]:
-        before = {v.name: v.body() for v in olds.versions}
-        changed = [v.name for v in news.versions if v.name in before and before[v.name] != v.body()]
+        changed = self._changed_versions(olds, news)
         if changed and olds.workspace_id == news.workspace_id:
             return [("versions", f"versions are immutable: {', '.join(changed)} changed; "
                                  "add a version with a new name instead")]
         return []
 
+    # -- create ------------------------------------------------------------------------------
     def create(self, inputs: ModelInputs) -> Created[ModelOutputs]:
-        ws, first = inputs.workspace_id, inputs.versions[0]
-        body: dict[str, Any] = {"name": inputs.name, "type": "LLM_MODEL", "version": first.body()}
+        ws, first, token = inputs.workspace_id, inputs.versions[0], uuid.uuid4().hex
+        body: dict[str, Any] = {"name": inputs.name, "type": "LLM_MODEL", "version": first.body(token)}
         if inputs.description:
             body["description"] = inputs.description
+        model_id, first_id, model = self._send_create(inputs, body, token)
+        ids: dict[str, str | None] = {first.name: first_id}
         try:
-            model_id = self.client.create_model(ws, body)["id"]
-        except TransportError:
-            # Names are unique per workspace, so the name finds a model whose create reply was lost.
-            found = self._wait_named(inputs)
-            progress(f"{self.label(inputs)}: the create reply was lost, but the model exists; continuing")
-            model_id = found["id"]
-        try:
-            self._wait_model(inputs, model_id)
+            if model is None:
+                model = self._wait_model(inputs, ws, model_id)
             for spec in inputs.versions[1:]:
-                self._add_version(inputs, model_id, spec)
-            self._make_current(inputs, model_id)
-        except ProviderError:
-            progress(f"{self.label(inputs)}: removing the incomplete model {model_id}")
+                ids[spec.name] = self._add_version(inputs, ws, model_id, spec)
+            target = ids[inputs.wanted_current]
+            if (model.get("current_version") or {}).get("id") != target or len(ids) > 1:
+                # The platform may move the pointer to a version once it appears: say what we want.
+                model = self.client.update_model(ws, model_id, {"current_version_id": target})
+        except ProviderError as exc:
+            raise CreatedButFailed(
+                f"model {model_id} was created in workspace {ws}, but {exc.message}", id=model_id,
+                outputs=self._outputs_from(model or {"id": model_id}, ids),
+                cleanup=lambda: self._remove(inputs, ws, model_id),
+            ) from exc
+        return Created(model_id, self._outputs_from(model, ids))
+
+    def _send_create(self, inputs: ModelInputs, body: dict[str, Any],
+                     token: str) -> tuple[str, str | None, dict[str, Any] | None]:
+        """The model id, its first version's id, and the model when a lookup already saw it.
+
+        Without an answer the create is sent again at once: names are unique in a workspace
+        (models still being created included), so a resend either makes the only model or is
+        refused as a duplicate; then the namesake is looked up, and taken only if it carries
+        this operation's token. Never adopts a model that this operation did not make."""
+        ws, what = inputs.workspace_id, self.label(inputs)
+        for attempt in range(1, SENDS + 1):
+            try:
+                reply = self.client.create_model(ws, body)
+                return reply["id"], reply.get("version_id"), None
+            except ProviderError as exc:
+                refused = isinstance(exc, ApiError) and exc.status == 400
+                if refused and attempt == 1:
+                    self._refuse_namesake(inputs, exc)  # raises when a model of that name exists
+                    raise
+                if refused:
+                    # An earlier send made the model after all, someone else made one, or the
+                    # platform refuses the body itself: only a listed namesake tells.
+                    found = self._lookup(inputs, token)
+                    if found is None:
+                        raise
+                    progress(f"{what}: an earlier send had succeeded; continuing with model {found['id']}")
+                    return found["id"], (found.get("current_version") or {}).get("id"), found
+                if not is_transient(exc):
+                    raise
+                unknown = exc
+            progress(f"{what}: no answer to the create ({unknown.message}); sending it again")
+        found = self._lookup(inputs, token)
+        if found is not None:
+            return found["id"], (found.get("current_version") or {}).get("id"), found
+        raise ProviderError(f"the create got no usable answer {SENDS} times ({unknown.message}); if a model named "
+                            f"{inputs.name!r} shows up in workspace {ws} (its first version's description ends with "
+                            f"[aimodels-op:{token}]), delete it or import it with {import_command(ws, '<model id>')}")
+
+    def _lookup(self, inputs: ModelInputs, token: str) -> dict[str, Any] | None:
+        """After a lost reply: the namesake this create made (our token), None if none shows up in
+        time, and a refusal if the namesake is someone else's."""
+        ws = inputs.workspace_id
+
+        def poll() -> Poll[dict[str, Any]]:
+            model = self.client.find_model_by_name(ws, inputs.name)
+            return Poll(model, "not listed" if model is None else "listed", done=model is not None)
+
+        try:
+            model = wait_for(f"{self.label(inputs)}: lookup", poll, timeout_s=min(LOOKUP_S, inputs.wait_timeout_s))
+        except WaitTimeout:
+            return None
+        return self._ours(inputs, model, token)
+
+    def _ours(self, inputs: ModelInputs, model: dict[str, Any], token: str) -> dict[str, Any]:
+        """The namesake if this operation made it (its first version carries our token), else a refusal."""
+        ws = inputs.workspace_id
+        if unmarked((model.get("current_version") or {}).get("description"))[1] == token:
+            return model
+        raise ProviderError(f"a model named {inputs.name!r} already exists in workspace {ws} (id {model.get('id')}), "
+                            f"not made by this operation; to manage it here, import it with "
+                            f"{import_command(ws, model.get('id'))}, or choose another name")
+
+    def _refuse_namesake(self, inputs: ModelInputs, exc: ApiError) -> None:
+        model = self.client.find_model_by_name(inputs.workspace_id, inputs.name)
+        if model is not None:
+            raise ProviderError(f"a model named {inputs.name!r} already exists in workspace {inputs.workspace_id} "
+                                f"(id {model.get('id')}); to manage it here, import it with "
+                                f"{import_command(inputs.workspace_id, model.get('id'))}, or choose another name "
+                                f"({exc.message})") from None
+
+    def _remove(self, inputs: ModelInputs, ws: str, model_id: str) -> None:
+        """Cleanup of an incomplete create (stock server): delete it, waiting while the platform
+        still reports it or a version as being created."""
+        def poll() -> Poll[None]:
             try:
                 self.client.delete_model(ws, model_id)
-            except ProviderError as exc:
-                progress(f"{self.label(inputs)}: cleanup failed, delete model {model_id} by hand: {exc}")
-            raise
-        return Created(model_id, self._outputs(inputs.workspace_id, model_id))
+            except NotFoundError:
+                pass
+            return Poll(None, "deleted", done=True)
 
+        progress(f"{self.label(inputs)}: removing the incomplete model {model_id}")
+        try:
+            wait_for(f"{self.label(inputs)}: removal of {model_id}", poll, timeout_s=max(60, inputs.wait_timeout_s))
+        except ProviderError as exc:
+            raise ProviderError(f"could not remove the incomplete model {model_id} in workspace {ws}; delete it by "
+                                f"hand: {exc.message}") from None
+
+    # -- read / update / delete -------------------------------------------------------------
     def read(self, id: str, inputs: ModelInputs, outputs: ModelOutputs) -> Observed | None:
-        model = self.client.find_model(inputs.workspace_id, id)
+        """Works from ``<workspace>/<model id>`` alone (import): every input comes from the platform."""
+        ws, model_id = self._where(id, inputs)
+        model = self.client.find_model(ws, model_id)
         if model is None:
             return None
+        declared = getattr(inputs, "versions", None) or []
         # Keep the declared order (the platform lists newest first, with second-resolution times);
         # versions made behind our back go last, oldest first.
-        order = {v.name: i for i, v in enumerate(inputs.versions)}
-        versions = sorted(self.client.versions(inputs.workspace_id, id),
-                          key=lambda v: (order.get(v.get("name"), len(order)), v.get("create_time") or ""))
+        order = {v.name: i for i, v in enumerate(declared)}
+        listed = list(enumerate(self.client.versions(ws, model_id)))  # newest first: -i breaks ties in time
+        versions = [v for _, v in sorted(listed, key=lambda iv: (order.get(iv[1].get("name"), len(order)),
+                                                                 iv[1].get("create_time") or "", -iv[0]))]
         current_id = (model.get("current_version") or {}).get("id")
         current = next((v.get("name") for v in versions if v.get("id") == current_id), None)
-        seen = inputs.model_copy(update={
-            "name": model.get("name"),
-            "description": model.get("description") or None,
-            "versions": [VersionSpec.from_api(v) for v in versions],
-            "current_version": inputs.current_version if current == inputs.wanted_current else current,
-        })
-        return Observed(seen, self._outputs_from(model, versions))
+        if len(versions) == 1 and current == versions[0].get("name") and not getattr(inputs, "current_version", None):
+            current = None  # a single version is current without saying so
+        seen = ModelInputs.model_construct(
+            workspace_id=ws, name=model.get("name"), description=model.get("description") or None,
+            versions=[VersionSpec.from_api(v) for v in versions], current_version=current,
+            wait_timeout_s=getattr(inputs, "wait_timeout_s", None) or 600,
+        )
+        return Observed(seen, self._outputs_from(model, {v["name"]: v["id"] for v in versions}))
 
     def update(self, id: str, olds: ModelInputs, news: ModelInputs, outputs: ModelOutputs) -> ModelOutputs:
-        ws = news.workspace_id
-        have = {v["name"]: v for v in self.client.versions(ws, id)}
-        for spec in news.versions:
-            existing = have.get(spec.name)
-            if existing is None:
-                self._add_version(news, id, spec)
-            elif VersionSpec.from_api(existing).body() != spec.body():
-                raise ProviderError(f"version {spec.name!r} exists with another configuration and versions are "
-                                    "immutable: add a version with a new name instead")
+        ws, model_id = self._where(id, news)
+        changed = self._changed_versions(olds, news)
+        if changed:
+            raise ProviderError(f"versions are immutable: {', '.join(changed)} changed; add a version with a new "
+                                "name instead")
+        ids = dict(outputs.version_ids)
+        added = [spec for spec in news.versions if spec.name not in ids]
+        for spec in added:
+            ids[spec.name] = self._add_version(news, ws, model_id, spec)
+        body: dict[str, Any] = {}
         if (news.name, news.description) != (olds.name, olds.description):
-            self.client.update_model(ws, id, {"name": news.name, "description": news.description or ""})
-        self._make_current(news, id)
+            body.update(name=news.name, description=news.description or "")
+        target = ids[news.wanted_current]
+        if added or target != outputs.current_version_id:
+            body["current_version_id"] = target
+        model = self.client.update_model(ws, model_id, body) if body else None
         wanted = {v.name for v in news.versions}
-        for name, v in have.items():
-            if name not in wanted:
-                progress(f"{self.label(news)}: deleting version {name}")
-                self.client.delete_version(ws, id, v["id"])
-        return self._outputs(ws, id)
+        for name in [n for n in ids if n not in wanted]:
+            progress(f"{self.label(news)}: deleting version {name}")
+            try:
+                self.client.delete_version(ws, model_id, ids[name])
+            except NotFoundError:
+                pass
+            del ids[name]
+        if model is None:
+            return outputs.model_copy(update={"version_ids": ids})
+        return self._outputs_from(model, ids)
 
     def delete(self, id: str, inputs: ModelInputs, outputs: ModelOutputs) -> None:
         # Refused while an inference service uses a version: the vendor's message says so.
-        self.client.delete_model(inputs.workspace_id, id)
+        ws, model_id = self._where(id, inputs)
+        self.client.delete_model(ws, model_id)
 
-    # -- helpers
-    def _wait_model(self, inputs: ModelInputs, model_id: str) -> dict[str, Any]:
+    # -- helpers -----------------------------------------------------------------------------
+    @staticmethod
+    def _where(id: str, inputs: ModelInputs) -> tuple[str, str]:
+        if "/" in id:  # an import id
+            ws, _, model_id = id.partition("/")
+            return ws, model_id
+        return inputs.workspace_id, id
+
+    @staticmethod
+    def _changed_versions(olds: ModelInputs, news: ModelInputs) -> list[str]:
+        before = {v.name: v.body() for v in olds.versions}
+        return [v.name for v in news.versions if v.name in before and before[v.name] != v.body()]
+
+    def _wait_model(self, inputs: ModelInputs, ws: str, model_id: str) -> dict[str, Any]:
         def poll() -> Poll[dict[str, Any]]:
-            model = self.client.find_model(inputs.workspace_id, model_id)
+            model = self.client.find_model(ws, model_id)
             return Poll(model, "creating" if model is None else "visible", done=model is not None)
 
         return wait_for(self.label(inputs), poll, timeout_s=inputs.wait_timeout_s)
 
-    def _wait_named(self, inputs: ModelInputs) -> dict[str, Any]:
+    def _add_version(self, inputs: ModelInputs, ws: str, model_id: str, spec: VersionSpec) -> str:
+        """Add one version and wait until it is listed; its id. Without an answer the add is
+        sent again at once (a version name is unique in the model, so a resend cannot make a
+        second one); a version of that name already in the model is taken only if this operation
+        sent it (its token) or it has the same content (e.g. left by a create that failed half-way)."""
+        what, token = f"{self.label(inputs)} version {spec.name}", uuid.uuid4().hex
+        for attempt in range(1, SENDS + 1):
+            try:
+                self.client.update_model(ws, model_id, {"version": spec.body(token)})
+            except ProviderError as exc:
+                if isinstance(exc, ApiError) and exc.status == 400:
+                    existing = self._listed(ws, model_id, spec.name)
+                    if existing is None:
+                        raise
+                    if unmarked(existing.get("description"))[1] == token or \
+                            VersionSpec.from_api(existing).body() == spec.body():
+                        return existing["id"]
+                    raise ProviderError(f"version {spec.name!r} already exists in model {model_id} with another "
+                                        f"configuration; versions are immutable: use a new name") from None
+                if not is_transient(exc):
+                    raise
+                progress(f"{what}: no answer to the add ({exc.message})"
+                         + ("; sending it again" if attempt < SENDS else "; looking for it"))
+                continue
+            found = self._wait_version(what, ws, model_id, spec, token, inputs.wait_timeout_s, lost=False)
+            assert found is not None
+            return found
+        found = self._wait_version(what, ws, model_id, spec, token, min(LOOKUP_S, inputs.wait_timeout_s), lost=True)
+        if found is not None:
+            return found
+        raise ProviderError(f"adding version {spec.name!r} got no usable answer {SENDS} times; check model {model_id} "
+                            f"in workspace {ws} for it")
+
+    def _wait_version(self, what: str, ws: str, model_id: str, spec: VersionSpec, token: str, timeout_s: float,
+                      *, lost: bool) -> str | None:
         def poll() -> Poll[dict[str, Any]]:
-            model = self.client.find_model_by_name(inputs.workspace_id, inputs.name)
-            return Poll(model, "looking", done=model is not None)
-
-        return wait_for(self.label(inputs), poll, timeout_s=min(60, inputs.wait_timeout_s))
-
-    def _add_version(self, inputs: ModelInputs, model_id: str, spec: VersionSpec) -> None:
-        ws = inputs.workspace_id
-        try:
-            self.client.update_model(ws, model_id, {"version": spec.body()})
-        except TransportError:
-            progress(f"{self.label(inputs)}: the reply adding version {spec.name} was lost; checking the list")
-
-        def poll() -> Poll[str]:
             v = next((v for v in self.client.versions(ws, model_id) if v.get("name") == spec.name), None)
-            return Poll(v and v["id"], "adding" if v is None else "visible", done=v is not None)
+            return Poll(v, "adding" if v is None else "visible", done=v is not None)
 
-        wait_for(f"{self.label(inputs)} version {spec.name}", poll, timeout_s=inputs.wait_timeout_s)
+        try:
+            v = wait_for(what, poll, timeout_s=timeout_s)
+        except WaitTimeout:
+            if lost:
+                return None
+            raise
+        if unmarked(v.get("description"))[1] != token and VersionSpec.from_api(v).body() != spec.body():
+            raise ProviderError(f"version {spec.name!r} appeared in model {model_id} with another configuration")
+        return v["id"]
 
-    def _make_current(self, inputs: ModelInputs, model_id: str) -> None:
-        ws = inputs.workspace_id
-        model = self.client.find_model(ws, model_id) or {}
-        versions = {v["name"]: v["id"] for v in self.client.versions(ws, model_id)}
-        target = versions.get(inputs.wanted_current)
-        if target and (model.get("current_version") or {}).get("id") != target:
-            self.client.update_model(ws, model_id, {"current_version_id": target})
-
-    def _outputs(self, ws: str, model_id: str) -> ModelOutputs:
-        return self._outputs_from(self.client.find_model(ws, model_id) or {}, self.client.versions(ws, model_id))
+    def _listed(self, ws: str, model_id: str, name: str) -> dict[str, Any] | None:
+        return next((v for v in self.client.versions(ws, model_id) if v.get("name") == name), None)
 
     @staticmethod
-    def _outputs_from(model: dict[str, Any], versions: list[dict[str, Any]]) -> ModelOutputs:
-        return ModelOutputs(model_id=model.get("id"), version_ids={v["name"]: v["id"] for v in versions},
+    def _outputs_from(model: dict[str, Any], ids: dict[str, str | None]) -> ModelOutputs:
+        return ModelOutputs(model_id=model.get("id"), version_ids={k: v for k, v in ids.items() if v},
                             current_version_id=(model.get("current_version") or {}).get("id"),
                             visibility=model.get("visibility"), created_at=model.get("create_time"))
 

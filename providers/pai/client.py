@@ -8,7 +8,8 @@ from typing import Any
 import httpx
 from pydantic import model_validator
 
-from providers.core import ApiClient, ClientSettings, PlatformSettings, VendorError, setting
+from providers.core import ApiClient, ClientSettings, PlatformSettings, RuleError, VendorError, setting
+from providers.core.settings import endpoint_setting
 from providers.pai.auth import AcsV3Auth
 
 NOT_FOUND_CODES = {"201900002", "201900003"}  # model, version
@@ -22,14 +23,19 @@ class PaiSettings(PlatformSettings):
                                      env=["ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALICLOUD_SECRET_KEY"])
     security_token: str | None = setting(None, config="securityToken", secret=True,
                                          env=["ALIBABA_CLOUD_SECURITY_TOKEN", "ALICLOUD_SECURITY_TOKEN"])
-    region: str = setting("cn-hangzhou", config="region", env=["ALIBABA_CLOUD_REGION_ID", "ALICLOUD_REGION"])
-    endpoint: str | None = setting(None, config="endpoint", env=["PAI_ENDPOINT"],
-                                   description="override, e.g. the emulator: http://127.0.0.1:8787/pai")
+    region: str | None = setting(None, config="region", env=["ALIBABA_CLOUD_REGION_ID", "ALICLOUD_REGION"],
+                                 description="e.g. cn-hangzhou: the endpoint is aiworkspace.<region>.aliyuncs.com")
+    endpoint: str | None = endpoint_setting(None, config="endpoint", env=["PAI_ENDPOINT"], emulator_path="/pai",
+                                            description="overrides the regional endpoint")
     timeout_s: float = setting(30.0, config="timeoutSeconds", env=["PAI_TIMEOUT_SECONDS"], gt=0)
 
     @model_validator(mode="after")
-    def _strip(self) -> PaiSettings:
-        object.__setattr__(self, "region", self.region.strip())  # some published endpoint maps carry a tab
+    def _target(self) -> PaiSettings:
+        if self.region is not None:  # some published endpoint maps carry a tab
+            object.__setattr__(self, "region", self.region.strip() or None)
+        if not self.endpoint and not self.region:
+            raise RuleError("endpoint", "not set, and no pai:region to derive it from "
+                                        "(set pai:region for https://aiworkspace.<region>.aliyuncs.com)")
         return self
 
     @property
@@ -98,6 +104,9 @@ class PaiClient(ApiClient):
     def delete_version(self, model_id: str, version: str) -> None:
         self.request("DeleteModelVersion", "DELETE", f"/api/v1/models/{model_id}/versions/{version}")
 
+    def list_versions(self, model_id: str, **query: Any) -> Iterator[dict[str, Any]]:
+        yield from self._pages("ListModelVersions", f"/api/v1/models/{model_id}/versions", "Versions", query)
+
     def set_version_labels(self, model_id: str, version: str, old: dict[str, str], new: dict[str, str]) -> None:
         self._reconcile_labels("ModelVersion", f"/api/v1/models/{model_id}/versions/{version}/labels", old, new)
 
@@ -123,8 +132,8 @@ class PaiClient(ApiClient):
             self.request(f"Create{kind}Labels", "POST", path, json={"Labels": fresh}, idempotent=True)
 
 
-def labels_of(obj: dict[str, Any]) -> dict[str, str]:
-    return {label["Key"]: label.get("Value", "") for label in obj.get("Labels") or []}
+def labels_of(obj: dict[str, Any], hide: str | None = None) -> dict[str, str]:
+    return {label["Key"]: label.get("Value", "") for label in obj.get("Labels") or [] if label.get("Key") != hide}
 
 
 def labels_body(labels: dict[str, str]) -> list[dict[str, str]]:

@@ -1,20 +1,27 @@
 """pai:Model — a model in the PAI model registry. Everything but the workspace changes in place;
-labels are reconciled through the label routes (UpdateModel never carries them)."""
+labels are reconciled through the label routes (UpdateModel never carries them).
+
+Requests: create 1 (CreateModel; ``owner_id`` and ``created_at`` arrive with the next read),
+read 1, delete 1, update only what changed (UpdateModel if a model field changed; label routes
+if labels changed). Names are not unique, so a lost create reply is recovered by the create's
+marker label (see base.py), never by name: a model that existed before is never adopted."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
 import pulumi
+from pydantic import field_validator
 
-from providers.core import Created, Inputs, Observed, Outputs, ProviderError, Resource, TransportError, prop, progress
-from providers.pai.base import Labels, PaiHandler
+from providers.core import Created, Inputs, Observed, Outputs, Resource, prop
+from providers.pai.base import MARK, Labels, PaiHandler, new_token
 from providers.pai.client import labels_body, labels_of
 
 # input field -> vendor field, for everything UpdateModel accepts
 FIELDS = {"name": "ModelName", "description": "ModelDescription", "domain": "Domain", "task": "Task",
           "accessibility": "Accessibility", "origin": "Origin", "model_type": "ModelType", "model_doc": "ModelDoc",
           "order_number": "OrderNumber", "parameter_size": "ParameterSize", "extra_info": "ExtraInfo"}
+TEXT = ("description", "domain", "task", "origin", "model_type", "model_doc")  # cleared by sending ""
 
 
 class ModelInputs(Inputs):
@@ -33,6 +40,11 @@ class ModelInputs(Inputs):
     workspace_id: str | None = prop(None, replace=True, server_default=True,
                                     description="unset: the account's default workspace")
 
+    @field_validator(*TEXT, mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else value  # the platform does not tell "" from unset
+
 
 class ModelOutputs(Outputs):
     model_id: str | None = None
@@ -46,31 +58,45 @@ class ModelHandler(PaiHandler[ModelInputs, ModelOutputs]):
     type_token = "pai:Model"
 
     def create(self, inputs: ModelInputs) -> Created[ModelOutputs]:
-        body = {**self._body(inputs), "Labels": labels_body(inputs.labels)}
-        if inputs.workspace_id:
-            body["WorkspaceId"] = inputs.workspace_id
-        try:
-            model_id = self.client.create_model(body)
-        except TransportError:
-            model_id = self._recover(inputs)
-        return Created(model_id, self._outputs(self.client.get_model(model_id)))
+        # One request: the reply carries only the id; owner and creation time come with the next read.
+        token = new_token()
+        body = {**self._body(inputs), "Labels": labels_body({**inputs.labels, MARK: token})}
+        where = {"WorkspaceId": inputs.workspace_id} if inputs.workspace_id else {}
+        body.update(where)
+
+        def find() -> str | None:
+            found = [m for m in self.client.list_models(Label=token, **where) if labels_of(m).get(MARK) == token]
+            return found[0]["ModelId"] if found else None
+
+        model_id = self.create_once(self.label(inputs), token, lambda: self.client.create_model(body), find)
+        return Created(model_id, ModelOutputs(model_id=model_id))
 
     def read(self, id: str, inputs: ModelInputs, outputs: ModelOutputs) -> Observed | None:
+        """Works from the id alone (import): every input comes from the platform."""
         model = self.client.get_model(id)
-        seen = inputs.model_copy(update={
-            **{field: model.get(vendor) for field, vendor in FIELDS.items()},
-            "accessibility": model.get("Accessibility") or inputs.accessibility,
-            "extra_info": model.get("ExtraInfo") or {},
-            "labels": labels_of(model),
-            "workspace_id": model.get("WorkspaceId") if inputs.workspace_id else None,
-        })
-        return Observed(seen, self._outputs(model))
+        importing = getattr(inputs, "name", None) is None
+        values: dict[str, Any] = {field: model.get(vendor) for field, vendor in FIELDS.items()}
+        values.update({field: values[field] or None for field in TEXT})  # "" and unset are the same
+        values.update(
+            accessibility=model.get("Accessibility") or "PRIVATE",
+            extra_info=model.get("ExtraInfo") or {},
+            labels=labels_of(model, hide=MARK),
+            # unset = the default workspace: keep it unset unless it was set (or we are importing)
+            workspace_id=model.get("WorkspaceId") if (getattr(inputs, "workspace_id", None) or importing) else None,
+        )
+        return Observed(ModelInputs.model_construct(**values), self._outputs(model))
 
     def update(self, id: str, olds: ModelInputs, news: ModelInputs, outputs: ModelOutputs) -> ModelOutputs:
-        self.client.update_model(id, self._body(news))
+        # Only what changed is sent; nothing an update does changes the outputs, so none is read back.
+        if any(getattr(olds, f) != getattr(news, f) for f in FIELDS):
+            body = self._body(news)
+            body.update({FIELDS[f]: "" for f in TEXT if getattr(news, f) is None and getattr(olds, f)})  # cleared
+            if olds.extra_info and not news.extra_info:
+                body["ExtraInfo"] = {}
+            self.client.update_model(id, body)
         if olds.labels != news.labels:
             self.client.set_model_labels(id, olds.labels, news.labels)
-        return self._outputs(self.client.get_model(id))
+        return outputs
 
     def delete(self, id: str, inputs: ModelInputs, outputs: ModelOutputs) -> None:
         self.client.delete_model(id)
@@ -78,16 +104,6 @@ class ModelHandler(PaiHandler[ModelInputs, ModelOutputs]):
     def _body(self, inputs: ModelInputs) -> dict[str, Any]:
         # The full field set every time ("omitted = unchanged" is undocumented), as Terraform does.
         return {vendor: getattr(inputs, field) for field, vendor in FIELDS.items() if getattr(inputs, field) is not None}
-
-    def _recover(self, inputs: ModelInputs) -> str:
-        """The create reply was lost. Names are not unique, so adopt only an unambiguous match."""
-        query = {"ModelName": inputs.name, **({"WorkspaceId": inputs.workspace_id} if inputs.workspace_id else {})}
-        matches = [m for m in self.client.list_models(**query) if m.get("ModelName") == inputs.name]
-        if len(matches) != 1:
-            raise ProviderError(f"the CreateModel reply was lost and {len(matches)} models named {inputs.name!r} "
-                                "exist; check the registry and delete the duplicate by hand")
-        progress(f"{self.label(inputs)}: the create reply was lost; adopting {matches[0]['ModelId']}")
-        return matches[0]["ModelId"]
 
     @staticmethod
     def _outputs(model: dict[str, Any]) -> ModelOutputs:

@@ -8,10 +8,12 @@ Fixtures
     the Python launchers. It never skips: without a CLI the tier fails loudly.
 
 ``make_stack`` (function)
-    Factory ``make_stack(program_dir=REPO, stack_name="e2e", config={}, secrets={}, env={})``
+    Factory ``make_stack(program_dir=REPO, stack_name="e2e", config={}, secrets={}, env={}, emulator=True)``
     returning a ``pulumi.automation.Stack`` on a throwaway file backend under ``tmp_path`` with a
     passphrase secrets provider and the project-local PULUMI_HOME (.tools/pulumi-home). Config
-    keys without a namespace get the project's. Every stack it made is destroyed and removed at
+    keys without a namespace get the project's. ``emulator=True`` sets ``aimodels:emulator: true``
+    (unless ``config`` sets it), so every endpoint the config leaves out targets the session
+    emulator. Every stack it made is destroyed and removed at
     teardown (also when the test failed), and a stack config file it created is deleted.
 
 The provider processes inherit the CLI's environment, so ``env`` (plus AIMODELS_EMULATOR_URL,
@@ -96,6 +98,7 @@ def make_stack(pulumi_cli: Path, emulator: Emulator, tmp_path: Path) -> Iterator
     command = _pulumi_command(pulumi_cli)
     PULUMI_HOME.mkdir(parents=True, exist_ok=True)
     made: list[tuple[auto.Stack, Path, bool]] = []
+    emulator_url = emulator.url  # the name `emulator` is make()'s flag below
 
     def make(
         program_dir: Path | str = REPO,
@@ -103,6 +106,7 @@ def make_stack(pulumi_cli: Path, emulator: Emulator, tmp_path: Path) -> Iterator
         config: Mapping[str, Any] | None = None,
         secrets: Mapping[str, Any] | None = None,
         env: Mapping[str, str] | None = None,
+        emulator: bool = True,
     ) -> auto.Stack:
         program_dir = Path(program_dir).resolve()
         state = tmp_path / f"pulumi-state-{len(made)}"
@@ -112,7 +116,7 @@ def make_stack(pulumi_cli: Path, emulator: Emulator, tmp_path: Path) -> Iterator
             "PULUMI_CONFIG_PASSPHRASE": E2E_PASSPHRASE,
             "PULUMI_SKIP_UPDATE_CHECK": "true",
             "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-            "AIMODELS_EMULATOR_URL": emulator.url,
+            "AIMODELS_EMULATOR_URL": emulator_url,
             **(env or {}),
         }
         config_file = _stack_config_path(program_dir, stack_name)
@@ -126,7 +130,10 @@ def make_stack(pulumi_cli: Path, emulator: Emulator, tmp_path: Path) -> Iterator
         )
         stack = auto.create_stack(stack_name, work_dir=str(program_dir), opts=opts)
         made.append((stack, config_file, had_config_file))
-        values = {k: auto.ConfigValue(value=str(v)) for k, v in (config or {}).items()}
+        config = dict(config or {})
+        if emulator:  # unset endpoints go to the session emulator (AIMODELS_EMULATOR_URL above)
+            config.setdefault("aimodels:emulator", "true")
+        values = {k: auto.ConfigValue(value=str(v)) for k, v in config.items()}
         values.update({k: auto.ConfigValue(value=str(v), secret=True) for k, v in (secrets or {}).items()})
         if values:
             stack.set_all_config(values)

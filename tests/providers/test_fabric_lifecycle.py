@@ -86,7 +86,7 @@ def test_duplicate_name_is_rejected_by_the_platform(fabric):
 def test_token_auth_via_iam_password(fabric, emulator):
     cfg = {"fabric:endpoint": f"{emulator.url}/fabric", "fabric:iamEndpoint": f"{emulator.url}/fabric",
            "fabric:username": "emulator-user", "fabric:password": "EmulatorPassw0rd!",
-           "fabric:domainName": "emulator-domain"}
+           "fabric:domainName": "emulator-domain", "fabric:region": "cn-north-4"}
     p = provider(cfg)
     created = p.create(checked(p, {"workspace_id": WS, "name": "via-token", "versions": [V1]}))
     assert p.read(created.id, created.outs).id == created.id
@@ -96,7 +96,7 @@ def test_token_auth_via_iam_password(fabric, emulator):
 def test_bad_iam_password_is_one_line_without_the_password(fabric, emulator):
     cfg = {"fabric:endpoint": f"{emulator.url}/fabric", "fabric:iamEndpoint": f"{emulator.url}/fabric",
            "fabric:username": "emulator-user", "fabric:password": "Wrong-Password-123",
-           "fabric:domainName": "emulator-domain"}
+           "fabric:domainName": "emulator-domain", "fabric:region": "cn-north-4"}
     p = provider(cfg)
     with pytest.raises(ResourceError) as err:
         p.create(checked(p, {"workspace_id": WS, "name": "nope", "versions": [V1]}))
@@ -133,5 +133,5 @@ def test_changing_an_existing_version_fails_at_preview():
     failures = p.check(olds, news).failures
     assert [(f.property, "immutable" in f.reason) for f in failures] == [("versions", True)]
     # adding a version next to the unchanged one is fine
-    grown = {**olds, "versions": [olds["versions"][0], {**olds["versions"][0], "name": "v2"}]}
+    grown = {**olds, "versions": [olds["versions"][0], {**olds["versions"][0], "name": "v2"}], "current_version": "v2"}
     assert p.check(olds, grown).failures == []

@@ -262,3 +262,109 @@ def test_wait_pause_is_a_fraction_of_the_time_waited():
 
     b = Backoff(jitter=0.0)
     assert b.pause(0) == 0.5 and b.pause(100) == pytest.approx(8.0) and b.pause(10_000) == 60.0
+
+
+# -- check never crashes and never leaks (issue 8.6) ------------------------------------------------
+
+@pytest.mark.parametrize("handler, props, prop", [
+    (PaiModelHandler, {"name": "m", "extra_info": {"weights": "ASSET"}}, "extra_info"),
+    (ModelVersionHandler, {"model_id": "m", "uri": "oss://b/p", "metrics": {"a": ["ASSET"]}}, "metrics"),
+    (TrainingJobHandler, {"model": "m", "dataset": "d", "output_name": "o",
+                          "extra_config": {"training": {"file": "ASSET"}}}, "extra_config"),
+    (InferenceJobHandler, {"inference_type": "Async", "models": {}, "parameters": {"init": "ASSET"}}, "parameters"),
+])
+def test_an_asset_in_a_free_form_input_is_a_check_failure(handler, props, prop, tmp_path):
+    import pulumi
+
+    asset = pulumi.FileAsset(str(tmp_path / "weights.bin"))
+
+    def put(value):
+        if isinstance(value, dict):
+            return {k: put(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [put(v) for v in value]
+        return asset if value == "ASSET" else value
+
+    found = failures(handler, put(props))  # before: PydanticSerializationError escaped check
+    assert prop in found and "FileAsset is not allowed" in found[prop], found
+
+
+@pytest.mark.parametrize("number, word", [(float("inf"), "Infinity"), (float("-inf"), "-Infinity"),
+                                          (float("nan"), "NaN")])
+def test_non_finite_numbers_are_refused_not_nulled(number, word):
+    p = DynamicProvider(PaiModelHandler)
+    result = p.check({}, {"name": "m", "extra_info": {"scores": [1.5, number]}})  # before: silently null
+    assert [(f.property, word in f.reason and "extra_info.scores[1]" in f.reason) for f in result.failures] == \
+        [("extra_info", True)]
+
+
+@pytest.mark.parametrize("password", [{"nested": "LeakTest-9f3"}, ["LeakTest-9f3"], 12345678, True, ""])
+def test_a_secret_of_the_wrong_type_is_never_printed(password):
+    result = DynamicProvider(UserHandler).check({}, {"username": "u", "password": password, "roles": ["r"]})
+    assert len(result.failures) == 1
+    failure = result.failures[0]
+    # The engine prints the named property's value next to the reason: a secret is named in the reason.
+    assert failure.property == "" and failure.reason.startswith("password: ")
+    for text in ("LeakTest", "12345678", "True", "nested"):
+        assert text not in failure.reason
+
+
+def test_a_secret_asset_is_refused_without_its_path():
+    import pulumi
+
+    result = DynamicProvider(UserHandler).check({}, {"username": "u", "password": pulumi.FileAsset("LeakTest.txt"),
+                                                    "roles": ["r"]})
+    assert [(f.property, "LeakTest" in f.reason) for f in result.failures] == [("", False)]
+
+
+def test_a_missing_secret_is_still_named_by_property():
+    assert "password" in failures(UserHandler, {"username": "u", "roles": ["r"]})
+
+
+# -- configuration that cannot target the wrong place (issue 8.7) -----------------------------------
+
+PAI_KEYS = {"pai:accessKeyId": "AK", "pai:accessKeySecret": "SK"}
+
+
+def test_a_missing_endpoint_is_an_error_naming_the_key():
+    from providers.pai.client import PaiSettings
+
+    with pytest.raises(ConfigError) as err:  # before: the public cn-hangzhou endpoint, silently
+        PaiSettings.load(Config(raw_config=PAI_KEYS, project_name="aimodels"), environ={})
+    text = str(err.value)
+    assert "pai:endpoint" in text and "aimodels:emulator" in text and "\n" not in text
+    assert PaiSettings.load({**PAI_KEYS, "pai:region": "cn-shanghai"}, environ={}).base_url == \
+        "https://aiworkspace.cn-shanghai.aliyuncs.com"
+
+
+@pytest.mark.parametrize("environ, url", [
+    ({"AIMODELS_EMULATOR_URL": "http://127.0.0.1:9911/"}, "http://127.0.0.1:9911/pai"),
+    ({"AIMODELS_EMULATOR_PORT": "9912"}, "http://127.0.0.1:9912/pai"),
+    ({}, "http://127.0.0.1:8787/pai"),
+])
+def test_the_emulator_flag_gives_every_unset_endpoint_the_emulator(environ, url):
+    from providers.pai.client import PaiSettings
+
+    cfg = Config(raw_config={**PAI_KEYS, "aimodels:emulator": "true"}, project_name="aimodels")
+    assert PaiSettings.load(cfg, environ=environ).base_url == url
+    explicit = Config(raw_config={**PAI_KEYS, "aimodels:emulator": "true", "pai:endpoint": "http://x/pai"},
+                      project_name="aimodels")
+    assert PaiSettings.load(explicit, environ=environ).base_url == "http://x/pai"  # a set endpoint wins
+
+
+def test_a_bad_emulator_flag_is_refused():
+    from providers.fabric.client import FabricSettings
+
+    with pytest.raises(ConfigError) as err:
+        FabricSettings.load({"fabric:token": "t", "aimodels:emulator": "maybe"}, environ={})
+    assert "aimodels:emulator" in str(err.value)
+
+
+def test_the_local_stack_names_no_url_and_declares_the_emulator():
+    from pathlib import Path
+
+    import yaml
+
+    config = yaml.safe_load((Path(__file__).resolve().parents[2] / "stacks" / "Pulumi.local.yaml").read_text())["config"]
+    assert config.get("aimodels:emulator") is True
+    assert not [k for k, v in config.items() if isinstance(v, str) and "127.0.0.1" in v]
