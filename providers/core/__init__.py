@@ -16,12 +16,13 @@ from providers.core.fields import Inputs, Outputs, RuleError, prop
 from providers.core.http import ApiClient, ClientSettings, RetryPolicy, VendorError
 from providers.core.progress import progress
 from providers.core.resource import Created, DynamicProvider, Handler, Observed, Resource, is_import
-from providers.core.settings import PlatformSettings, setting, shared_client
+from providers.core.settings import (PlatformSettings, emulator_enabled, emulator_url, endpoint_setting, setting,
+                                     shared_client)
 from providers.core.wait import Backoff, Poll, wait_for
 
 __all__ = [
     "ApiClient", "ApiError", "Backoff", "ClientSettings", "ConfigError", "Created", "CreatedButFailed", "DynamicProvider",
     "FailedState", "Handler", "Inputs", "NotFoundError", "Observed", "Outputs", "PlatformSettings", "Poll",
     "ProviderError", "Resource", "ResourceError", "RetryPolicy", "RuleError", "TransportError", "VendorError",
-    "WaitTimeout", "is_import", "prop", "progress", "runtime", "setting", "shared_client", "wait_for",
+    "WaitTimeout", "emulator_enabled", "emulator_url", "endpoint_setting", "is_import", "prop", "progress", "runtime", "setting", "shared_client", "wait_for",
 ]

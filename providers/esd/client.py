@@ -11,7 +11,8 @@ from typing import Any
 
 import httpx
 
-from providers.core import ApiClient, ClientSettings, PlatformSettings, ProviderError, VendorError, setting
+from providers.core import (ApiClient, ClientSettings, PlatformSettings, ProviderError, VendorError, endpoint_setting,
+                            setting)
 
 PER_PAGE = 100  # checkpoint list page size (the Lambda pages in memory after a full scan)
 S3_ATTEMPTS = 6  # tries of one presigned upload (429, 5xx and connection errors are retried)
@@ -19,8 +20,8 @@ S3_ATTEMPTS = 6  # tries of one presigned upload (429, 5xx and connection errors
 
 class EsdSettings(PlatformSettings):
     namespace = "esd"
-    base_url: str = setting("http://127.0.0.1:8787/esd/prod", config="apiUrl", env=["ESD_API_URL"],
-                            description="API Gateway stage URL, e.g. https://<api-id>.execute-api.<region>.amazonaws.com/prod")
+    base_url: str = endpoint_setting(config="apiUrl", env=["ESD_API_URL"], emulator_path="/esd/prod",
+                                     description="API Gateway stage URL, e.g. https://<api-id>.execute-api.<region>.amazonaws.com/prod")
     api_key: str = setting(config="apiKey", env=["ESD_API_KEY"], secret=True, min_length=1)
     username: str = setting("api", config="username", env=["ESD_USERNAME"], min_length=1)
     timeout_s: float = setting(30.0, config="timeoutSeconds", env=["ESD_TIMEOUT_SECONDS"], gt=0)

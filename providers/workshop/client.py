@@ -21,7 +21,8 @@ from typing import Any, Literal
 
 import httpx
 
-from providers.core import ApiClient, ApiError, ClientSettings, PlatformSettings, VendorError, setting
+from providers.core import (ApiClient, ApiError, ClientSettings, PlatformSettings, VendorError, endpoint_setting,
+                            setting)
 from providers.workshop.auth import JSON, GatewayAuth
 
 DEFAULT_ENDPOINT = "https://openai.edu-aliyun.com"
@@ -36,8 +37,8 @@ class WorkshopSettings(PlatformSettings):
     app_key: str = setting(config="appKey", env=["WORKSHOP_APP_KEY", "SPEEDPIX_APP_KEY"], min_length=1)
     app_secret: str = setting(config="appSecret", env=["WORKSHOP_APP_SECRET", "SPEEDPIX_APP_SECRET"],
                               secret=True, min_length=1)
-    endpoint: str = setting(DEFAULT_ENDPOINT, config="endpoint", env=["WORKSHOP_ENDPOINT", "SPEEDPIX_ENDPOINT"],
-                            description="override, e.g. the emulator: http://127.0.0.1:8787/workshop")
+    endpoint: str = endpoint_setting(DEFAULT_ENDPOINT, config="endpoint", env=["WORKSHOP_ENDPOINT", "SPEEDPIX_ENDPOINT"],
+                                     emulator_path="/workshop", description="the gateway's base URL")
     api_token: str | None = setting(None, config="apiToken", env=["WORKSHOP_API_TOKEN"], secret=True,
                                     description="unset: allocated with /scc/allocate_token")
     token_name: str = setting("aimodels-pulumi", config="tokenName", env=["WORKSHOP_TOKEN_NAME"], min_length=1,

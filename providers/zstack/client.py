@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 from pydantic import model_validator
 
-from providers.core import (ApiClient, ApiError, ClientSettings, PlatformSettings, Poll, ProviderError,
-                            TransportError, VendorError, WaitTimeout, progress, setting, wait_for)
+from providers.core import (ApiClient, ApiError, ClientSettings, PlatformSettings, Poll, ProviderError, TransportError,
+                            VendorError, WaitTimeout, endpoint_setting, progress, setting, wait_for)
 from providers.zstack.auth import (JOBS_PATH, SESSION_EXPIRED, AccessKeyAuth, LoginError, SessionAuth,
                                    password_digest)
 
@@ -28,8 +28,8 @@ NOT_FOUND_CODES = {"SYS.1003"}
 
 class ZStackSettings(PlatformSettings):
     namespace = "zstack"
-    endpoint: str | None = setting(None, config="endpoint", env=["ZSTACK_ENDPOINT"],
-                                   description="base URL with the context path, e.g. http://10.0.0.5:8080/zstack")
+    endpoint: str | None = endpoint_setting(None, config="endpoint", env=["ZSTACK_ENDPOINT"], emulator_path="/zstack",
+                                            description="base URL with the context path, e.g. http://10.0.0.5:8080/zstack")
     host: str | None = setting(None, config="host", env=["ZSTACK_HOST"], description="management node address")
     port: int = setting(8080, config="port", env=["ZSTACK_PORT"], ge=1, le=65535)
     context_path: str = setting("zstack", config="contextPath", env=["ZSTACK_CONTEXT_PATH"])

@@ -139,11 +139,21 @@ def test_type_tokens_are_stable_and_readable():
 
 def test_settings_come_from_config_then_environment(monkeypatch):
     monkeypatch.setenv("ESD_API_KEY", "from-env")
+    monkeypatch.setenv("ESD_API_URL", "https://env.example/prod")
     assert EsdSettings.load(None).api_key == "from-env"
     cfg = Config({"esd:apiKey": "from-config", "esd:apiUrl": "https://esd.example/prod"}, "aimodels")
     s = EsdSettings.load(cfg)
     assert s.api_key == "from-config" and s.base_url == "https://esd.example/prod"
     assert "from-config" not in repr(s)
+
+
+def test_esd_endpoint_is_required_unless_the_stack_targets_the_emulator(monkeypatch):
+    monkeypatch.delenv("ESD_API_URL", raising=False)
+    monkeypatch.setenv("AIMODELS_EMULATOR_URL", "http://127.0.0.1:9999")
+    with pytest.raises(ConfigError, match="esd:apiUrl: Field required"):
+        EsdSettings.load(Config({"esd:apiKey": "k"}, "aimodels"))
+    s = EsdSettings.load(Config({"esd:apiKey": "k", "aimodels:emulator": "true"}, "aimodels"))
+    assert s.base_url == "http://127.0.0.1:9999/esd/prod"
 
 
 def test_missing_credentials_say_how_to_set_them(monkeypatch):
