@@ -450,9 +450,9 @@ class DynamicProvider(dynamic.ResourceProvider):
             stored = canonical(self.handler.Inputs.model_validate(raw))
         except ValidationError:
             return raw  # written by an older schema: compare as stored
-        # A provider knob absent from state (an import) is unknown, not its default.
+        # A provider knob or a write-only value absent from state (an import) is unknown, not its default.
         for name, marks in self._input_fields().items():
-            if marks.local and name not in raw:
+            if (marks.local or marks.write_only) and name not in raw:
                 stored.pop(name, None)
         return stored
 
@@ -604,8 +604,10 @@ class DynamicProvider(dynamic.ResourceProvider):
             seen = None
         if seen is None:
             raise ProviderError(f"cannot be imported: no {self.handler.type_token} with id {id} exists")
-        # Knobs of the provider (a wait deadline) are not on the platform: leave them to the program.
-        local = {n for n, m in self._input_fields().items() if m.local}
+        # Knobs of the provider (a wait deadline), and write-only values the platform did not show,
+        # are not known here: leave them to the program.
+        found = seen.inputs.model_fields_set
+        local = {n for n, m in self._input_fields().items() if m.local or (m.write_only and n not in found)}
         state = {k: v for k, v in self._state(seen.inputs, seen.outputs).items() if k not in local}
         inputs = {k: v for k, v in canonical(seen.inputs).items() if k not in local}
         return dynamic.ReadResult(id, state, inputs)

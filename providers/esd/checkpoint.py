@@ -54,10 +54,13 @@ def _sha256(path: str) -> str:
 
 class CheckpointInputs(Inputs):
     checkpoint_type: CheckpointType = prop(replace=True)
-    source_url: str | None = prop(None, replace=True, description="http(s) URL the platform downloads")
-    source_file: str | None = prop(None, replace=True, description="local path uploaded by the provider")
-    source_sha256: str | None = prop(None, replace=True, description="computed from source_file at preview")
-    upload_name: str | None = prop(None, replace=True, min_length=1, max_length=255, pattern=r"^[^/\\]+$",
+    # The platform keeps none of the source fields: an import cannot read them (write_only).
+    source_url: str | None = prop(None, replace=True, write_only=True, description="http(s) URL the platform downloads")
+    source_file: str | None = prop(None, replace=True, write_only=True,
+                                   description="local path uploaded by the provider")
+    source_sha256: str | None = prop(None, replace=True, write_only=True,
+                                     description="computed from source_file at preview")
+    upload_name: str | None = prop(None, replace=True, write_only=True, min_length=1, max_length=255, pattern=r"^[^/\\]+$",
                                    description="file name on the platform (source_file only; default: the "
                                                "local file's name); names are unique across the platform")
     name: str | None = prop(None, server_default=True, min_length=1, max_length=20, pattern=RENAME_PATTERN,

@@ -22,7 +22,8 @@ NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]*$"
 
 class DatasetInputs(Inputs):
     name: str = prop(replace=True, min_length=1, max_length=20, pattern=NAME_PATTERN)
-    files: list[str] = prop(replace=True, min_length=1, max_length=100, description="local image files")
+    files: list[str] = prop(replace=True, write_only=True, min_length=1, max_length=100,
+                            description="local image files (not readable back: an import takes them on trust)")
     description: str = prop("", replace=True)
     prefix: str | None = prop(None, replace=True, description="sub-folder, e.g. 10_technic (Kohya repeats)")
     enabled: bool = prop(True)

@@ -23,7 +23,8 @@ class InferenceJobInputs(Inputs):
     task_type: TaskType = prop("txt2img", replace=True)
     inference_type: Literal["Async", "Real-time"] = prop(replace=True)
     models: dict[str, list[str]] = prop(replace=True, description='e.g. {"Stable-diffusion": ["v1-5.safetensors"]}')
-    parameters: dict[str, Any] = prop({}, replace=True, description="A1111-style parameters (prompt, steps...)")
+    parameters: dict[str, Any] = prop({}, replace=True, write_only=True,
+                                      description="A1111-style parameters (prompt, steps...); uploaded, not readable back")
     endpoint_name: str | None = prop(None, replace=True, description="physical endpoint name; default: any eligible")
     wait_timeout_s: int = wait_timeout(600)
 

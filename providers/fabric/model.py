@@ -41,7 +41,7 @@ import pulumi
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from providers.core import (ApiError, Created, CreatedButFailed, Handler, Inputs, NotFoundError, Observed, Outputs,
-                            Poll, ProviderError, Resource, RuleError, WaitTimeout, prop, progress, wait_for)
+                            Poll, ProviderError, Resource, RuleError, WaitTimeout, is_import, prop, progress, wait_for)
 from providers.core.wait import is_transient
 from providers.fabric.client import FabricClient, FabricSettings
 
@@ -133,8 +133,8 @@ class ModelInputs(Inputs):
 
 class ModelOutputs(Outputs):
     model_id: str | None = None
-    version_ids: dict[str, str] = {}  # version name -> platform id
-    current_version_id: str | None = None
+    version_ids: dict[str, str] = prop({}, changes_with="versions")  # version name -> platform id
+    current_version_id: str | None = prop(None, changes_with=("versions", "current_version"))
     visibility: str | None = None
     created_at: str | None = None
 
@@ -328,6 +328,9 @@ class ModelHandler(Handler[ModelInputs, ModelOutputs]):
         if "/" in id:  # an import id
             ws, _, model_id = id.partition("/")
             return ws, model_id
+        if is_import(inputs):
+            raise ProviderError(f"the import id is <workspace id>/<model id> (models are listed per workspace), "
+                                f"not {id!r}")
         return inputs.workspace_id, id
 
     @staticmethod

@@ -60,7 +60,7 @@ class ModelVersionInputs(Inputs):
 
 class ModelVersionOutputs(Outputs):
     created_at: str | None = None
-    modified_at: str | None = None
+    modified_at: str | None = prop(None, changes_with="*")
 
 
 class ModelVersionHandler(PaiHandler[ModelVersionInputs, ModelVersionOutputs]):

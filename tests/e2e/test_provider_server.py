@@ -165,15 +165,15 @@ def test_import_every_readable_type(make_stack, fresh: Emulator, tmp_path: Path)
                                           if "dynamic" not in r["type"]]
     origin.import_stack(deployment)
 
-    # Jobs are results, not configuration: they are declared again only where they can be read.
-    importable = {k: v for k, v in ids.items()}
+    # Fabric lists models per workspace: its import id is <workspace>/<model id>.
+    importable = {**ids, "chat": f"emulator-workspace/{ids['chat']}"}
     stack = make_stack(program_dir=project, stack_name="adopter", secrets=SECRETS,
                        config=config(fresh, importIds=json.dumps(importable)))
     up = stack.up(on_output=quiet)
     assert up.summary.resource_changes.get("import") == len(importable), up.stdout
-    assert up.summary.resource_changes.get("create", 0) == 0
+    assert up.summary.resource_changes.get("create", 0) == 1  # the stack itself; no object is made
     stack.preview(expect_no_changes=True, on_output=quiet)
-    assert {k: r["id"] for k, r in dynamic_resources(stack).items()} == ids
+    assert {k: r["id"] for k, r in dynamic_resources(stack).items()} == importable
 
 
 def test_pulumi_import_command(make_stack, fresh: Emulator, tmp_path: Path) -> None:
