@@ -35,6 +35,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     ap.add_argument("--smoke", action="store_true", help="tiny sizes and short waits (for the test suite)")
     ap.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {','.join(PARTS)}")
+    ap.add_argument("--types", default="", help="P1 resource types (default: all; e.g. esd:Role,fabric:Model)")
     ap.add_argument("--waits", type=_floats, help="P2 endpoint delays W in seconds (default 5,20,60)")
     ap.add_argument("--samples", type=int, help="P2 endpoints per W (default 3)")
     ap.add_argument("--endpoints", type=int, help="P3 endpoint count (default 16)")
@@ -93,7 +94,8 @@ def main(argv: list[str]) -> int:
         print("\n" + "\n".join(lines) + f"\n    ({time.monotonic() - t0:.0f} s)", flush=True)
 
     try:
-        part("p1", lambda: p1_requests.report(p1_requests.run(emulator, bin_dir, work, ns.smoke, FAST)))
+        part("p1", lambda: p1_requests.report(p1_requests.run(emulator, bin_dir, work, ns.smoke, FAST,
+                                                                                 [t for t in ns.types.split(",") if t])))
         part("p2", lambda: p2_readiness.report(p2_readiness.run(emulator, ns.waits, ns.samples)))
 
         def p3() -> list[str]:

@@ -217,8 +217,9 @@ class ProviderSampler:
             for pid in _descendants(self.root_pid):
                 if pid in self.seen or is_provider(_cmdline(pid)):
                     stats = _proc_stats(pid)
-                    if stats:
-                        self.seen[pid] = stats
+                    if stats:  # keep the highest figures: an exiting process reads as zero
+                        cpu, rss = self.seen.get(pid, (0.0, 0))
+                        self.seen[pid] = (max(cpu, stats[0]), max(rss, stats[1]))
             self._stop.wait(self.every_s)
 
     @property
@@ -315,7 +316,8 @@ class Project:
         wall = time.monotonic() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if check and proc.returncode != 0:
-            raise PulumiError(f"pulumi {op} failed ({proc.returncode}):\n{output[-4000:]}")
+            errors = [line.strip() for line in output.splitlines() if "error:" in line]
+            raise PulumiError(f"pulumi {op} failed ({proc.returncode}): {errors[-1] if errors else ''}\n{output[-4000:]}")
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         return Run(op, wall, cpu, sampler.cpu_s, sampler.peak_rss, output, proc.returncode,
                    self.emulator.requests_since(mark))

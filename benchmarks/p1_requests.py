@@ -104,9 +104,13 @@ def measure_type(kind: str, emulator: Emulator, bin_dir: Path, workdir: Path) ->
     return TypeResult(kind, ops, detail)
 
 
-def run(emulator: Emulator, bin_dir: Path, workdir: Path, smoke: bool, fast_settings: dict) -> list[TypeResult]:
+def run(emulator: Emulator, bin_dir: Path, workdir: Path, smoke: bool, fast_settings: dict,
+        types: list[str] | None = None) -> list[TypeResult]:
+    unknown = sorted(set(types or []) - set(REFERENCE))
+    if unknown:
+        raise ValueError(f"unknown P1 types {unknown}; known: {list(REFERENCE)}")
     out = []
-    for i, kind in enumerate(SMOKE_TYPES if smoke else list(REFERENCE)):
+    for i, kind in enumerate(types or (SMOKE_TYPES if smoke else list(REFERENCE))):
         emulator.reset()
         for platform, values in fast_settings.items():
             emulator.settings(platform, **values)

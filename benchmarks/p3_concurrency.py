@@ -66,8 +66,11 @@ def direct(emulator: Emulator, n: int) -> float:
         t.start()
     for t in threads:
         t.join()
-    api.request("DELETE", "/endpoints", json={"endpoint_name_list": [f"esd-async-p3d-e{i}" for i in range(n)]})
-    api.request("DELETE", "/roles", json={"role_name_list": [f"p3d-r{i}" for i in range(n)]})
+    for first in range(0, n, 10):  # the API takes at most 10 names per call
+        batch = range(first, min(n, first + 10))
+        api.request("DELETE", "/endpoints", json={"endpoint_name_list": [f"esd-async-p3d-e{i}" for i in batch]}
+                    ).raise_for_status()
+        api.request("DELETE", "/roles", json={"role_name_list": [f"p3d-r{i}" for i in batch]}).raise_for_status()
     if errors:
         raise RuntimeError("direct creates failed: " + "; ".join(errors[:3]))
     return max(ends) - min(starts)

@@ -111,8 +111,8 @@ elif SCENARIO == "pai:ModelVersion":
 elif SCENARIO == "fabric:Model":
     if TARGET:
         fabric.Model("target", workspace_id="emulator-workspace", name=f"{P}-chat", versions=[
-            {"name": "v1", "base_model_type": "QWEN2_5_7B", "model_path": f"obs://{P}/chat/v1/"},
-            {"name": "v2", "base_model_type": "QWEN2_5_7B", "model_path": f"obs://{P}/chat/v2/"},
+            {"name": "v1", "base_model_type": "QWEN2_5_7B", "model_path": f"obs://aimodels-{P}/chat/v1/"},
+            {"name": "v2", "base_model_type": "QWEN2_5_7B", "model_path": f"obs://aimodels-{P}/chat/v2/"},
         ], current_version="v2" if CHANGED else "v1")
 
 elif SCENARIO == "endpoints":  # P3: N endpoints, one role each (a role may own one live endpoint)

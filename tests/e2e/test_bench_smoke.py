@@ -22,9 +22,11 @@ def test_benchmark_smoke_prints_every_part(pulumi_cli) -> None:
         row = next(line for line in out.splitlines() if line.strip().startswith(kind + " "))
         assert "?" not in row and "ERROR" not in row, row
         assert row.rstrip().endswith(" 0"), row
-    # P2: one line per W with its poll count.
-    assert "P2  readiness overshoot" in out
-    assert sum(1 for line in out.splitlines() if line.strip().endswith(("met", "MISSED")) and "s  " in line) >= 2
+    # P2: one line per W (1 s and 2 s in smoke mode), each with a poll count.
+    p2 = out.split("P2  readiness overshoot", 1)[1].split("\nP3", 1)[0]
+    rows = [line.split() for line in p2.splitlines() if line.strip().startswith(("1s", "2s"))]
+    assert [r[0] for r in rows] == ["1s", "2s"], p2
+    assert all(int(r[6]) >= 1 for r in rows), p2
     # P3: the direct floor and four pulumi variants (two servers x two parallelisms).
     assert "direct concurrent HTTP:" in out
     assert sum(1 for line in out.splitlines() if " server, " in line and "ERROR" not in line) == 4
