@@ -42,6 +42,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--endpoint-wait", type=float, help="P3 endpoint delay W in seconds (default 10)")
     ap.add_argument("--parallel", type=_ints, help="P3 --parallel values besides the engine default (default 32)")
     ap.add_argument("--sizes", type=_ints, help="P4 resource counts (default 10,100,500)")
+    ap.add_argument("--split", type=int, help="P4: also run the largest N as this many stacks at once (default 5; 0 = no)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (emulator log, stacks)")
     ns = ap.parse_args(argv)
     smoke = ns.smoke
@@ -51,6 +52,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ns.endpoint_wait = ns.endpoint_wait or (1.0 if smoke else 10.0)
     ns.parallel = ns.parallel if ns.parallel is not None else ([4] if smoke else [32])
     ns.sizes = ns.sizes or ([2, 4] if smoke else [10, 100, 500])
+    ns.split = ns.split if ns.split is not None else (2 if smoke else 5)
     ns.parts = [p.strip() for p in ns.parts.split(",") if p.strip()]
     unknown = sorted(set(ns.parts) - set(PARTS))
     if unknown:
@@ -104,7 +106,12 @@ def main(argv: list[str]) -> int:
             return p3_concurrency.report(ns.endpoints, ns.endpoint_wait, floor, rows, engine_default_parallel())
 
         part("p3", p3)
-        part("p4", lambda: p4_scale.report(p4_scale.run(emulator, bin_dir, work, ns.sizes)))
+        def p4() -> list[str]:
+            rows = p4_scale.run(emulator, bin_dir, work, ns.sizes)
+            split = p4_scale.run_split(emulator, bin_dir, work / "p4-split", max(ns.sizes), ns.split) if ns.split else None
+            return p4_scale.report(rows, split)
+
+        part("p4", p4)
         part("s", lambda: signals.report(signals.run(emulator, bin_dir, work / "s", 1 if ns.smoke else 3)))
     finally:
         emulator.stop()

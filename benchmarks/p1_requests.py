@@ -16,6 +16,7 @@ REFERENCE; derived from /work/shared/specs). Polls are P2's subject; uploads dep
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +50,7 @@ REFERENCE: dict[str, tuple[bool, dict[str, int], str]] = {
                      "POST (v1) + PUT adding v2 + PUT pointer (+polls), ListModels?id= + ListModelVersions, PUT, cleanup"),
 }
 SMOKE_TYPES = ["esd:Role", "pai:Model"]
+_ID = re.compile(r"(?<=/)(?=[^/]*\d)[A-Za-z0-9-]{12,}(?=/|$)")  # object ids in paths, for short listings
 
 
 def classify(requests: list[Request], polls: int) -> dict[str, int]:
@@ -85,7 +87,7 @@ def measure_type(kind: str, emulator: Emulator, bin_dir: Path, workdir: Path) ->
                     rest.append(r)
             reqs = rest
         ops[op] = classify(reqs, run.polls)
-        detail[op] = [f"{r.method} {r.path.split('?')[0]}" for r in reqs
+        detail[op] = [f"{r.method} {_ID.sub('{id}', r.path.split('?')[0])}" for r in reqs
                       if not r.path.startswith(("/esd/_s3/", "/esd/prod/ping", "/fabric/v3/auth"))]
 
     emulator.reset()

@@ -11,10 +11,12 @@ Targets: preview and refresh linear in N; provider overhead <= 5 ms per operatio
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.harness import Emulator, Run, project
+from benchmarks.harness import Emulator, Project, Run, project
 
 OPS = ["up", "preview", "refresh", "destroy"]
 
@@ -24,6 +26,43 @@ class Row:
     n: int
     variant: str
     runs: dict[str, Run]
+
+
+@dataclass
+class Split:
+    n: int
+    stacks: int
+    wall: dict[str, float]
+
+
+def run_split(emulator: Emulator, bin_dir: Path, workdir: Path, n: int, stacks: int) -> Split:
+    """The same N resources as `stacks` stacks of N/stacks, each operation run on all at once."""
+    emulator.reset()
+    projects = [Project(workdir / f"split-{i}", emulator, bin_dir,
+                        env={"BENCH_SCENARIO": "pai-models", "BENCH_N": str(n // stacks), "BENCH_PREFIX": f"p4s{i}",
+                             "BENCH_STAGE": "target"}) for i in range(stacks)]
+    wall: dict[str, float] = {}
+    errors: list[str] = []
+    try:
+        for op in ("up", "destroy"):
+            def one(p: Project) -> None:
+                try:
+                    p.run(op, timeout_s=1800)
+                except Exception as exc:  # noqa: BLE001 - reported below
+                    errors.append(str(exc).splitlines()[0])
+            threads = [threading.Thread(target=one, args=(p,)) for p in projects]
+            start = time.monotonic()
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            wall[op] = time.monotonic() - start
+    finally:
+        for p in projects:
+            p.remove()
+    if errors:
+        raise RuntimeError("split stacks: " + "; ".join(errors))
+    return Split(n, stacks, wall)
 
 
 def run(emulator: Emulator, bin_dir: Path, workdir: Path, sizes: list[int], skip_checkpoints_at_max: bool = True) -> list[Row]:
@@ -44,7 +83,7 @@ def run(emulator: Emulator, bin_dir: Path, workdir: Path, sizes: list[int], skip
     return rows
 
 
-def report(rows: list[Row]) -> list[str]:
+def report(rows: list[Row], split: Split | None = None) -> list[str]:
     lines = ["P4  N PAI models in one stack (targets: preview and refresh linear in N; provider <= 5 ms CPU per operation)",
              f"    {'N':>4}  {'op':<8}{'wall':>8}{'per res':>9}{'CLI+children CPU':>18}{'provider CPU/res':>18}"
              f"{'provider peak':>15}{'requests':>10}"]
@@ -77,4 +116,9 @@ def report(rows: list[Row]) -> list[str]:
         lines.append(f"    marginal cost of one more resource (N={mid.n} -> {big.n}), ms: wall: {wall}")
         lines.append(f"      provider CPU: {cpu}")
         lines.append(f"      everything else (engine, program, language host) CPU: {engine}")
+    if split is not None:
+        one = next((r for r in default if r.n == split.n), None)
+        ref = f" (one stack of {split.n}: up {one.runs['up'].wall_s:.1f} s, destroy {one.runs['destroy'].wall_s:.1f} s)" if one else ""
+        lines.append(f"    {split.n} resources as {split.stacks} stacks of {split.n // split.stacks}, run at the same time: "
+                     f"up {split.wall['up']:.1f} s, destroy {split.wall['destroy']:.1f} s{ref}")
     return lines

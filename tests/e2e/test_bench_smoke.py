@@ -32,5 +32,6 @@ def test_benchmark_smoke_prints_every_part(pulumi_cli) -> None:
     assert sum(1 for line in out.splitlines() if " server, " in line and "ERROR" not in line) == 4
     # P4: four operations per size, the skip-checkpoints rerun, the marginal costs.
     assert "PULUMI_SKIP_CHECKPOINTS=true" in out and "marginal cost of one more resource" in out
+    assert "resources as 2 stacks of 2, run at the same time" in out
     # S: both signal variants measured.
     assert "SIGINT ignored" in out
