@@ -40,8 +40,9 @@ REFERENCE: dict[str, tuple[bool, dict[str, int], str]] = {
                         "POST (+polls of GET /trainings/{id}), GET /trainings/{id}, DELETE + DELETE output checkpoint"),
     "esd:InferenceJob": (False, {"create": 2, "read": 1, "delete": 1},
                          "POST + PUT start (+1 upload, +polls), GET /inferences/{id}, DELETE"),
-    "pai:Model": (True, {"create": 1, "read": 1, "update": 1, "delete": 1},
-                  "CreateModel (labels in the body), GetModel, label-only change: 1 label call, DeleteModel"),
+    "pai:Model": (True, {"create": 1, "read": 1, "update": 2, "delete": 1},
+                  "CreateModel (labels in the body), GetModel, label-only change: DeleteModelLabels of the changed "
+                  "keys + CreateModelLabels (no UpdateModel), DeleteModel"),
     "pai:Model(description)": (True, {"create": 1, "read": 1, "update": 1, "delete": 1},
                                "CreateModel, GetModel, UpdateModel, DeleteModel"),
     "pai:ModelVersion": (True, {"create": 1, "read": 1, "update": 1, "delete": 1},
