@@ -1,4 +1,5 @@
-"""The project's benchmark suite: `python -m benchmarks` (from the repository root).
+"""The project's benchmark suite: `bash scripts/bench.sh [args]` (sets up .venv and the CLI), or
+`python -m benchmarks [args]` from the repository root with the project's .venv.
 
 Everything runs against an emulator process on loopback that the suite starts and stops itself,
 with the real Pulumi engine (scripts/pulumi-cli.sh) on throwaway file backends. Parts:
