@@ -13,6 +13,14 @@
 //
 // Exit-code contract with the exec script: 0 = success, 32 = the program failed and already
 // reported its error to the engine (the host answers with bail=true), anything else = failure.
+//
+// Signals: the engine stops its plugins by sending SIGINT to their process group and kills them
+// 5 s later. Go's default action already exits at once, except when SIGINT was ignored when the
+// CLI started (a script that runs `pulumi ... &`): an ignored SIGINT is inherited, and every
+// operation then took 5 s longer. So the host handles SIGINT and SIGTERM itself: it passes the
+// signal on to any program it is running, gives the program childGrace to exit (then kills it),
+// stops serving and exits 0. Handling the signals also means the program is started with their
+// default dispositions, not with an inherited "ignore".
 package main
 
 import (
@@ -23,10 +31,12 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/version"
@@ -38,6 +48,9 @@ import (
 const (
 	execScriptName = "pulumi-language-python-exec"
 	bailExitCode   = 32
+	// childGrace is how long a program gets to exit after a signal (or a Cancel) before it is
+	// killed; it stays below the engine's own 5 s so the host still exits on its own.
+	childGrace = 3 * time.Second
 )
 
 // hostFlags holds what the engine passed on the command line. The engine may add flags this
@@ -94,6 +107,9 @@ type host struct {
 	programDir  string
 	cancelFuncs map[int]context.CancelFunc
 	nextCancel  int
+	programs    map[*exec.Cmd]struct{} // programs started by Run and not yet exited
+	stopping    bool                   // a signal arrived: start nothing new
+	running     sync.WaitGroup         // one count per program in `programs`
 }
 
 func main() {
@@ -106,7 +122,11 @@ func main() {
 		self = filepath.Dir(exe)
 	}
 	h := &host{flags: flags, self: self, engineAddr: flags.engineAddress, rootDir: flags.root,
-		cancelFuncs: map[int]context.CancelFunc{}}
+		cancelFuncs: map[int]context.CancelFunc{}, programs: map[*exec.Cmd]struct{}{}}
+
+	// Before anything is started, so programs inherit default dispositions (see package doc).
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
 
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -122,6 +142,12 @@ func main() {
 	if flags.engineAddress != "" {
 		go watchEngine(flags.engineAddress, srv)
 	}
+	go func() {
+		sig := <-signals
+		h.shutdown(sig)
+		srv.Stop()
+		os.Exit(0)
+	}()
 	if err := srv.Serve(lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 		fmt.Fprintf(os.Stderr, "pulumi-language-python: serve: %v\n", err)
 		os.Exit(1)
@@ -145,6 +171,40 @@ func watchEngine(addr string, srv *grpc.Server) {
 		}
 		_ = c.Close()
 		failures = 0
+	}
+}
+
+// shutdown passes sig on to every running program, waits up to childGrace for them to exit and
+// kills the ones still running. New Run calls are refused from here on.
+func (h *host) shutdown(sig os.Signal) {
+	h.mu.Lock()
+	h.stopping = true
+	programs := make([]*exec.Cmd, 0, len(h.programs))
+	for cmd := range h.programs {
+		programs = append(programs, cmd)
+	}
+	h.mu.Unlock()
+	if len(programs) == 0 {
+		return
+	}
+	for _, cmd := range programs {
+		_ = cmd.Process.Signal(sig)
+	}
+	done := make(chan struct{})
+	go func() {
+		h.running.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(childGrace):
+		for _, cmd := range programs {
+			_ = cmd.Process.Kill()
+		}
+		select {
+		case <-done:
+		case <-time.After(time.Second):
+		}
 	}
 }
 
@@ -412,6 +472,10 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 	defer h.trackCancel(cancel)()
 
 	cmd := exec.CommandContext(runCtx, python, args...)
+	// Cancel asks the program to stop (Python: KeyboardInterrupt, then exit code 32) and kills
+	// it only if it is still running childGrace later.
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = childGrace
 	cmd.Dir = req.GetPwd()
 	cmd.Stdout = os.Stdout
 	cmd.Stderr = os.Stderr
@@ -420,7 +484,7 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 		"PULUMI_CONFIG_SECRET_KEYS="+string(keys),
 		"PYTHONUNBUFFERED=1",
 	)...)
-	err = cmd.Run()
+	err = h.runProgram(cmd)
 	if err == nil {
 		return &pulumirpc.RunResponse{}, nil
 	}
@@ -432,6 +496,29 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 		return &pulumirpc.RunResponse{Error: fmt.Sprintf("Program exited with non-zero exit code: %d", exitErr.ExitCode())}, nil
 	}
 	return &pulumirpc.RunResponse{Error: fmt.Sprintf("running %s: %v", python, err)}, nil
+}
+
+// runProgram starts cmd, keeps it in h.programs while it runs (so a signal reaches it) and waits.
+func (h *host) runProgram(cmd *exec.Cmd) error {
+	h.mu.Lock()
+	if h.stopping {
+		h.mu.Unlock()
+		return errors.New("the language host is shutting down")
+	}
+	if err := cmd.Start(); err != nil {
+		h.mu.Unlock()
+		return err
+	}
+	h.programs[cmd] = struct{}{}
+	h.running.Add(1)
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		delete(h.programs, cmd)
+		h.mu.Unlock()
+		h.running.Done()
+	}()
+	return cmd.Wait()
 }
 
 // streamWriter forwards process output to an InstallDependencies stream.
