@@ -34,6 +34,10 @@ pulumi_env() {
         export PULUMI_CONFIG_PASSPHRASE=${PULUMI_CONFIG_PASSPHRASE-$LOCAL_ONLY_PASSPHRASE}
     fi
     export PULUMI_SKIP_UPDATE_CHECK=true
+    # The engine runs 4 x CPUs operations at once by default (8 on a 2-core machine): slow creates
+    # (endpoints) then queue in waves. The language host and the provider server size themselves
+    # to match this; see docs/large-stacks.md.
+    export PULUMI_PARALLEL=${PULUMI_PARALLEL:-32}
     export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
     # Read by the provider processes (providers/core/settings.py) of stacks with aimodels:emulator.
     export AIMODELS_EMULATOR_URL=$EMULATOR_URL
