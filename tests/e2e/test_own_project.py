@@ -69,7 +69,7 @@ def test_wheel_has_no_repository_layout_in_it(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/")[0] for n in names}
     assert tops == {"providers", "emulator", wheel.name.split("-")[0] + "-" + wheel.name.split("-")[1] + ".dist-info"}
-    assert "providers/esd/role.py" in names and "providers/fabric/types.py" in names
+    assert {"providers/esd/role.py", "providers/fabric/types.py", "providers/py.typed"} <= set(names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "aimodels-emulator = emulator.server:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
@@ -96,6 +96,12 @@ def test_own_project_up_and_destroy(wheel: Path, tmp_path: Path, make_stack: Mak
                             "print(json.dumps([providers.__file__, emulator.__file__, sys.path]))", cwd=project))
     assert all(Path(p).is_relative_to(project / "venv") for p in where[:2]), where
     assert str(REPO) not in where[2]
+
+    # The user's editor and type checker see the typed classes of the installed package (PEP 561).
+    checked = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--python-executable", str(venv_python),
+                              "--cache-dir", str(tmp_path / "mypy"), "__main__.py"],
+                             cwd=project, capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
     stack = make_stack(project, stack_name="dev", config={
         "esd:apiUrl": f"{emulator.url}/esd/prod",
