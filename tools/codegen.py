@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import enum
 import importlib
 import inspect
 import json
@@ -153,7 +154,8 @@ class TypeRegistry:
     order: list[str] = field(default_factory=list)
 
     def add(self, name: str, source: str) -> None:
-        if name not in self.args:
+        """Record a definition; it is written after the ones it refers to (which are added first)."""
+        if name not in self.order and source:
             self.order.append(name)
         self.args[name] = source
 
@@ -194,7 +196,11 @@ class Renderer:
             return self.model_dict(tp, mode)
         if isinstance(tp, type) and tp.__module__ == "builtins":
             return tp.__name__
-        raise TypeError(f"tools.codegen cannot render the type {tp!r} ({owner}.{field_name}); teach Renderer.py")
+        if isinstance(tp, type) and issubclass(tp, enum.Enum):
+            return _literal(tuple(m.value for m in tp))
+        print(f"tools.codegen: warning: {owner}.{field_name}: no Python rendering for {tp!r}; typed as Any "
+              "(teach Renderer.py)", file=sys.stderr)
+        return "Any"
 
     def model_dict(self, model: type[BaseModel], mode: str) -> str:
         name = f"{model.__name__}{'Args' if mode == 'input' else 'Dict'}"
@@ -202,7 +208,7 @@ class Renderer:
             return name
         self.registry.add(name, "")  # reserve (recursive models)
         lines = [f"class {name}(TypedDict):"]
-        doc = inspect.getdoc(model)
+        doc = inspect.cleandoc(model.__dict__.get("__doc__") or "")
         what = "input (values may be Pulumi Inputs)" if mode == "input" else "output (the value in state)"
         lines.append(f'    """{(doc or model.__name__).splitlines()[0]}')
         lines.append("")
@@ -252,7 +258,8 @@ class Renderer:
 
 
 def _docstring_text(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"""', "'''")
+    text = text.replace("\\", "\\\\").replace('"""', "'''")
+    return text[:-1] + '\\"' if text.endswith('"') else text  # a closing quote would end the docstring
 
 
 # -- field facts ------------------------------------------------------------------------------
@@ -340,11 +347,24 @@ def rule_errors(model: type[BaseModel]) -> list[tuple[str, str]]:
             if isinstance(msg, ast.Constant):
                 text = str(msg.value)
             elif isinstance(msg, ast.JoinedStr):
-                text = "".join(str(v.value) if isinstance(v, ast.Constant) else "…" for v in msg.values)
+                text = "".join(str(v.value) if isinstance(v, ast.Constant) else _value(v, model) for v in msg.values)
             else:
                 continue
             out.append((str(node.args[0].value), text))
     return out
+
+
+def _value(node: ast.AST, model: type) -> str:
+    """A formatted value in a rule's message: evaluated when it names only module constants."""
+    expr = node.value if isinstance(node, ast.FormattedValue) else node
+    scope = vars(sys.modules[model.__module__])
+    names = {n.id for n in ast.walk(expr) if isinstance(n, ast.Name)}
+    if names and all(n in scope and n.isupper() for n in names):
+        try:
+            return str(eval(compile(ast.Expression(expr), "<rule>", "eval"), dict(scope)))  # noqa: S307 - our own source
+        except Exception:  # noqa: BLE001
+            pass
+    return "…"
 
 
 # -- the resource region ----------------------------------------------------------------------
@@ -555,7 +575,7 @@ def render_reference(plat: Platform, renderer: Renderer) -> str:
     for res in plat.resources:
         out += render_resource_doc(res, renderer, nested)
     for name, model in sorted(nested.items()):
-        out += [f"## {name}", "", (inspect.getdoc(model) or "").strip(), "",
+        out += [f"## {name}", "", inspect.cleandoc(model.__dict__.get("__doc__") or ""), "",
                 "A structured input; in Python pass a dict (typed as "
                 f"`providers.{plat.name}.types.{name}Args`).", ""]
         out += _input_table(model, renderer, nested)
@@ -616,7 +636,7 @@ def render_resource_doc(res: ResourceInfo, renderer: Renderer, nested: dict[str,
     waits = [n for n in h.Inputs.model_fields if n.startswith("wait_timeout")]
     timeouts = facts.get("Timeouts") or (
         "waits end after `" + "`, `".join(waits) + "` seconds (default "
-        + ", ".join(str(h.Inputs.model_fields[w].default) for w in waits) + "); `custom_timeouts` are not used"
+        + ", ".join(str(h.Inputs.model_fields[w].default) for w in waits) + ")"
         if waits else "no waits: each call has the client timeout (`" + _ns(h) + ":timeoutSeconds`) and retries")
     replace = [n for n, f in h.Inputs.model_fields.items() if field_marks(f).replace]
     inplace = [n for n, f in h.Inputs.model_fields.items() if not field_marks(f).replace and not field_marks(f).local]
@@ -664,7 +684,11 @@ def generate(root: Path = REPO) -> dict[Path, str]:
         for path, group in by_module.items():
             current = files.get(path) or path.read_text()
             files[path] = rewrite_module(current, regions[path], {r.name for r in group})
-        files[root / "providers" / plat.name / "types.py"] = render_types(plat, registry)
+        types_py = root / "providers" / plat.name / "types.py"
+        if types_py.is_file() and "Generated by ``python -m tools.codegen``" not in types_py.read_text():
+            raise SystemExit(f"tools.codegen: {types_py.relative_to(root)} was written by hand; it is the generated "
+                             "TypedDict module: move its content elsewhere, then rerun")
+        files[types_py] = render_types(plat, registry)
         files[root / "docs" / "reference" / f"{plat.name}.md"] = render_reference(plat, Renderer(TypeRegistry()))
     files[root / "docs" / "reference" / "README.md"] = render_index(platforms)
     return files
