@@ -10,6 +10,7 @@ project itself comes only from the wheel (the test proves the repository is not 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import sysconfig
@@ -17,6 +18,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from pulumi import automation as auto
 
 from tests.e2e.conftest import REPO, MakeStack
 from tests.emulator_process import Emulator
@@ -31,7 +33,8 @@ import pulumi
 from providers import esd, pai
 
 ops = esd.Role("ops", name="own-project-ops", permissions=["checkpoint:all", "inference:all"])
-model = pai.Model("model", name="own-project-model", domain="aigc", labels={"team": "own"})
+model = pai.Model("model", name="own-project-model", domain="aigc", labels={"team": "own"},
+                  description=pulumi.Config().get("description"))
 
 pulumi.export("role", ops.name)
 pulumi.export("model_id", model.model_id)
@@ -46,6 +49,17 @@ runtime:
     toolchain: pip
     virtualenv: venv
 '''
+
+
+# The wheel's console script `pulumi-resource-pulumi-python` starts the project's provider server;
+# a Pulumi.yaml `plugins:` entry makes the engine use it (before any launcher on PATH or beside the CLI).
+PLUGINS = '''
+plugins:
+  providers:
+    - name: pulumi-python
+      path: venv/bin
+'''
+HAS_SERVER = (REPO / "providers" / "core" / "server.py").is_file()
 
 
 def _run(*args: str, cwd: Path) -> str:
@@ -71,14 +85,17 @@ def test_wheel_has_no_repository_layout_in_it(wheel: Path) -> None:
     assert tops == {"providers", "emulator", wheel.name.split("-")[0] + "-" + wheel.name.split("-")[1] + ".dist-info"}
     assert {"providers/esd/role.py", "providers/fabric/types.py", "providers/py.typed"} <= set(names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "aimodels-emulator = emulator.server:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    scripts = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "aimodels-emulator = emulator.server:main" in scripts
+    assert "pulumi-resource-pulumi-python = providers.core.server:main" in scripts  # the provider plugin
 
 
-def test_own_project_up_and_destroy(wheel: Path, tmp_path: Path, make_stack: MakeStack, emulator: Emulator) -> None:
+def test_own_project_up_and_destroy(wheel: Path, tmp_path: Path, make_stack: MakeStack, emulator: Emulator,
+                                    pulumi_cli: Path) -> None:
     project = tmp_path / "my-project"
     project.mkdir()
     assert REPO not in project.parents
-    (project / "Pulumi.yaml").write_text(textwrap.dedent(PULUMI_YAML).lstrip())
+    (project / "Pulumi.yaml").write_text(textwrap.dedent(PULUMI_YAML).lstrip() + (PLUGINS if HAS_SERVER else ""))
     (project / "__main__.py").write_text(textwrap.dedent(PROGRAM).lstrip())
 
     # python -m venv venv && venv/bin/pip install <wheel>   (dependencies borrowed, see the docstring)
@@ -121,6 +138,18 @@ def test_own_project_up_and_destroy(wheel: Path, tmp_path: Path, make_stack: Mak
 
     preview = stack.preview(on_output=lambda _: None)
     assert preview.change_summary.get("same") == 3  # two resources and the stack: nothing to do
+
+    if HAS_SERVER:  # the project's server answers with a detailed diff; the stock server cannot
+        assert (project / "venv" / "bin" / "pulumi-resource-pulumi-python").is_file()
+        stack.set_config("description", auto.ConfigValue(value="second words"))
+        proc = subprocess.run([str(pulumi_cli / "pulumi"), "preview", "--json", "--stack", "dev"], cwd=project,
+                              env={**os.environ, **stack.workspace.env_vars, "PATH": f"{pulumi_cli}:{os.environ['PATH']}",
+                                   "PULUMI_HOME": stack.workspace.pulumi_home or ""},
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        steps = {s["urn"].split("::")[-1]: s for s in json.loads(proc.stdout).get("steps", [])}
+        assert steps["model"]["op"] == "update"
+        assert "description" in (steps["model"].get("detailedDiff") or {}), steps["model"]
 
     stack.destroy(on_output=lambda _: None)
     assert model_id not in json.dumps(emulator.objects("pai"))
