@@ -636,7 +636,8 @@ def render_resource_doc(res: ResourceInfo, renderer: Renderer, nested: dict[str,
     waits = [n for n in h.Inputs.model_fields if n.startswith("wait_timeout")]
     timeouts = facts.get("Timeouts") or (
         "waits end after `" + "`, `".join(waits) + "` seconds (default "
-        + ", ".join(str(h.Inputs.model_fields[w].default) for w in waits) + ")"
+        + ", ".join(str(h.Inputs.model_fields[w].default) for w in waits) + "); under the project's provider "
+        "server a `custom_timeouts` value for the call (create, update, delete) wins over it"
         if waits else "no waits: each call has the client timeout (`" + _ns(h) + ":timeoutSeconds`) and retries")
     replace = [n for n, f in h.Inputs.model_fields.items() if field_marks(f).replace]
     inplace = [n for n, f in h.Inputs.model_fields.items() if not field_marks(f).replace and not field_marks(f).local]
