@@ -379,7 +379,7 @@ def _param_doc(name: str, f: FieldInfo, model: type[BaseModel]) -> str:
         bits.append("required")
     else:
         d = default_of(f)
-        if not (d is None and not marks.server_default):
+        if d is not None:
             bits.append(f"default {json.dumps(d)}")
     if marks.server_default:
         bits.append("unset: the platform's choice")

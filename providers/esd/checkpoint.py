@@ -279,8 +279,8 @@ class Checkpoint(Resource, handler=CheckpointHandler):
             source_url: http(s) URL the platform downloads; changing it replaces the resource.
             source_file: local path uploaded by the provider; changing it replaces the resource.
             source_sha256: computed from source_file at preview; changing it replaces the resource.
-            name: rename in place (no extension); unset keeps the file name; default null; unset: the platform's
-                choice; length ≥ 1; length ≤ 20; matches `^[A-Za-z][A-Za-z0-9_-]*$`.
+            name: rename in place (no extension); unset keeps the file name; unset: the platform's choice; length ≥ 1;
+                length ≤ 20; matches `^[A-Za-z][A-Za-z0-9_-]*$`.
             enabled: Active when true, Disabled when false; default true.
             message: free text stored in params.message; default ""; changing it replaces the resource.
             part_size_mb: default 64; provider-side only; ≥ 5; ≤ 5000.

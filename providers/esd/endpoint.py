@@ -252,8 +252,8 @@ class Endpoint(Resource, handler=EndpointHandler):
             instance_type: e.g. ml.g5.2xlarge; required; changing it replaces the resource; length ≥ 1.
             initial_instance_count: default 1; changing it replaces the resource; ≥ 1.
             autoscaling_enabled: default false; changing it replaces the resource.
-            min_instance_number: default null; unset: the platform's choice; changing it replaces the resource; ≥ 0.
-            max_instance_number: default null; unset: the platform's choice; changing it replaces the resource; ≥ 1.
+            min_instance_number: unset: the platform's choice; changing it replaces the resource; ≥ 0.
+            max_instance_number: unset: the platform's choice; changing it replaces the resource; ≥ 1.
             assign_to_roles: roles allowed to use it; one live endpoint per role; required; changing it replaces the
                 resource; order does not matter; length ≥ 1; length ≤ 10; items: length ≥ 1.
             custom_docker_image_uri: changing it replaces the resource.

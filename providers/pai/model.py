@@ -179,8 +179,8 @@ class Model(Resource, handler=ModelHandler):
             parameter_size: parameter count in millions; ≥ 0.
             extra_info: default {}.
             labels: default {}.
-            workspace_id: unset: the account's default workspace; default null; unset: the platform's choice; changing
-                it replaces the resource.
+            workspace_id: unset: the account's default workspace; unset: the platform's choice; changing it replaces
+                the resource.
         """
         given = {
             "name": name,

@@ -174,8 +174,8 @@ class ModelVersion(Resource, handler=ModelVersionHandler):
             resource_name: the Pulumi name of the resource (unique in the stack).
             opts: Pulumi resource options.
             model_id: required; changing it replaces the resource; length ≥ 1.
-            version_name: major.minor.stage, e.g. 1.2.0; unset: the platform picks the next; default null; unset: the
-                platform's choice; changing it replaces the resource; matches `^\\d+\\.\\d+\\.\\d[A-Za-z0-9_]*$`.
+            version_name: major.minor.stage, e.g. 1.2.0; unset: the platform picks the next; unset: the platform's
+                choice; changing it replaces the resource; matches `^\\d+\\.\\d+\\.\\d[A-Za-z0-9_]*$`.
             uri: http(s):// or oss://bucket.endpoint/path; required; changing it replaces the resource; matches
                 `^(https?|oss)://.+`.
             format_type: changing it replaces the resource.
