@@ -203,13 +203,17 @@ class Renderer:
         return "Any"
 
     def model_dict(self, model: type[BaseModel], mode: str) -> str:
-        name = f"{model.__name__}{'Args' if mode == 'input' else 'Dict'}"
+        if mode != "input":
+            # Output annotations steer the SDK's run-time conversion of outputs, which accepts
+            # dicts only where the annotation is a dict (a TypedDict there fails the program).
+            return "dict[str, Any]"
+        name = f"{model.__name__}Args"
         if name in self.registry.args:
             return name
         self.registry.add(name, "")  # reserve (recursive models)
         lines = [f"class {name}(TypedDict):"]
         doc = inspect.cleandoc(model.__dict__.get("__doc__") or "")
-        what = "input (values may be Pulumi Inputs)" if mode == "input" else "output (the value in state)"
+        what = "input (values may be Pulumi Inputs)"
         lines.append(f'    """{(doc or model.__name__).splitlines()[0]}')
         lines.append("")
         lines.append(f'    As an {what}; a plain dict works."""')
@@ -226,8 +230,10 @@ class Renderer:
 
     def keyed_dict(self, owner: str, field_name: str, keys: tuple[Any, ...], value: Any, mode: str) -> str:
         camel = "".join(p.capitalize() for p in field_name.split("_"))
-        name = f"{owner.removesuffix('Inputs')}{camel}{'Args' if mode == 'input' else 'Dict'}"
+        name = f"{owner.removesuffix('Inputs')}{camel}Args"
         inner = self.py(value, mode, owner, field_name)
+        if mode != "input":
+            return f"dict[str, {inner}]"  # see model_dict
         t = f"pulumi.Input[{inner}]" if mode == "input" else inner
         body = ", ".join(f"{json.dumps(k)}: {t}" for k in keys)
         self.registry.add(name, f"{name} = TypedDict({json.dumps(name)}, {{{body}}}, total=False)\n"

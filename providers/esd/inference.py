@@ -93,7 +93,7 @@ from typing import Any, Literal  # noqa: E402
 import pulumi  # noqa: E402
 
 from providers.core import Resource  # noqa: E402
-from providers.esd.types import InferenceJobModelsArgs, InferenceJobModelsDict  # noqa: E402
+from providers.esd.types import InferenceJobModelsArgs  # noqa: E402
 
 
 class InferenceJob(Resource, handler=InferenceJobHandler):
@@ -105,7 +105,7 @@ class InferenceJob(Resource, handler=InferenceJobHandler):
 
     task_type: pulumi.Output[Literal["txt2img", "img2img", "extra-single-image", "extra-batch-images", "rembg"]]
     inference_type: pulumi.Output[Literal["Async", "Real-time"]]
-    models: pulumi.Output[InferenceJobModelsDict]
+    models: pulumi.Output[dict[str, list[str]]]
     """checkpoint file names by type, e.g. {"Stable-diffusion": ["v1-5.safetensors"]}"""
     parameters: pulumi.Output[dict[str, Any]]
     """A1111-style parameters (prompt, steps...)"""

@@ -9,12 +9,8 @@ from typing import TypedDict
 
 import pulumi
 
-__all__: list[str] = ["InferenceJobModelsArgs", "InferenceJobModelsDict"]
+__all__: list[str] = ["InferenceJobModelsArgs"]
 
 
 InferenceJobModelsArgs = TypedDict("InferenceJobModelsArgs", {"Stable-diffusion": pulumi.Input[Sequence[pulumi.Input[str]]], "embeddings": pulumi.Input[Sequence[pulumi.Input[str]]], "Lora": pulumi.Input[Sequence[pulumi.Input[str]]], "hypernetworks": pulumi.Input[Sequence[pulumi.Input[str]]], "ControlNet": pulumi.Input[Sequence[pulumi.Input[str]]], "VAE": pulumi.Input[Sequence[pulumi.Input[str]]]}, total=False)
-"""models: keys are Stable-diffusion, embeddings, Lora, hypernetworks, ControlNet, VAE (all optional)."""
-
-
-InferenceJobModelsDict = TypedDict("InferenceJobModelsDict", {"Stable-diffusion": list[str], "embeddings": list[str], "Lora": list[str], "hypernetworks": list[str], "ControlNet": list[str], "VAE": list[str]}, total=False)
 """models: keys are Stable-diffusion, embeddings, Lora, hypernetworks, ControlNet, VAE (all optional)."""

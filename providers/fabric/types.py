@@ -8,7 +8,7 @@ from typing import NotRequired, TypedDict
 
 import pulumi
 
-__all__: list[str] = ["VersionSpecArgs", "VersionSpecDict"]
+__all__: list[str] = ["VersionSpecArgs"]
 
 
 class VersionSpecArgs(TypedDict):
@@ -21,17 +21,4 @@ class VersionSpecArgs(TypedDict):
     base_model_type: pulumi.Input[str]
     """a value ListBaseModels returns"""
     model_path: NotRequired[pulumi.Input[str | None]]
-    """obs://bucket/path/"""
-
-
-class VersionSpecDict(TypedDict):
-    """One immutable model version. The name identifies it within the model.
-
-    As an output (the value in state); a plain dict works."""
-
-    name: str
-    description: NotRequired[str | None]
-    base_model_type: str
-    """a value ListBaseModels returns"""
-    model_path: NotRequired[str | None]
     """obs://bucket/path/"""

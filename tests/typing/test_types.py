@@ -9,8 +9,10 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
 
 import pytest
+from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from providers.core import Resource
@@ -126,3 +128,35 @@ def test_the_sample_is_wrong_only_where_marked(tmp_path: Path) -> None:
     keep = [line for i, line in enumerate(lines) if i not in skip_from]
     clean.write_text("\n".join(keep) + "\n")
     assert _mypy(clean, cache=tmp_path / "mypy") == []
+
+
+def _sample(tp: Any) -> Any:
+    """A value of the type, shaped as the engine returns it (JSON: dicts, lists, primitives)."""
+    tp, _ = codegen._strip_annotated(tp)
+    origin, args = get_origin(tp), get_args(tp)
+    if codegen._is_union(tp):
+        return _sample(next(a for a in args if a is not type(None)))
+    if origin is Literal:
+        return args[0]
+    if origin is list or tp is list:
+        return [_sample(args[0] if args else str)]
+    if origin is dict or tp is dict:
+        key = _sample(args[0]) if args else "k"
+        return {str(key): _sample(args[1] if args else str)}
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return {n: _sample(f.annotation) for n, f in tp.model_fields.items()}
+    return {str: "x", int: 1.0, float: 1.5, bool: True}.get(tp, "x")  # numbers cross the wire as doubles
+
+
+@pytest.mark.parametrize("res", _resources(), ids=lambda r: r.handler.type_token)
+def test_the_sdk_accepts_every_output_with_its_annotation(res: codegen.ResourceInfo) -> None:
+    """The SDK converts outputs by the class annotations at run time and fails the program on a
+    mismatch (a TypedDict annotation on a dict output does): every attribute must pass."""
+    from pulumi import _types
+    from pulumi.runtime.rpc import translate_output_properties
+
+    types = _types.resource_types(res.cls)
+    fields = {**res.handler.Inputs.model_fields, **res.handler.Outputs.model_fields}
+    assert set(fields) <= set(types)
+    for name, field in fields.items():
+        translate_output_properties(_sample(field.annotation), lambda k: k, types[name], True)
