@@ -10,6 +10,7 @@ import pytest
 
 from providers.core.errors import ApiError
 from providers.fabric.client import FabricClient, FabricSettings
+from providers.pai.auth import AcsV3Auth
 from providers.pai.client import PaiClient, PaiSettings
 from tests.sdk.conftest import PortsEmulator
 
@@ -32,10 +33,14 @@ def test_pai_at_the_root_of_its_port_shares_state_with_the_prefixed_mount(ports_
 
 
 def test_a_signature_over_another_path_is_refused_at_the_root(ports_emulator: PortsEmulator) -> None:
-    """The root port checks the path as received: a request signed for /pai/... but sent to / fails."""
-    r = httpx.get(f"{ports_emulator.root_url('pai')}/api/v1/models",
-                  headers={"Authorization": "ACS3-HMAC-SHA256 Credential=x,SignedHeaders=host,Signature=00"})
-    assert r.status_code in (400, 404) and r.json()["Code"]
+    """The root port checks the path as received: a request signed for /pai/api/v1/models but sent
+    as /api/v1/models fails, as the prefixed mount made every unmodified SDK fail before."""
+    root = ports_emulator.root_url("pai")
+    signed = httpx.Request("GET", f"{root}/pai/api/v1/models", extensions={"acs_action": "ListModels"})
+    AcsV3Auth(PAI_AK, PAI_SK).sign_request(signed)
+    assert httpx.get(f"{root}/pai/api/v1/models", headers=signed.headers).status_code == 200
+    moved = httpx.get(f"{root}/api/v1/models", headers=signed.headers)
+    assert (moved.status_code, moved.json()["Code"]) == (400, "SignatureDoesNotMatch")
 
 
 def test_faults_armed_on_the_admin_surface_apply_at_the_root_port(ports_emulator: PortsEmulator) -> None:
