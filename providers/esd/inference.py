@@ -10,7 +10,8 @@ import pulumi
 
 from providers.core import Created, Inputs, Observed, Outputs, Poll, ProviderError, Resource, prop, wait_for
 from providers.esd.base import EsdHandler, wait_timeout
-from providers.esd.checkpoint import CheckpointType
+
+from providers.esd.checkpoint import CheckpointType  # the keys of the models map
 
 TaskType = Literal["txt2img", "img2img", "extra-single-image", "extra-batch-images", "rembg"]
 
