@@ -378,11 +378,15 @@ class Checkpoint(Resource, handler=CheckpointHandler):
 
     Two sources, exactly one per resource:
       source_url   the platform downloads it (asynchronously, and the reply carries no id:
-                   we poll the list for the file name; a checkpoint already there under that
-                   name and type is adopted, which also recovers from an interrupted create);
+                   we poll the list, filtered by type, for the file name carrying our marker);
       source_file  a local file uploaded in parts to presigned URLs, then activated. Its
                    SHA-256 is part of the inputs, so a changed file replaces the checkpoint.
     In place: ``name`` (rename, asynchronous) and ``enabled`` (Active / Disabled).
+
+    File names are unique on the platform. A checkpoint already holding ours is never adopted: the
+    create fails and names it (import it instead). What this very create sent is recognised by the
+    marker ``params.aimodels_create_token``, a random token per create call. A replacement that
+    keeps a name the old checkpoint holds deletes first.
 
     Reference: docs/reference/esd.md#checkpoint
     """
@@ -394,6 +398,8 @@ class Checkpoint(Resource, handler=CheckpointHandler):
     """local path uploaded by the provider"""
     source_sha256: pulumi.Output[str | None]
     """computed from source_file at preview"""
+    upload_name: pulumi.Output[str | None]
+    """file name on the platform (source_file only; default: the local file's name); names are unique across the platform"""
     name: pulumi.Output[str | None]
     """rename in place (no extension); unset keeps the file name"""
     enabled: pulumi.Output[bool]
@@ -404,8 +410,11 @@ class Checkpoint(Resource, handler=CheckpointHandler):
     wait_timeout_s: pulumi.Output[int]
     """seconds to wait for the platform before failing the operation"""
     file_names: pulumi.Output[list[str]]
+    """a rename renames the file"""
     status: pulumi.Output[str]
     s3_location: pulumi.Output[str]
+    created: pulumi.Output[float]
+    """epoch (platform clock); at or just before creation until read"""
 
     def __init__(
         self,
@@ -416,6 +425,7 @@ class Checkpoint(Resource, handler=CheckpointHandler):
         source_url: pulumi.Input[str] | None = None,
         source_file: pulumi.Input[str] | None = None,
         source_sha256: pulumi.Input[str] | None = None,
+        upload_name: pulumi.Input[str] | None = None,
         name: pulumi.Input[str] | None = None,
         enabled: pulumi.Input[bool] = True,
         message: pulumi.Input[str] = "",
@@ -431,6 +441,9 @@ class Checkpoint(Resource, handler=CheckpointHandler):
             source_url: http(s) URL the platform downloads; changing it replaces the resource.
             source_file: local path uploaded by the provider; changing it replaces the resource.
             source_sha256: computed from source_file at preview; changing it replaces the resource.
+            upload_name: file name on the platform (source_file only; default: the local file's name); names are
+                unique across the platform; changing it replaces the resource; length ≥ 1; length ≤ 255; matches
+                `^[^/\\\\]+$`.
             name: rename in place (no extension); unset keeps the file name; unset: the platform's choice; length ≥ 1;
                 length ≤ 20; matches `^[A-Za-z][A-Za-z0-9_-]*$`.
             enabled: Active when true, Disabled when false; default true.
@@ -444,6 +457,7 @@ class Checkpoint(Resource, handler=CheckpointHandler):
             "source_url": source_url,
             "source_file": source_file,
             "source_sha256": source_sha256,
+            "upload_name": upload_name,
             "name": name,
             "enabled": enabled,
             "message": message,

@@ -141,15 +141,16 @@ from providers.core import Resource  # noqa: E402
 class Dataset(Resource, handler=DatasetHandler):
     """esd:Dataset — training images uploaded to presigned URLs, then enabled.
 
-    The platform re-posting a dataset overwrites it, so the name is the key and every
-    content input forces a replacement; ``enabled`` changes in place.
+    The platform re-posting a dataset overwrites it, so the name is the key, every content input
+    forces a replacement (deleting first when the name stays), and create refuses a name already taken (import it);
+    ``enabled`` changes in place. A lost create reply is recognised by our marker in ``params``.
 
     Reference: docs/reference/esd.md#dataset
     """
 
     name: pulumi.Output[str]
     files: pulumi.Output[list[str]]
-    """local image files"""
+    """local image files (not readable back: an import takes them on trust)"""
     description: pulumi.Output[str]
     prefix: pulumi.Output[str | None]
     """sub-folder, e.g. 10_technic (Kohya repeats)"""
@@ -175,7 +176,8 @@ class Dataset(Resource, handler=DatasetHandler):
             opts: Pulumi resource options.
             name: required; changing it replaces the resource; length ≥ 1; length ≤ 20; matches
                 `^[A-Za-z][A-Za-z0-9_-]*$`.
-            files: local image files; required; changing it replaces the resource; length ≥ 1; length ≤ 100.
+            files: local image files (not readable back: an import takes them on trust); required; changing it
+                replaces the resource; length ≥ 1; length ≤ 100.
             description: default ""; changing it replaces the resource.
             prefix: sub-folder, e.g. 10_technic (Kohya repeats); changing it replaces the resource.
             enabled: default true.

@@ -250,8 +250,12 @@ class Endpoint(Resource, handler=EndpointHandler):
 
     There is no update API, so every input forces a replacement, and replacement deletes first:
     the physical name ``esd-<type>-<name>`` is unique and a role may hold one live endpoint only.
-    Create waits for InService; on Failed (or a deadline) the endpoint is deleted again so
-    nothing is left behind, and the error carries the platform's reason.
+
+    Create sends its POST without listing first: the platform itself refuses a taken name or role.
+    An endpoint that existed before the operation is never adopted (the error says how to import
+    it). After a lost reply, the endpoint with our physical name is ours when it started no earlier
+    than our POST by the platform's clock and holds what we sent. Create then waits for InService,
+    riding out outages; a Failed status or the deadline raises CreatedButFailed (cleanup: delete).
 
     Reference: docs/reference/esd.md#endpoint
     """

@@ -158,6 +158,10 @@ class InferenceJob(Resource, handler=InferenceJobHandler):
     """esd:InferenceJob — a smoke test of an endpoint: create the job, upload its parameters,
     start it, wait for the result. Every input forces a replacement (a new run).
 
+    The job record has no field we control, so after a lost create reply the job this very create
+    made is recognised by a list filtered by what we sent (task type, owner, endpoint, models, not
+    started) and created since our POST by the platform's clock; its upload URL is in the record.
+
     Reference: docs/reference/esd.md#inferencejob
     """
 
@@ -166,7 +170,7 @@ class InferenceJob(Resource, handler=InferenceJobHandler):
     models: pulumi.Output[dict[str, list[str]]]
     """checkpoint file names by type, e.g. {"Stable-diffusion": ["v1-5.safetensors"]}"""
     parameters: pulumi.Output[dict[str, Any]]
-    """A1111-style parameters (prompt, steps...)"""
+    """A1111-style parameters (prompt, steps...); uploaded, not readable back"""
     endpoint_name: pulumi.Output[str | None]
     """physical endpoint name; default: any eligible"""
     wait_timeout_s: pulumi.Output[int]
@@ -199,7 +203,8 @@ class InferenceJob(Resource, handler=InferenceJobHandler):
             inference_type: required; changing it replaces the resource.
             models: checkpoint file names by type, e.g. {"Stable-diffusion": ["v1-5.safetensors"]}; required; changing
                 it replaces the resource.
-            parameters: A1111-style parameters (prompt, steps...); default {}; changing it replaces the resource.
+            parameters: A1111-style parameters (prompt, steps...); uploaded, not readable back; default {}; changing
+                it replaces the resource.
             endpoint_name: physical endpoint name; default: any eligible; changing it replaces the resource.
             wait_timeout_s: seconds to wait for the platform before failing the operation; default 600; provider-side
                 only; ≥ 1; ≤ 21600.

@@ -77,7 +77,8 @@ from providers.core import Resource  # noqa: E402
 
 
 class Role(Resource, handler=RoleHandler):
-    """esd:Role — a named set of permissions (``<resource>:<action>``). POST is an upsert.
+    """esd:Role — a named set of permissions (``<resource>:<action>``). POST is an upsert, so
+    create first checks the name is free (an existing role is never overwritten: import it).
 
     Reference: docs/reference/esd.md#role
     """

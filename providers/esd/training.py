@@ -231,6 +231,11 @@ class TrainingJob(Resource, handler=TrainingJobHandler):
     checkpoint (same id as the job), exposed as ``model_files``. Delete removes the job and
     its output checkpoint, which the platform's own delete leaves behind.
 
+    The create carries a marker in ``config_params.aimodels.aimodels_create_token``: after a lost
+    reply, the job this very create started is found through its output checkpoint (Loras made since
+    the POST) and confirmed by the marker, so a retry never starts a second run. Read is one request
+    (GET /trainings/{id}) unless the run's status changed.
+
     Reference: docs/reference/esd.md#trainingjob
     """
 

@@ -430,8 +430,29 @@ class Model(Resource, handler=ModelHandler):
     (add the version proven in the previous stage) and one pointer (make it current), reviewed in
     a single ``preview --diff``. Removing a version from the list deletes it on the platform.
 
+    The pointer is explicit: with more than one version listed, ``current_version`` is required
+    (check refuses to guess), so a preview always shows which version serves.
+
     Create and version addition are asynchronous: we wait until the model / version shows up in
-    the list. There is no get-one API, so every read goes through the filtered list.
+    the list, riding out outages until ``wait_timeout_s``. There is no get-one API, so every read
+    goes through the filtered list. Requests: create 2 (+3 per further version: the add, its
+    appearance, the pointer), read 2, moving the pointer or renaming 1, delete 1.
+
+    Safe creates: model names are unique per workspace, but a name alone cannot tell "the model my
+    lost request made" from "a model that was already there". So every version we send carries a
+    marker in its description, `` [aimodels-op:<token>]`` (one token per operation; reads hide it).
+    Without an answer the create is sent again at once: names are unique (models still being created
+    included), so the resend either makes the only model or is refused as a duplicate. Then we look
+    the name up and continue only with a model whose first version carries our token; a namesake
+    without it is refused with the import command. (Assumption, as the emulator reads the spec:
+    the platform's uniqueness check counts models that are still being created.) Once the platform
+    has accepted the model, a failure (a version refused, a deadline) raises CreatedButFailed: the
+    project's provider server records the model as a failed create (the next ``up`` finishes it);
+    the stock server runs the cleanup, which deletes the incomplete model, waiting while the
+    platform still reports it as being created.
+
+    Import id: ``<workspace_id>/<model_id>`` (a model id alone is not enough to find a model: the
+    list route is per workspace). Ids the provider itself creates are the model id.
 
     Reference: docs/reference/fabric.md#model
     """
@@ -443,7 +464,7 @@ class Model(Resource, handler=ModelHandler):
     versions: pulumi.Output[list[dict[str, Any]]]
     """oldest first; the first is created with the model"""
     current_version: pulumi.Output[str | None]
-    """name of the current version; unset: the last listed"""
+    """name of the version that serves; required when more than one version is listed"""
     wait_timeout_s: pulumi.Output[int]
     model_id: pulumi.Output[str]
     version_ids: pulumi.Output[dict[str, str]]
@@ -473,7 +494,7 @@ class Model(Resource, handler=ModelHandler):
             name: unique in the workspace; required; matches `^[\\w\\-. ]{1,64}$`.
             description: length ≤ 1024.
             versions: oldest first; the first is created with the model; required; length ≥ 1.
-            current_version: name of the current version; unset: the last listed.
+            current_version: name of the version that serves; required when more than one version is listed.
             wait_timeout_s: default 600; provider-side only; ≥ 1; ≤ 21600.
         """
         given = {

@@ -131,6 +131,11 @@ class Model(Resource, handler=ModelHandler):
     """pai:Model — a model in the PAI model registry. Everything but the workspace changes in place;
     labels are reconciled through the label routes (UpdateModel never carries them).
 
+    Requests: create 1 (CreateModel; ``owner_id`` and ``created_at`` arrive with the next read),
+    read 1, delete 1, update only what changed (UpdateModel if a model field changed; label routes
+    if labels changed). Names are not unique, so a lost create reply is recovered by the create's
+    marker label (see base.py), never by name: a model that existed before is never adopted.
+
     Reference: docs/reference/pai.md#model
     """
 

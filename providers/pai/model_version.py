@@ -170,9 +170,15 @@ from providers.core import Resource  # noqa: E402
 class ModelVersion(Resource, handler=ModelVersionHandler):
     """pai:ModelVersion — one version of a pai:Model, keyed by version name (id ``<model id>:<version>``).
 
-    The artefact (URI, format, framework) cannot change: a change is a new version. Approval
-    status, description, source, specs and labels change in place. For promotion, name the
-    version explicitly and declare the same version in each environment's stack.
+    The artefact (URI, format, framework) cannot change: a change is a new version, and because
+    the new one usually has the same name, the old one is deleted first (delete-before-replace).
+    Approval status, description, source, specs and labels change in place. For promotion, name
+    the version explicitly and declare the same version in each environment's stack.
+
+    Requests: create 1 (``created_at``/``modified_at`` arrive with the next read), read 1, delete 1,
+    update only what changed. A lost create reply is recovered through the create's marker label
+    (base.py); a version that already exists under the requested name is refused with the import
+    command, never adopted.
 
     Reference: docs/reference/pai.md#modelversion
     """
