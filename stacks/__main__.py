@@ -1,138 +1,33 @@
 """The stack program: one composition, one config file per environment (Pulumi.<stack>.yaml).
 
-The local stack runs against the emulator; other environments point the same program
-at real platforms through their stack config (see README.md).
+The stack's ``aimodels:*`` config is validated against aimodels/envconfig.py before any
+resource is declared; a bad value stops the program with one line naming the stack, the key
+and the rule. Each platform is one module under blocks/ with a ``declare(env, config)``
+function returning what the stack exports for it, so adding a platform is one module and one
+line below. Every platform name carries the environment (``<env>-...``), so two environments
+can share one platform account without colliding.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pulumi
 
-from providers import esd, fabric, pai
+from aimodels.envconfig import ConfigProblem, validate
+from blocks import esd, fabric, pai
 
-config = pulumi.Config("aimodels")
-env = config.get("environment") or pulumi.get_stack()
-assets = Path(__file__).resolve().parent / "assets"
+stack = pulumi.get_stack()
+raw = pulumi.Config("aimodels")
+values = {}
+for key in ("environment", "emulator", "esd", "pai", "fabric"):
+    value = raw.get_object(key) if key in ("esd", "pai", "fabric") else raw.get(key)
+    if value is not None:
+        values[key] = value
+try:
+    config = validate(stack, values)
+except ConfigProblem as exc:
+    raise pulumi.RunError(str(exc)) from None
 
-
-def asset(*parts: str) -> str:
-    """Paths relative to the program directory, so state is the same on every checkout."""
-    return os.path.relpath(assets.joinpath(*parts), Path.cwd())
-
-
-# -- ESD: who may do what -------------------------------------------------------------------
-operators = esd.Role(
-    "operators",
-    name=f"{env}-operators",
-    permissions=config.get_object("operatorPermissions")
-    or ["sagemaker_endpoint:all", "checkpoint:all", "inference:all", "train:all"],
-)
-engineer = esd.User(
-    "engineer",
-    username=f"{env}-engineer",
-    password=config.require_secret("engineerPassword"),
-    roles=[operators.name],
-)
-
-# -- ESD: models ----------------------------------------------------------------------------
-base_model = esd.Checkpoint(
-    "base-model",
-    checkpoint_type="Stable-diffusion",
-    source_url=config.get("baseModelUrl") or "https://models.example.com/sd/v1-5-pruned-emaonly.safetensors",
-    message=f"{env} base model",
-)
-style_lora = esd.Checkpoint(
-    "style-lora",
-    checkpoint_type="Lora",
-    source_file=asset("demo-style.safetensors"),
-    message=f"{env} style LoRA",
-)
-images = esd.Dataset(
-    "training-images",
-    name=f"{env}-cats",
-    files=[asset("dataset", "cat-01.png"), asset("dataset", "cat-02.png")],
-    description="two tiny images for the smoke training run",
-)
-
-# -- ESD: serving and training --------------------------------------------------------------
-endpoint = esd.Endpoint(
-    "async-endpoint",
-    name=f"{env}-sd",
-    endpoint_type="Async",
-    instance_type=config.get("endpointInstanceType") or "ml.g5.2xlarge",
-    initial_instance_count=1,
-    assign_to_roles=[operators.name],
-)
-training = esd.TrainingJob(
-    "style-training",
-    model=base_model.file_names.apply(lambda names: names[0]),
-    dataset=images.name,
-    output_name=f"{env}-cat-style",
-    max_train_epochs=int(config.get("trainEpochs") or 1),
-    save_every_n_epochs=1,
-)
-smoke = esd.InferenceJob(
-    "endpoint-smoke-test",
-    task_type="txt2img",
-    inference_type="Async",
-    endpoint_name=endpoint.endpoint_name,
-    models={"Stable-diffusion": base_model.file_names},
-    parameters={"prompt": "a cat, watercolour", "steps": 4, "width": 64, "height": 64},
-    opts=pulumi.ResourceOptions(depends_on=[style_lora]),
-)
-
-# -- PAI model registry: the model and the versions promoted to this environment -------------------
-registry_model = pai.Model(
-    "registry-model",
-    name=f"{env}-sd-base",
-    description="Stable Diffusion base weights used by the ESD endpoint",
-    domain="aigc",
-    task="text-to-image-synthesis",
-    model_type="Checkpoint",
-    labels={"environment": env, "team": "imaging"},
-)
-registry_versions = [
-    pai.ModelVersion(
-        f"registry-model-{version}",
-        model_id=registry_model.model_id,
-        version_name=version,
-        uri=f"oss://aimodels-{env}.oss-cn-hangzhou.aliyuncs.com/sd-base/{version}/",
-        format_type="SavedModel",
-        framework_type="Pytorch",
-        approval_status="Approved",
-        labels={"stage": "promoted"},
-    )
-    for version in (config.get_object("paiVersions") or ["1.0.0"])
-]
-
-# -- DataArts Fabric: an LLM definition whose current version is the one promoted here -------------
-chat_versions = config.get_object("fabricVersions") or [
-    {"name": "v1", "base_model_type": "QWEN2_5_7B", "model_path": f"obs://aimodels-{env}/chat/v1/"},
-]
-chat_model = fabric.Model(
-    "chat-model",
-    workspace_id=config.get("fabricWorkspace") or "emulator-workspace",
-    name=f"{env}-chat",
-    description="chat assistant",
-    versions=chat_versions,
-    current_version=config.get("fabricCurrentVersion"),
-)
-
-pulumi.export("pai", {"model_id": registry_model.model_id,
-                      "versions": [v.version_name for v in registry_versions]})
-pulumi.export("fabric", {"model_id": chat_model.model_id, "versions": chat_model.version_ids,
-                         "current_version_id": chat_model.current_version_id})
-pulumi.export("esd", {
-    "role": operators.name,
-    "user": engineer.username,
-    "endpoint": endpoint.endpoint_name,
-    "endpoint_status": endpoint.status,
-    "base_model": base_model.file_names,
-    "style_lora": style_lora.file_names,
-    "trained_model": training.model_files,
-    "smoke_test": smoke.status,
-    "smoke_images": smoke.image_names,
-})
+BLOCKS = {"esd": esd.declare, "pai": pai.declare, "fabric": fabric.declare}
+for name, declare in BLOCKS.items():
+    pulumi.export(name, declare(config.environment, config))
+pulumi.export("environment", config.environment)
