@@ -105,10 +105,11 @@ def _preview_after(pulumi: Pulumi, stack: str, text: str, dry_run: bool) -> int:
 
 def _describe(pins: dict[str, Any], platforms: list[str]) -> str:
     parts = []
-    if "pai" in platforms:
-        parts.append("pai " + ", ".join(v.get("name", "?") for v in pins["pai"]["versions"]))
-    if "fabric" in platforms:
-        parts.append(f"fabric current {pins['fabric'].get('current') or '(last)'}")
+    for platform in ("pai", "fabric"):
+        if platform in platforms:
+            versions = pins[platform]["versions"]
+            current = pins[platform].get("current") or (versions[-1].get("name") if versions else "none")
+            parts.append(f"{platform} current {current}")
     if "esd" in platforms and pins["esd"].get("baseModelUrl"):
         parts.append(f"esd base model {pins['esd']['baseModelUrl'].rsplit('/', 1)[-1]}")
     return "; ".join(parts)
@@ -161,11 +162,10 @@ def cmd_rollback(args: argparse.Namespace) -> int:
                         "that is not already rolled back)")
     current = P.current_pins(values)
     platforms = list(entry["before"])
-    drift = [p for p in platforms if current[p] != entry["after"][p]]
+    new, drift = P.repointed(current, entry)
     if drift:
-        raise UserError(f"stack {args.stack}: the {', '.join(drift)} pins changed since promotion {entry['id']}; "
-                        "edit them by hand instead")
-    new = {**current, **{p: entry["before"][p] for p in platforms}}
+        raise UserError(f"stack {args.stack}: the {', '.join(drift)} pointer(s) moved since promotion {entry['id']}; "
+                        "repoint by hand instead")
     text, diff = _write_pins(pulumi, args.stack, current, new, args.dry_run)
     _say(f"{'would roll' if args.dry_run else 'rolled'} {args.stack} back to the pins before promotion "
          f"{entry['id']} (from {entry.get('from')} at {entry.get('at')}): {_describe(new, platforms)}")

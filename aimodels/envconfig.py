@@ -77,11 +77,19 @@ class PaiSection(Section):
     accessibility: Literal["PRIVATE", "PUBLIC"] = "PRIVATE"
     workspace_id: str | None = None
     versions: list[PaiVersion] = Field([], description="oldest first")
+    current: str | None = Field(None, description="the version this environment serves (an alias: that "
+                                                  "version carries the label alias=current); unset: the last listed")
 
     @model_validator(mode="after")
     def _unique(self) -> PaiSection:
         _unique_names([v.name for v in self.versions])
+        if self.current is not None and self.current not in {v.name for v in self.versions}:
+            raise ValueError(f"current {self.current!r} is not one of the listed versions")
         return self
+
+    @property
+    def current_name(self) -> str | None:
+        return self.current or (self.versions[-1].name if self.versions else None)
 
 
 # -- DataArts Fabric ------------------------------------------------------------------------------

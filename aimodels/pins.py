@@ -3,15 +3,21 @@
 A pin is part of a stack file's ``aimodels:*`` config:
 
 - ``pai``: ``aimodels:pai.versions`` — the registered PAI model versions, each pinned by name and
-  content (uri, format, framework) with its approval status;
+  content (uri, format, framework) with its approval status — and ``aimodels:pai.current``, the
+  alias of the version the environment serves (that version's label ``alias: current``);
 - ``fabric``: ``aimodels:fabric.versions`` plus ``aimodels:fabric.current`` — the DataArts Fabric
   versions and the current pointer;
 - ``esd``: ``aimodels:esd.baseModelUrl`` — the base checkpoint the ESD endpoint serves.
 
+Promotion adds the source's *current* version to the target's list (if missing; same content
+required) and points the target's ``current`` at it. Rollback repoints (``current``,
+``baseModelUrl``) to the values before the last promotion; versions stay registered.
+
 :func:`proven` reads the source stack's *state* (``pulumi stack export``), never just its config,
-and refuses an item that is not proven there: a PAI version must exist with approval status
-Approved; a Fabric version must exist on the platform and be the source's current version; the
-ESD base model must be the one the source's smoke-test inference job succeeded on.
+and refuses an item that is not proven there: the source's current PAI version must exist with
+approval status Approved; the Fabric version must exist on the platform and be the source's
+current version; the ESD base model must be the one the source's smoke-test inference job
+succeeded on.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from typing import Any
 import yaml
 
 PLATFORMS = ("pai", "fabric", "esd")
+POINTER = {"pai": "current", "fabric": "current", "esd": "baseModelUrl"}
+ALIAS_LABEL = ("alias", "current")  # the PAI version an environment serves (stacks/blocks/pai.py)
 
 
 def _type(resource: dict[str, Any]) -> str:
@@ -62,8 +70,9 @@ def current_pins(values: dict[str, Any]) -> dict[str, Any]:
         "fabric": {"versions": copy.deepcopy(fabric.get("versions") or [])},
         "esd": {},
     }
-    if fabric.get("current") is not None:
-        out["fabric"]["current"] = fabric["current"]
+    for platform, section in (("pai", pai), ("fabric", fabric)):
+        if section.get("current") is not None:
+            out[platform]["current"] = section["current"]
     if esd.get("baseModelUrl") is not None:
         out["esd"]["baseModelUrl"] = esd["baseModelUrl"]
     return out
@@ -76,20 +85,23 @@ def proven(source: str, deployment: dict[str, Any], platforms: list[str]) -> tup
     if not deployment.get("resources"):
         return found, [Refusal(source, "has no deployed resources (run `pulumi up` on it first)")]
     if "pai" in platforms:
-        versions = resources_of(deployment, "pai:ModelVersion")
-        if not resources_of(deployment, "pai:Model") or not versions:
+        models = resources_of(deployment, "pai:Model")
+        versions = {_props(r).get("version_name"): _props(r) for r in resources_of(deployment, "pai:ModelVersion")}
+        if not models or not versions:
             refusals.append(Refusal("pai", f"{source} runs no PAI model version"))
-        pinned = []
-        for r in versions:
-            p = _props(r)
-            name = p.get("version_name")
-            status = p.get("approval_status")
-            if status != "Approved":
-                refusals.append(Refusal(f"pai {name}", f"approval status in {source} is {status or 'unset'}, "
-                                                       "not Approved"))
-            pinned.append({"name": name, "uri": p.get("uri"), "format": p.get("format_type"),
-                           "framework": p.get("framework_type"), "approval": status})
-        found["pai"] = {"versions": pinned}
+        else:
+            key, value = ALIAS_LABEL
+            current = next((n for n, p in versions.items() if (p.get("labels") or {}).get(key) == value),
+                           list(versions)[-1])
+            p = versions.get(current)
+            if p is None:
+                refusals.append(Refusal(f"pai {current}", f"version does not exist in {source}"))
+            elif p.get("approval_status") != "Approved":
+                refusals.append(Refusal(f"pai {current}", f"approval status in {source} is "
+                                                          f"{p.get('approval_status') or 'unset'}, not Approved"))
+            else:
+                found["pai"] = {"version": {"name": current, "uri": p.get("uri"), "format": p.get("format_type"),
+                                            "framework": p.get("framework_type"), "approval": "Approved"}}
     if "fabric" in platforms:
         models = resources_of(deployment, "fabric:Model")
         if not models:
@@ -131,23 +143,19 @@ def promoted(target: str, pins: dict[str, Any], found: dict[str, Any]) -> tuple[
     """The target's new pins: add what the source proved, move the pointers; never delete."""
     new = copy.deepcopy(pins)
     refusals: list[Refusal] = []
-    if "pai" in found:
-        have = {v.get("name"): v for v in new["pai"]["versions"]}
-        for v in found["pai"]["versions"]:
-            mine = have.get(v["name"])
-            if mine is None:
-                new["pai"]["versions"].append(v)
-            elif mine.get("uri") != v["uri"]:
-                refusals.append(Refusal(f"pai {v['name']}", f"{target} pins it to {mine.get('uri')}, the source to "
-                                                            f"{v['uri']}; a pinned version never changes content"))
-    if "fabric" in found:
-        v = found["fabric"]["version"]
-        mine = next((x for x in new["fabric"]["versions"] if x.get("name") == v["name"]), None)
+    for platform, same in (("pai", ("uri", "format", "framework")), ("fabric", ("baseModelType", "modelPath"))):
+        if platform not in found:
+            continue
+        v = found[platform]["version"]
+        mine = next((x for x in new[platform]["versions"] if x.get("name") == v["name"]), None)
         if mine is None:
-            new["fabric"]["versions"].append(v)
-        elif (mine.get("baseModelType"), mine.get("modelPath")) != (v["baseModelType"], v.get("modelPath")):
-            refusals.append(Refusal(f"fabric {v['name']}", f"{target} has a different version under that name"))
-        new["fabric"]["current"] = v["name"]
+            new[platform]["versions"].append(v)
+        elif platform == "pai" and mine.get("approval") != "Approved":
+            mine["approval"] = "Approved"
+        if mine is not None and any(mine.get(k) not in (None, v.get(k)) for k in same):
+            refusals.append(Refusal(f"{platform} {v['name']}", f"{target} pins a different content under that "
+                                                               "name; a pinned version never changes"))
+        new[platform]["current"] = v["name"]
     if "esd" in found:
         new["esd"]["baseModelUrl"] = found["esd"]["baseModelUrl"]
     return new, refusals
@@ -219,6 +227,34 @@ def append_history(path: Path, entry: dict[str, Any]) -> dict[str, Any]:
     with path.open("a") as fh:
         fh.write(text)
     return entry
+
+
+def repointed(pins: dict[str, Any], entry: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Pins with the pointers of ``entry``'s platforms back at their values before it; versions
+    stay registered (one the old pointer needs is listed again). Also returns the platforms whose
+    pointer moved since the entry (a rollback then refuses)."""
+    new = copy.deepcopy(pins)
+    drift = []
+    for platform, before in entry["before"].items():
+        key = POINTER[platform]
+        if effective(platform, pins[platform]) != effective(platform, entry["after"][platform]):
+            drift.append(platform)
+        was = effective(platform, before)
+        if was is None:
+            new[platform].pop(key, None)
+            continue
+        new[platform][key] = was
+        if "versions" in before and was not in {v.get("name") for v in new[platform]["versions"]}:
+            new[platform]["versions"].append(next(v for v in before["versions"] if v.get("name") == was))
+    return new, drift
+
+
+def effective(platform: str, pins: dict[str, Any]) -> Any:
+    """The pointer's value, with the schema's default (the last listed version) made explicit."""
+    value = pins.get(POINTER[platform])
+    if value is None and pins.get("versions"):
+        value = pins["versions"][-1].get("name")
+    return value
 
 
 def last_undoable(entries: list[dict[str, Any]]) -> dict[str, Any] | None:

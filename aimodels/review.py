@@ -9,7 +9,8 @@ Risk flags, in plain words (each one makes ``aimodels review`` exit with :data:`
 - an ESD endpoint replaced delete-first (the provider always does: the physical name is unique)
   means downtime until the new endpoint is InService;
 - a delete of a model that still has versions (PAI model with registered versions, Fabric model);
-- a move of the current version in prod (Fabric ``current_version``);
+- a move of the current version in prod (Fabric ``current_version``; the PAI version that
+  gains the ``alias: current`` label);
 - an environment mismatch: ``aimodels:environment`` is not the stack name, or a platform name or
   ``environment`` label carries another environment's prefix;
 - the prod policy rules (the same rules as policy/ for CrossGuard): prod endpoints autoscale,
@@ -259,6 +260,13 @@ def risks(report: Report, deployment: dict[str, Any] | None = None) -> list[str]
             if before != after:
                 out.append(f"**Current version moves in prod**: {label} `{c.new.get('name')}` serves "
                            f"`{after}` instead of `{before}` once applied.")
+        if prod and c.type == "pai:ModelVersion" and c.op != "delete":
+            # the environment's alias, a version label (stacks/blocks/pai.py)
+            was = (c.old.get("labels") or {}).get("alias") == "current"
+            now = (c.new.get("labels") or {}).get("alias") == "current"
+            if now and not was:
+                out.append(f"**Current version moves in prod**: {label} `{c.new.get('version_name')}` becomes "
+                           "the version prod serves (alias `current`) once applied.")
         if c.op != "delete":
             names = [c.new.get(k) for k in ("name", "username", "output_name", "endpoint_name")]
             names += list(c.new.get("assign_to_roles") or []) + list(c.new.get("roles") or [])

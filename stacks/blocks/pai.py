@@ -7,6 +7,10 @@ from typing import Any
 from aimodels.envconfig import EnvironmentConfig
 from providers import pai
 
+# PAI has no current-version pointer of its own: the version an environment serves carries an
+# alias label (a label change is in place and touches nothing else).
+ALIAS = {"alias": "current"}
+
 
 def declare(env: str, config: EnvironmentConfig) -> dict[str, Any]:
     cfg = config.pai
@@ -31,10 +35,11 @@ def declare(env: str, config: EnvironmentConfig) -> dict[str, Any]:
             format_type=v.format,
             framework_type=v.framework,
             approval_status=v.approval,
-            labels={"environment": env},
+            labels={"environment": env, **(ALIAS if v.name == cfg.current_name else {})},
         )
         for v in cfg.versions
     ]
     return {"model_id": model.model_id, "model_name": model.name,
             "versions": {v.name: {"uri": v.uri, "approval": v.approval} for v in cfg.versions},
+            "current_version": cfg.current_name,
             "version_ids": [r.id for r in versions]}
