@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -28,13 +29,14 @@ def declare(env: str, config: EnvironmentConfig) -> dict[str, Any]:
         password=pulumi.Config("aimodels").require_secret("engineerPassword"),
         roles=[operators.name],
     )
-    # Checkpoint names carry the environment: a checkpoint is found by file name, so two
-    # environments on one account must not share one.
+    # Checkpoint names are unique on the account and a URL checkpoint is found by its file name,
+    # so each environment renames its own: <env>-sd-<hash of the URL> (a new URL is a new name, so
+    # the create-before-delete replacement never collides with the checkpoint it replaces).
     base_model = esd.Checkpoint(
         "base-model",
         checkpoint_type="Stable-diffusion",
         source_url=cfg.base_model_url,
-        name=f"{env}-sd-base",
+        name=f"{env}-sd-{hashlib.sha256(cfg.base_model_url.encode()).hexdigest()[:6]}",
         message=f"{env} base model",
     )
     style_lora = esd.Checkpoint(
