@@ -231,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     up = sub.add_parser("up", parents=[common], help="create the stack if needed and run pulumi up")
     up.add_argument("--stack", required=True)
-    up.add_argument("extra", nargs=argparse.REMAINDER, help="passed to pulumi up (after --)")
+    up.add_argument("extra", nargs="*", help="after --: passed to pulumi up (e.g. -- --diff)")
     up.set_defaults(func=cmd_up)
 
     destroy = sub.add_parser("destroy", parents=[common], help="pulumi destroy")
@@ -264,8 +264,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "extra", None) and args.extra[0] == "--":
-        args.extra = args.extra[1:]
     try:
         return args.func(args)
     except UserError as exc:
