@@ -1,6 +1,7 @@
 """``aimodels``: bring environments up, promote what one proved to the next, roll back, review.
 
     aimodels up --stack dev [--emulator]
+    aimodels preview --stack prod [--emulator] [-- --diff --policy-pack policy/aimodels-policy]
     aimodels promote --from dev --to staging [--only pai,fabric] [--dry-run] [--emulator]
     aimodels rollback --stack staging [--dry-run] [--emulator]
     aimodels review --stack staging [--emulator] | aimodels review --preview-json preview.json
@@ -58,6 +59,15 @@ def cmd_up(args: argparse.Namespace) -> int:
         _say(f"created stack {args.stack}")
     cfg = pulumi.config_file(args.stack)
     return pulumi.stream(["up", "--yes", "--stack", args.stack, *pulumi.config_args(cfg), *args.extra], "pulumi up")
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    pulumi = _pulumi(args)
+    _stack_values(pulumi, args.stack)
+    if pulumi.init(args.stack):
+        _say(f"created stack {args.stack}")
+    cfg = pulumi.config_file(args.stack)
+    return pulumi.stream(["preview", "--stack", args.stack, *pulumi.config_args(cfg), *args.extra], "pulumi preview")
 
 
 def cmd_destroy(args: argparse.Namespace) -> int:
@@ -233,6 +243,12 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--stack", required=True)
     up.add_argument("extra", nargs="*", help="after --: passed to pulumi up (e.g. -- --diff)")
     up.set_defaults(func=cmd_up)
+
+    preview = sub.add_parser("preview", parents=[common], help="pulumi preview (e.g. -- --diff --policy-pack "
+                                                               "policy/aimodels-policy)")
+    preview.add_argument("--stack", required=True)
+    preview.add_argument("extra", nargs="*", help="after --: passed to pulumi preview")
+    preview.set_defaults(func=cmd_preview)
 
     destroy = sub.add_parser("destroy", parents=[common], help="pulumi destroy")
     destroy.add_argument("--stack", required=True)

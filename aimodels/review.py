@@ -13,8 +13,9 @@ Risk flags, in plain words (each one makes ``aimodels review`` exit with :data:`
   gains the ``alias: current`` label);
 - an environment mismatch: ``aimodels:environment`` is not the stack name, or a platform name or
   ``environment`` label carries another environment's prefix;
-- the prod policy rules (the same rules as policy/ for CrossGuard): prod endpoints autoscale,
-  prod PAI model versions are Approved, no PUBLIC model accessibility in prod.
+- the prod policy rules (aimodels/policy_rules.py, shared with the CrossGuard pack in policy/):
+  prod endpoints autoscale, prod PAI model versions are Approved, no PUBLIC model accessibility
+  in prod.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from aimodels.policy_rules import RULES, violations
 
 RISK_EXIT = 2
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's "known after apply" sentinel
@@ -275,14 +278,9 @@ def risks(report: Report, deployment: dict[str, Any] | None = None) -> list[str]
             if wrong or (label_env and label_env != env):
                 out.append(f"**Environment mismatch**: {label} in `{env}` carries "
                            f"{', '.join(f'`{w}`' for w in wrong) or f'label environment=`{label_env}`'}.")
-        if prod and c.op != "delete":
-            if c.type == "esd:Endpoint" and c.new.get("autoscaling_enabled") is not True:
-                out.append(f"**Policy (prod endpoints autoscale)**: {label} has autoscaling disabled.")
-            if c.type == "pai:ModelVersion" and c.new.get("approval_status") != "Approved":
-                out.append(f"**Policy (prod model versions are Approved)**: {label} has approval status "
-                           f"`{c.new.get('approval_status') or 'unset'}`.")
-            if c.type == "pai:Model" and c.new.get("accessibility") == "PUBLIC":
-                out.append(f"**Policy (no public models in prod)**: {label} has accessibility `PUBLIC`.")
+        if c.op != "delete":
+            for rule, message in violations(c.type, c.new, env):
+                out.append(f"**Policy ({RULES[rule]})**: {label} {message}.")
     return out
 
 
