@@ -148,12 +148,14 @@ def cmd_promote(args: argparse.Namespace) -> int:
         _say(f"{args.target} already runs what {args.source} proved ({_describe(new, only)}); nothing to promote")
         return 0
     text, diff = _write_pins(pulumi, args.target, old, new, args.dry_run)
-    _say(f"{'would promote' if args.dry_run else 'promoted'} {args.source} -> {args.target}: {_describe(new, only)}")
-    _say(diff.rstrip("\n"))
-    if not args.dry_run:
+    entry = None
+    if not args.dry_run:  # the pins and their history are written together, before anything is printed
         path = P.history_file(pulumi.project.config_dir, args.target)
         entry = P.append_history(path, {"action": "promote", "from": args.source, "only": only,
                                         "before": {p: old[p] for p in only}, "after": {p: new[p] for p in only}})
+    _say(f"{'would promote' if args.dry_run else 'promoted'} {args.source} -> {args.target}: {_describe(new, only)}")
+    _say(diff.rstrip("\n"))
+    if entry:
         _say(f"recorded as entry {entry['id']} in {pulumi.project.rel(path)}")
     if args.no_preview:
         return 0
@@ -177,13 +179,15 @@ def cmd_rollback(args: argparse.Namespace) -> int:
         raise UserError(f"stack {args.stack}: the {', '.join(drift)} pointer(s) moved since promotion {entry['id']}; "
                         "repoint by hand instead")
     text, diff = _write_pins(pulumi, args.stack, current, new, args.dry_run)
-    _say(f"{'would roll' if args.dry_run else 'rolled'} {args.stack} back to the pins before promotion "
-         f"{entry['id']} (from {entry.get('from')} at {entry.get('at')}): {_describe(new, platforms)}")
-    _say(diff.rstrip("\n"))
+    done = None
     if not args.dry_run:
         done = P.append_history(path, {"action": "rollback", "undoes": entry["id"],
                                        "before": {p: current[p] for p in platforms},
                                        "after": {p: new[p] for p in platforms}})
+    _say(f"{'would roll' if args.dry_run else 'rolled'} {args.stack} back to the pins before promotion "
+         f"{entry['id']} (from {entry.get('from')} at {entry.get('at')}): {_describe(new, platforms)}")
+    _say(diff.rstrip("\n"))
+    if done:
         _say(f"recorded as entry {done['id']} in {pulumi.project.rel(path)}")
     if args.no_preview:
         return 0
@@ -285,6 +289,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"aimodels {args.command}: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # e.g. piped into head: the work is done, only the printing stopped
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

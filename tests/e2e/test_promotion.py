@@ -159,6 +159,11 @@ def test_promotion_dev_staging_prod_with_gate_review_and_rollback(project: Proje
     assert refused.stdout == ""
     assert project.stack_file("staging").read_text() == staging_before
     assert not (project.root / "stacks" / "pin-history").exists()
+    prod_text = project.stack_file("prod").read_text()
+    project.stack_file("prod").write_text("config:\n  pai:region: cn-hangzhou\n")
+    bare = project.run("promote", "--from", "staging", "--to", "prod", expect=1)
+    assert bare.stderr.strip() == "aimodels promote: stack prod: stacks/Pulumi.prod.yaml has no aimodels:* config"
+    project.stack_file("prod").write_text(prod_text)
 
     # bad input: one line, nothing changed
     for args, message in ((("--from", "qa", "--to", "staging"), "unknown stack 'qa'"),
