@@ -10,18 +10,28 @@ can share one platform account without colliding.
 
 from __future__ import annotations
 
-import pulumi
+import json
 
-from aimodels.envconfig import ConfigProblem, validate
+import pulumi
+from pulumi.runtime import get_config_env, get_config_secret_keys_env
+
+from aimodels.envconfig import NAMESPACE, ConfigProblem, validate
 from blocks import esd, fabric, pai
 
 stack = pulumi.get_stack()
-raw = pulumi.Config("aimodels")
+# Every aimodels:* key, so a misspelt or retired key fails too; secret values are never looked at.
+secret_keys = set(get_config_secret_keys_env() or [])
 values = {}
-for key in ("environment", "emulator", "esd", "pai", "fabric"):
-    value = raw.get_object(key) if key in ("esd", "pai", "fabric") else raw.get(key)
-    if value is not None:
-        values[key] = value
+for key, text in (get_config_env() or {}).items():
+    if key.startswith(NAMESPACE + ":"):
+        name = key[len(NAMESPACE) + 1:]
+        if key in secret_keys:
+            values[name] = "[secret]"
+            continue
+        try:
+            values[name] = json.loads(text) if text[:1] in "[{" else text
+        except json.JSONDecodeError:
+            values[name] = text
 try:
     config = validate(stack, values)
 except ConfigProblem as exc:
