@@ -123,6 +123,21 @@ def _unique_names(names: list[str]) -> None:
         raise ValueError(f"version names must be unique (repeated: {', '.join(sorted(seen))})")
 
 
+# -- ZStack (on-premises; declared when zstack:endpoint or zstack:host is set) -------------------------
+class ZStackSection(Section):
+    center_url: str = Field("192.168.10.12:/ai/model_center", min_length=1, description="NFS export host:/path")
+    center_ip: str = Field("192.168.10.12", min_length=1)
+    center_port: int = Field(8989, ge=1, le=65535)
+    model_path: str = Field("192.168.10.12:/ai/model_center/Qwen_1.5_32B", min_length=1)
+    model_description: str = "Qwen 1.5 32B chat model"
+    gpu_num: str = Field("2", pattern=r"^\d+$")
+
+
+# -- AI Creation Workshop (declared when workshop:appKey is set) ----------------------------------------
+class WorkshopSection(Section):
+    version: str = Field("1.0", min_length=1, description="the synced model version")
+
+
 # -- the whole environment ----------------------------------------------------------------------
 class EnvironmentConfig(Section):
     environment: str = Field(pattern=ENV_PATTERN,
@@ -132,6 +147,8 @@ class EnvironmentConfig(Section):
     esd: EsdSection = EsdSection()
     pai: PaiSection = PaiSection()
     fabric: FabricSection = FabricSection(versions=[FabricVersion(name="v1", base_model_type="QWEN2_5_7B")])
+    zstack: ZStackSection = ZStackSection()
+    workshop: WorkshopSection = WorkshopSection()
 
     @property
     def is_prod(self) -> bool:

@@ -16,7 +16,7 @@ import pulumi
 from pulumi.runtime import get_config_env, get_config_secret_keys_env
 
 from aimodels.envconfig import NAMESPACE, ConfigProblem, validate
-from blocks import esd, fabric, pai
+from blocks import esd, fabric, pai, workshop, zstack
 
 stack = pulumi.get_stack()
 # Every aimodels:* key, so a misspelt or retired key fails too; secret values are never looked at.
@@ -37,7 +37,11 @@ try:
 except ConfigProblem as exc:
     raise pulumi.RunError(str(exc)) from None
 
-BLOCKS = {"esd": esd.declare, "pai": pai.declare, "fabric": fabric.declare}
+# A block returns None when the stack does not use its platform (ZStack, Workshop: no node / app key).
+BLOCKS = {"esd": esd.declare, "pai": pai.declare, "fabric": fabric.declare, "zstack": zstack.declare,
+          "workshop": workshop.declare}
 for name, declare in BLOCKS.items():
-    pulumi.export(name, declare(config.environment, config))
+    exported = declare(config.environment, config)
+    if exported is not None:
+        pulumi.export(name, exported)
 pulumi.export("environment", config.environment)
