@@ -137,34 +137,41 @@ def _norm(value: Any) -> Any:
     return value
 
 
+def _expand(path: str, a: Any, b: Any, kind: str) -> list[PropertyChange]:
+    """One row per changed property; a list of objects (versions) shows the items that differ."""
+    if a == b:
+        return []
+    if isinstance(a, list) and isinstance(b, list) and all(isinstance(x, dict) for x in a + b):
+        rows = []
+        for i in range(max(len(a), len(b))):
+            x = a[i] if i < len(a) else None
+            y = b[i] if i < len(b) else None
+            if x != y:
+                rows.append(PropertyChange(f"{path}[{i}]", x, y, "add" if x is None else "delete" if y is None else kind))
+        return rows
+    if kind.startswith("update") and (a is None or b is None):
+        kind = ("add" if a is None else "delete") + kind[len("update"):]
+    return [PropertyChange(path, a, b, kind)]
+
+
 def _diff_props(old: dict[str, Any], new: dict[str, Any], replace_reasons: list[str]) -> list[PropertyChange]:
     out = []
     pending = UNKNOWN in json.dumps(new)  # inputs not fully known yet: absent keys are not removals
     for key in sorted(set(old) | set(new)):
-        a, b = _norm(old.get(key)), _norm(new.get(key))
-        if a == b or (pending and key not in new):
+        if pending and key not in new:
             continue
-        kind = "add" if a is None else "delete" if b is None else "update"
-        if key in replace_reasons:
-            kind += "-replace"
-        if isinstance(a, list) and isinstance(b, list) and all(isinstance(x, dict) for x in a + b):
-            # lists of objects (versions): show the items that differ, not the whole list
-            for i in range(max(len(a), len(b))):
-                x = a[i] if i < len(a) else None
-                y = b[i] if i < len(b) else None
-                if x != y:
-                    out.append(PropertyChange(f"{key}[{i}]", x, y,
-                                              "add" if x is None else "delete" if y is None else kind))
-            continue
-        out.append(PropertyChange(key, a, b, kind))
+        out += _expand(key, _norm(old.get(key)), _norm(new.get(key)),
+                       "update-replace" if key in replace_reasons else "update")
     return out
 
 
 def _detailed(detailed: dict[str, Any], old: dict[str, Any], new: dict[str, Any]) -> list[PropertyChange]:
+    """From the provider's detailed diff: its paths, values looked up in the old and new inputs."""
     out = []
     for path in sorted(detailed):
         kind = str((detailed[path] or {}).get("kind", "update")).lower().replace("_", "-")
-        out.append(PropertyChange(path, _get(old, path), _get(new, path), kind))
+        a, b = _norm(_get(old, path)), _norm(_get(new, path))
+        out += _expand(path, a, b, kind) if a != b else [PropertyChange(path, a, b, kind)]
     return out
 
 

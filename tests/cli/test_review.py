@@ -166,3 +166,15 @@ def test_exit_codes_for_ci(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert "### Preview failed\n\n- stack dev: aimodels:esd.trainEpochs: Input should be greater" in out
     assert main(["review", "--preview-json", str(tmp_path / "missing.json")]) == 1
     assert "aimodels review: cannot read a `pulumi preview --json` document" in capsys.readouterr().err
+
+
+def test_detailed_diff_on_a_whole_list_shows_the_items_that_differ() -> None:
+    # what the project's provider server sends for a new Fabric version: the top-level key only
+    v1 = {"name": "v1", "base_model_type": "Q", "description": None}
+    v2 = {"name": "v2", "base_model_type": "Q", "description": None}
+    doc = preview("dev", step("update", "dev", "fabric:Model", "chat-model",
+                              old={"name": "dev-chat", "versions": [v1]}, new={"name": "dev-chat", "versions": [v1, v2]},
+                              detailedDiff={"versions": {"kind": "UPDATE", "inputDiff": True}}))
+    [change] = report_from_preview(doc).changes
+    assert [(p.path, p.old, p.new, p.kind) for p in change.props] == [
+        ("versions[1]", None, {"name": "v2", "base_model_type": "Q"}, "add")]

@@ -68,8 +68,9 @@ def project(pulumi_cli: Path, emulator: Emulator, tmp_path: Path) -> Iterator[Pr
     root.mkdir()
     shutil.copytree(REPO / "stacks", root / "stacks", ignore=shutil.ignore_patterns("__pycache__", "pin-history",
                                                                                   "Pulumi.e2e*.yaml"))
-    (root / "Pulumi.yaml").write_text(
-        (REPO / "Pulumi.yaml").read_text().replace("virtualenv: .venv", f"virtualenv: {REPO / '.venv'}"))
+    shutil.copy(REPO / "Pulumi.yaml", root / "Pulumi.yaml")
+    for shared in (".venv", "scripts"):  # the virtualenv and the launchers Pulumi.yaml points at
+        (root / shared).symlink_to(REPO / shared)
     state = tmp_path / "state"
     state.mkdir()
     p = Project(root, emulator, pulumi_cli, state)
