@@ -7,6 +7,7 @@ checks what the emulator holds, not just what Pulumi reports.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import urllib.parse
 from pathlib import Path
@@ -38,6 +39,10 @@ def stack_config(emulator: Emulator) -> dict[str, Any]:
         "pai:accessKeyId": "LTAI5tEmulatorAccessKey",
         "fabric:endpoint": f"{emulator.url}/fabric",
         "fabric:accessKey": "EMULATORAK0000000000",
+        "aimodels:pai": json.dumps({"versions": [{"name": "1.0.0", "approval": "Approved",
+                                                  "uri": "oss://aimodels-e2e.oss-cn-hangzhou.aliyuncs.com/sd-base/1.0.0/"}]}),
+        "aimodels:fabric": json.dumps({"versions": [{"name": "v1", "baseModelType": "QWEN2_5_7B",
+                                                     "modelPath": "obs://aimodels-e2e/chat/v1/"}]}),
     }
 
 
@@ -111,13 +116,13 @@ def test_stack_lifecycle(make_stack, fresh: Emulator) -> None:
 
     # -- in-place updates: role permissions, a promoted Fabric version, a new PAI version -----------
     role_before = resources(stack)["operators"]["id"]
-    set_json(stack, "aimodels:operatorPermissions", ["sagemaker_endpoint:all", "checkpoint:all", "inference:all",
-                                                     "train:all", "user:list"])
-    set_json(stack, "aimodels:fabricVersions", [
-        {"name": "v1", "base_model_type": "QWEN2_5_7B", "model_path": "obs://aimodels-e2e/chat/v1/"},
-        {"name": "v2", "base_model_type": "QWEN2_5_7B", "model_path": "obs://aimodels-e2e/chat/v2/"},
-    ])
-    stack.set_config("aimodels:fabricCurrentVersion", auto.ConfigValue(value="v2"))
+    esd = {"operatorPermissions": ["sagemaker_endpoint:all", "checkpoint:all", "inference:all", "train:all",
+                                   "user:list"]}
+    set_json(stack, "aimodels:esd", esd)
+    set_json(stack, "aimodels:fabric", {"versions": [
+        {"name": "v1", "baseModelType": "QWEN2_5_7B", "modelPath": "obs://aimodels-e2e/chat/v1/"},
+        {"name": "v2", "baseModelType": "QWEN2_5_7B", "modelPath": "obs://aimodels-e2e/chat/v2/"},
+    ], "current": "v2"})
     preview = stack.preview(diff=True, on_output=quiet)
     assert changes(preview) == {"update": 2}
     up = stack.up(on_output=quiet)
@@ -134,7 +139,8 @@ def test_stack_lifecycle(make_stack, fresh: Emulator) -> None:
     # -- replace-on-change: the endpoint's instance type (delete before replace) ------------------
     # The smoke-test job that depends on it is replaced too (deleted first, re-run afterwards).
     before = resources(stack)
-    stack.set_config("aimodels:endpointInstanceType", auto.ConfigValue(value="ml.g5.4xlarge"))
+    esd["endpoint"] = {"instanceType": "ml.g5.4xlarge"}
+    set_json(stack, "aimodels:esd", esd)
     up = stack.up(on_output=quiet)
     assert changes(up.summary) == {"replace": 2}
     assert up.stdout.index("async-endpoint deleted original") < up.stdout.index("async-endpoint created replacement")
@@ -148,14 +154,17 @@ def test_stack_lifecycle(make_stack, fresh: Emulator) -> None:
 
     # -- replace-on-change, create-before-delete: a new base model (the training and the smoke
     #    test that use it are replaced with it) ------------------------------------------------------
-    stack.set_config("aimodels:baseModelUrl",
-                     auto.ConfigValue(value="https://models.example.com/sd/v2-1-base.safetensors"))
+    esd["baseModelUrl"] = "https://models.example.com/sd/v2-1-base.safetensors"
+    set_json(stack, "aimodels:esd", esd)
     up = stack.up(on_output=quiet)
     assert changes(up.summary) == {"replace": 3}
     assert up.stdout.index("base-model created replacement") < up.stdout.index("base-model deleted original")
     names = sorted(n for d in fresh.objects("esd")["checkpoint"].values() for n in d["checkpoint_names"])
-    assert "v2-1-base.safetensors" in names and "v1-5-pruned-emaonly.safetensors" not in names
-    assert stack.outputs()["esd"].value["base_model"] == ["v2-1-base.safetensors"]
+    # each environment renames its base checkpoint <env>-sd-<hash of the URL> (stacks/blocks/esd.py)
+    new_name, old_name = (f"e2e-sd-{hashlib.sha256(url.encode()).hexdigest()[:6]}" for url in (
+        esd["baseModelUrl"], "https://models.example.com/sd/v1-5-pruned-emaonly.safetensors"))
+    assert new_name in names and old_name not in names
+    assert stack.outputs()["esd"].value["base_model"] == [new_name]
     stack.preview(expect_no_changes=True, on_output=quiet)
 
     # -- drift: changed and deleted behind Pulumi's back; refresh notices, up repairs ---------------
@@ -184,10 +193,11 @@ def test_stack_lifecycle(make_stack, fresh: Emulator) -> None:
 
 def test_bad_input_fails_preview_and_creates_nothing(make_stack, fresh: Emulator) -> None:
     before = {p: fresh.objects(p) for p in ("esd", "pai", "fabric")}
-    stack = make_stack(program_dir=REPO, stack_name="e2e", config={**stack_config(fresh), "aimodels:trainEpochs": "0"},
+    stack = make_stack(program_dir=REPO, stack_name="e2e", config={**stack_config(fresh), "aimodels:esd": '{"trainEpochs": 0}'},
                        secrets=SECRETS)
     with pytest.raises(auto.CommandError) as err:
         stack.preview(on_output=quiet)
     text = str(err.value)
-    assert "property max_train_epochs" in text and "greater than or equal to 1" in text
+    # the environment schema (aimodels/envconfig.py) stops it before any resource is declared
+    assert "stack e2e: aimodels:esd.trainEpochs: Input should be greater than or equal to 1" in text
     assert {p: fresh.objects(p) for p in ("esd", "pai", "fabric")} == before

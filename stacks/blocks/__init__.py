@@ -1,0 +1,1 @@
+"""One module per platform: ``declare(env, config) -> dict`` declares its resources and returns its exports."""

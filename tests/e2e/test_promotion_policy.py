@@ -1,0 +1,59 @@
+"""The CrossGuard pack (policy/) under the real engine: `pulumi preview --policy-pack policy/aimodels-policy`.
+
+The engine starts the executable pack itself (no language host), which loads pulumi-policy from
+the pack's own virtualenv (policy/setup.sh; it cannot share .venv's protobuf 6).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import REPO
+from tests.e2e.test_promotion import Project, project  # noqa: F401 - the fixture
+
+POLICY = REPO / "policy" / "aimodels-policy"
+
+
+@pytest.fixture(scope="session")
+def policy_pack() -> Path:
+    proc = subprocess.run(["bash", str(REPO / "policy" / "setup.sh")], capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.fail(f"policy/setup.sh failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}", pytrace=False)
+    return POLICY
+
+
+def preview(project: Project, stack: str, pack: Path) -> subprocess.CompletedProcess[str]:
+    return project.run("preview", "--stack", stack, "--", "--policy-pack", str(pack), expect=None)
+
+
+def test_prod_rules_block_a_prod_preview(project: Project, policy_pack: Path) -> None:  # noqa: F811
+    def loosen(section: str, change):  # noqa: ANN001
+        project.edit("prod", f"aimodels:{section}", change)
+
+    loosen("esd", lambda esd: esd["endpoint"].update(autoscaling={"enabled": False}))
+    loosen("pai", lambda pai: (pai.update(accessibility="PUBLIC"), pai["versions"].append(
+        {"name": "1.3.0", "uri": "oss://aimodels-artifacts.oss-cn-hangzhou.aliyuncs.com/sd-base/1.3.0/",
+         "approval": "Pending"})))
+    proc = preview(project, "prod", policy_pack)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out
+    assert "aimodels-prod@v0.1.0" in out
+    for line in ("[mandatory]  prod-endpoints-autoscale  (pulumi-python:dynamic/esd:Endpoint: async-endpoint)",
+                 "[mandatory]  no-public-models-in-prod  (pulumi-python:dynamic/pai:Model: registry-model)",
+                 "[mandatory]  prod-model-versions-approved  (pulumi-python:dynamic/pai:ModelVersion: "
+                 "registry-model-1.3.0)"):
+        assert line in out, out
+    assert "registry-model-1.0.0)" not in out  # an Approved version passes
+    assert "can't run policy" not in out  # rules read only known properties
+
+
+def test_committed_prod_config_and_non_prod_stacks_pass(project: Project, policy_pack: Path) -> None:  # noqa: F811
+    ok = preview(project, "prod", policy_pack)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    project.edit("staging", "aimodels:pai", lambda pai: pai.update(accessibility="PUBLIC"))
+    staging = preview(project, "staging", policy_pack)  # autoscaling off and public: fine outside prod
+    assert staging.returncode == 0, staging.stdout + staging.stderr
+    assert "[mandatory]" not in staging.stdout
