@@ -82,11 +82,13 @@ def test_wheel_has_no_repository_layout_in_it(wheel: Path) -> None:
 
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/")[0] for n in names}
-    assert tops == {"providers", "emulator", wheel.name.split("-")[0] + "-" + wheel.name.split("-")[1] + ".dist-info"}
+    assert tops == {"providers", "emulator", "aimodels",
+                    wheel.name.split("-")[0] + "-" + wheel.name.split("-")[1] + ".dist-info"}
     assert {"providers/esd/role.py", "providers/fabric/types.py", "providers/py.typed"} <= set(names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     scripts = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "aimodels-emulator = emulator.server:main" in scripts
+    assert "aimodels = aimodels.cli:main" in scripts  # promote / rollback / review
     assert "pulumi-resource-pulumi-python = providers.core.server:main" in scripts  # the provider plugin
 
 
