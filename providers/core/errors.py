@@ -60,13 +60,31 @@ class NotFoundError(ApiError):
 class TransportError(ProviderError):
     """No usable answer: connection refused, timed out, or dropped mid-reply (after retries)."""
 
-    def __init__(self, *, platform: str, operation: str, method: str, path: str, cause: Exception) -> None:
+    def __init__(self, *, platform: str, operation: str, method: str, path: str, cause: Exception,
+                 host: str | None = None) -> None:
         self.platform = platform
         self.operation = operation
         self.cause = cause
         kind = type(cause).__name__
         text = str(cause) or "no detail"
-        super().__init__(f"{platform} {operation}: {method} {path} failed without a response ({kind}: {text})")
+        where = f" on {host}" if host else _where(cause)
+        super().__init__(f"{platform} {operation}: {method} {path}{where} failed without a response "
+                         f"({kind}: {text})")
+
+
+def host_port(cause: Exception) -> str | None:
+    """``host:port`` of the request an httpx error carries (a refused connection names no host itself)."""
+    try:
+        url = cause.request.url  # type: ignore[attr-defined]
+    except (AttributeError, RuntimeError):
+        return None
+    port = url.port or {"https": 443, "http": 80}.get(url.scheme)
+    return f"{url.host}:{port}" if url.host else None
+
+
+def _where(cause: Exception) -> str:
+    host = host_port(cause)
+    return f" on {host}" if host else ""
 
 
 class WaitTimeout(ProviderError):

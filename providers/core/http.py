@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from providers.core.errors import ApiError, NotFoundError, TransportError
+from providers.core.errors import ApiError, NotFoundError, TransportError, host_port
 from providers.core.progress import progress
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
@@ -156,7 +156,7 @@ class ApiClient:
                     continue
                 raise TransportError(
                     platform=self.platform, operation=operation, method=method, path=self._path(path),
-                    cause=type(exc)(self.redact(str(exc))),
+                    cause=type(exc)(self.redact(str(exc))), host=host_port(exc),
                 ) from None
             if response.status_code in expect:
                 return response

@@ -378,3 +378,22 @@ def test_the_local_stack_names_no_url_and_declares_the_emulator():
     config = yaml.safe_load((Path(__file__).resolve().parents[2] / "stacks" / "Pulumi.local.yaml").read_text())["config"]
     assert config.get("aimodels:emulator") is True
     assert not [k for k, v in config.items() if isinstance(v, str) and "127.0.0.1" in v]
+
+
+def test_a_connection_error_names_host_and_port():
+    """Nothing listens on the port: the one-line error says where it tried."""
+    import socket
+
+    import httpx
+
+    from providers.core import ApiClient, ClientSettings, RetryPolicy, TransportError
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    client = ApiClient(ClientSettings(base_url=f"http://127.0.0.1:{port}/esd/prod",
+                                      retry=RetryPolicy(attempts=1)), httpx.Auth())
+    client.platform = "esd"
+    with pytest.raises(TransportError) as err:
+        client.request("ping", "GET", "/ping")
+    assert f"on 127.0.0.1:{port} failed without a response" in str(err.value)
