@@ -42,6 +42,7 @@ STATUS_ONLY_TAGS = {"status-change": []}
 # again. Other 5xx and dropped replies may come after the Lambda ran. [guess]
 NOT_PROCESSED = {429, 503}
 URL_GRACE_S = 30.0  # after a lost reply, how long a download may take to show before we send again
+URL_SENDS = 4  # sends of one URL create at most (each after a grace with nothing arrived)
 
 
 def _sha256(path: str) -> str:
@@ -222,13 +223,16 @@ class CheckpointHandler(EsdHandler[CheckpointInputs, CheckpointOutputs]):
             return Poll(mine, "downloading" if mine is None else mine.get("status", "?"), done=mine is not None)
 
         deadline = time.monotonic() + inputs.wait_timeout_s
-        if lost:
+        sends = 1
+        while lost and sends < URL_SENDS:
             progress(f"{label}: no usable reply ({lost}); the download may have started: waiting for it")
             try:
-                return wait_for(label, poll, timeout_s=min(URL_GRACE_S, inputs.wait_timeout_s / 2)) or {}
+                grace = min(URL_GRACE_S, max(1.0, (deadline - time.monotonic()) / 2))
+                return wait_for(label, poll, timeout_s=grace) or {}
             except WaitTimeout:
-                progress(f"{label}: nothing arrived after the lost reply; sending the create once more")
+                progress(f"{label}: nothing arrived after the lost reply; sending the create again")
             found, lost = self._send_url(inputs, token, since)
+            sends += 1
             if found is not None:
                 return found
         try:

@@ -6,12 +6,9 @@ file backend, so it needs only the Pulumi CLI. What it asserts:
 - the tool completes, prints one line per cycle and the totals, and its JSON report is consistent
   (totals are the sums of the cycles; every cycle made 1..4 up attempts; faults were injected);
 - no perpetual diffs: preview runs with faults off, so a diff there is a deterministic defect;
-- a cycle that left no object left no ESD blob file on disk either.
-
-NOTE (issue 8): zero orphans and zero duplicates are NOT asserted yet. With the provider fixes of
-issue 8 not yet merged (lost create replies, waits, adoption), a dropped reply can still leave a
-duplicate or an orphan in a run this short, so asserting zero would make this test flaky. Once
-those fixes are on main, assert ``totals["orphans"] == totals["duplicates"] == 0`` here too.
+- a cycle that left no object left no ESD blob file on disk either;
+- nothing orphaned, nothing duplicated, no state entry without its object, every cycle converged
+  (the provider fixes of issue 8: creates safe to repeat, waits that ride out outages).
 """
 
 from __future__ import annotations
@@ -55,4 +52,5 @@ def test_chaos_tool_short_run(tmp_path: Path) -> None:
         assert c["blob_files_left"] == 0 or c["orphans"] > 0, c
     assert sum(totals["faults_fired"].values()) > 0  # faults were really injected
     assert totals["perpetual_diffs"] == 0, cycles
-    # Not yet (see the module note): assert totals["orphans"] == totals["duplicates"] == 0
+    assert totals["orphans"] == totals["duplicates"] == 0, cycles
+    assert all(c["converged"] for c in cycles) and all(c["state_without_object"] == 0 for c in cycles), cycles

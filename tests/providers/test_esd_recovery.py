@@ -130,6 +130,19 @@ def test_url_checkpoint_is_sent_again_when_nothing_arrives_after_a_5xx(esd, emul
     p.delete(created.id, created.outs)
 
 
+def test_url_checkpoint_keeps_sending_while_every_reply_is_lost(esd, emulator, mocker, calls):
+    """Two 502s in a row (the chaos run's hang: after the second lost reply the create waited out
+    its whole deadline for a download nobody had started)."""
+    mocker.patch("providers.esd.checkpoint.URL_GRACE_S", 0.5)
+    p = provider(CheckpointHandler, esd)
+    emulator.arm_fault("esd", method="POST", path="/prod/checkpoints", status=502, message="Bad Gateway", times=2)
+    created = p.create(checked(p, {"checkpoint_type": "Stable-diffusion", "source_url": SD_URL,
+                                   "wait_timeout_s": 60}))
+    assert len([c for c in calls if c[0] == "POST"]) == 3
+    assert list(objects(emulator, "checkpoint")) == [created.id]
+    p.delete(created.id, created.outs)
+
+
 def test_upload_name_only_for_files(esd, tmp_path):
     p = provider(CheckpointHandler, esd)
     bad = p.check({}, {"checkpoint_type": "Lora", "source_url": SD_URL, "upload_name": "x.safetensors"})
