@@ -397,6 +397,8 @@ def _param_doc(name: str, f: FieldInfo, model: type[BaseModel]) -> str:
         bits.append("provider-side only")
     if marks.unordered:
         bits.append("order does not matter")
+    if marks.write_only:
+        bits.append("write-only: the platform never returns it")
     rules = constraints(f)
     if rules:
         bits.append("; ".join(rules))
@@ -602,6 +604,9 @@ def _input_table(model: type[BaseModel], renderer: Renderer, nested: dict[str, t
             notes.append("compared as a set (order and duplicates ignored)")
         if marks.local:
             notes.append("steers the provider only: changing it calls no API")
+        if marks.write_only:
+            notes.append("write-only: the platform never returns it, so refresh cannot see it change and an "
+                         "import takes the declared value on trust")
         default = "" if f.is_required() else _json(default_of(f))
         rows.append(f"| `{name}` | {renderer.text(f.annotation)} | {'yes' if f.is_required() else 'no'} | "
                     f"{default} | {'yes' if marks.replace else ''} | {'yes' if marks.secret else ''} | "
@@ -634,9 +639,13 @@ def render_resource_doc(res: ResourceInfo, renderer: Renderer, nested: dict[str,
     out += ["### Outputs", "",
             "Every input is also readable as an output attribute. Output-only attributes (set once the",
             "resource is created; `null` where the platform returned nothing):", "",
-            "| output | type | secret | description |", "|---|---|---|---|"]
+            "| output | type | secret | in a preview of an in-place update | description |", "|---|---|---|---|---|"]
     for name, f in h.Outputs.model_fields.items():
-        out.append(f"| `{name}` | {renderer.text(f.annotation)} | {'yes' if field_marks(f).secret else ''} | "
+        marks = field_marks(f)
+        follows = ("unknown (any update may change it)" if "*" in marks.changes_with else
+                   "unknown when " + ", ".join(f"`{n}`" for n in marks.changes_with) + " changes"
+                   if marks.changes_with else "kept")
+        out.append(f"| `{name}` | {renderer.text(f.annotation)} | {'yes' if marks.secret else ''} | {follows} | "
                    f"{_cell(field_line(f, h.Outputs, name))} |")
     out.append("")
     waits = [n for n in h.Inputs.model_fields if n.startswith("wait_timeout")]

@@ -442,12 +442,15 @@ class Checkpoint(Resource, handler=CheckpointHandler):
             resource_name: the Pulumi name of the resource (unique in the stack).
             opts: Pulumi resource options.
             checkpoint_type: required; changing it replaces the resource.
-            source_url: http(s) URL the platform downloads; changing it replaces the resource.
-            source_file: local path uploaded by the provider; changing it replaces the resource.
-            source_sha256: computed from source_file at preview; changing it replaces the resource.
+            source_url: http(s) URL the platform downloads; changing it replaces the resource; write-only: the
+                platform never returns it.
+            source_file: local path uploaded by the provider; changing it replaces the resource; write-only: the
+                platform never returns it.
+            source_sha256: computed from source_file at preview; changing it replaces the resource; write-only: the
+                platform never returns it.
             upload_name: file name on the platform (source_file only; default: the local file's name); names are
-                unique across the platform; changing it replaces the resource; length ≥ 1; length ≤ 255; matches
-                `^[^/\\\\]+$`.
+                unique across the platform; changing it replaces the resource; write-only: the platform never returns
+                it; length ≥ 1; length ≤ 255; matches `^[^/\\\\]+$`.
             name: rename in place (no extension); unset keeps the file name; unset: the platform's choice; length ≥ 1;
                 length ≤ 20; matches `^[A-Za-z][A-Za-z0-9_-]*$`.
             enabled: Active when true, Disabled when false; default true.

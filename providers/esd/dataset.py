@@ -177,7 +177,7 @@ class Dataset(Resource, handler=DatasetHandler):
             name: required; changing it replaces the resource; length ≥ 1; length ≤ 20; matches
                 `^[A-Za-z][A-Za-z0-9_-]*$`.
             files: local image files (not readable back: an import takes them on trust); required; changing it
-                replaces the resource; length ≥ 1; length ≤ 100.
+                replaces the resource; write-only: the platform never returns it; length ≥ 1; length ≤ 100.
             description: default ""; changing it replaces the resource.
             prefix: sub-folder, e.g. 10_technic (Kohya repeats); changing it replaces the resource.
             enabled: default true.

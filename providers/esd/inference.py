@@ -204,7 +204,7 @@ class InferenceJob(Resource, handler=InferenceJobHandler):
             models: checkpoint file names by type, e.g. {"Stable-diffusion": ["v1-5.safetensors"]}; required; changing
                 it replaces the resource.
             parameters: A1111-style parameters (prompt, steps...); uploaded, not readable back; default {}; changing
-                it replaces the resource.
+                it replaces the resource; write-only: the platform never returns it.
             endpoint_name: physical endpoint name; default: any eligible; changing it replaces the resource.
             wait_timeout_s: seconds to wait for the platform before failing the operation; default 600; provider-side
                 only; ≥ 1; ≤ 21600.

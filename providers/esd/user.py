@@ -118,7 +118,8 @@ class User(Resource, handler=UserHandler):
             resource_name: the Pulumi name of the resource (unique in the stack).
             opts: Pulumi resource options.
             username: login name (the platform's key); required; changing it replaces the resource; length ≥ 1.
-            password: write-only; stored encrypted in state; required; secret; length ≥ 1.
+            password: write-only; stored encrypted in state; required; secret; write-only: the platform never returns
+                it; length ≥ 1.
             roles: role names; each must exist; required; order does not matter; length ≥ 1; length ≤ 20; items:
                 length ≥ 1.
         """
