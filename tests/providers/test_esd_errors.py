@@ -127,7 +127,7 @@ def test_connection_refused_is_one_line_transport_error(mocker):
         p.create(checked(p, ROLE))
     text = one_line(err.value)
     # the connection check (ping) is what fails, after the retry budget
-    assert "esd Ping: GET /esd/prod/ping failed without a response" in text and "ConnectError" in text
+    assert "esd Ping: GET /esd/prod/ping on 127.0.0.1:9 failed without a response" in text and "ConnectError" in text
     assert sleep.call_count == 4
 
 

@@ -104,7 +104,7 @@ def test_connection_refused_is_one_line_transport_error(mocker):
     with pytest.raises(ResourceError) as err:
         p.create(checked(p, demo()))
     text = one_line(err.value)
-    assert "workshop AllocateToken: POST /workshop/scc/allocate_token failed without a response" in text
+    assert "workshop AllocateToken: POST /workshop/scc/allocate_token on 127.0.0.1:9 failed without a response" in text
     assert "ConnectError" in text and sleep.call_count == 4
 
 
