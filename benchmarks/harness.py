@@ -13,7 +13,6 @@ import re
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,9 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from benchmarks.program import SOURCE
+from tests.emulator_process import Emulator as EmulatorProcess
 
 REPO = Path(__file__).resolve().parents[1]
 ACCESS = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[0-9.]+" (?P<status>\d{3})')
@@ -37,12 +35,6 @@ PAI_AK, PAI_SK = "LTAI5tEmulatorAccessKey", "EmulatorSecretKey000000000000000"
 FABRIC_AK, FABRIC_SK = "EMULATORAK0000000000", "EmulatorSecretKey0000000000000000000000"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass
 class Request:
     method: str
@@ -50,57 +42,12 @@ class Request:
     status: int
 
 
-class Emulator:
+class Emulator(EmulatorProcess):
     """An ``aimodels-emulator`` process on a free loopback port, logging every request."""
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = workdir / "emulator.log"
-        self.proc: subprocess.Popen | None = None
-        self.admin = httpx.Client(base_url=f"{self.url}/_admin", timeout=30)
-
-    def start(self) -> Emulator:
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "emulator.server", "--port", str(self.port), "--db", str(self.workdir / "state.db"),
-             "--log-level", "info"],
-            stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"emulator exited with {self.proc.returncode}; see {self.log_path}")
-            try:
-                if self.admin.get("/health").status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("emulator did not become healthy within 30 s")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-
-    # -- admin
-    def reset(self) -> None:
-        self.admin.post("/reset").raise_for_status()
-
-    def settings(self, platform: str, **values: Any) -> None:
-        self.admin.put(f"/settings/{platform}", json=values).raise_for_status()
-
-    def objects(self, platform: str) -> dict[str, dict[str, Any]]:
-        r = self.admin.get(f"/objects/{platform}")
-        r.raise_for_status()
-        return r.json()
+        super().__init__(workdir / "state.db", extra_args=["--log-level", "info"])
 
     # -- the access log
     def mark(self) -> int:

@@ -22,17 +22,20 @@ def free_port() -> int:
 class Emulator:
     """A running ``aimodels-emulator`` process plus a small admin client."""
 
-    def __init__(self, db_path: Path, port: int | None = None) -> None:
+    def __init__(self, db_path: Path, port: int | None = None, extra_args: list[str] | None = None) -> None:
         self.db_path = db_path
+        self.log_path = db_path.with_suffix(".log")
+        self.extra_args = list(extra_args or [])
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
         self.admin = httpx.Client(base_url=f"{self.url}/_admin", timeout=10)
 
     def start(self) -> Emulator:
-        log = open(self.db_path.with_suffix(".log"), "ab")
+        log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "emulator.server", "--port", str(self.port), "--db", str(self.db_path)],
+            [sys.executable, "-m", "emulator.server", "--port", str(self.port), "--db", str(self.db_path),
+             *self.extra_args],
             stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[1],
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
