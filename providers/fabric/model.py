@@ -65,10 +65,6 @@ def unmarked(description: str | None) -> tuple[str | None, str | None]:
     return description[:m.start()] or None, m.group(1)
 
 
-def import_command(model_ws: str, model_id: str) -> str:
-    return f"`pulumi import pulumi-python:dynamic/fabric:Model <resource name> {model_ws}/{model_id}`"
-
-
 class VersionSpec(BaseModel):
     """One immutable model version. The name identifies it within the model."""
 
@@ -216,9 +212,10 @@ class ModelHandler(Handler[ModelInputs, ModelOutputs]):
         found = self._lookup(inputs, token)
         if found is not None:
             return found["id"], (found.get("current_version") or {}).get("id"), found
+        command = self.import_command("<resource name>", f"{ws}/<model id>")
         raise ProviderError(f"the create got no usable answer {SENDS} times ({unknown.message}); if a model named "
                             f"{inputs.name!r} shows up in workspace {ws} (its first version's description ends with "
-                            f"[aimodels-op:{token}]), delete it or import it with {import_command(ws, '<model id>')}")
+                            f"[aimodels-op:{token}]), delete it or import it with `{command}`")
 
     def _lookup(self, inputs: ModelInputs, token: str) -> dict[str, Any] | None:
         """After a lost reply: the namesake this create made (our token), None if none shows up in
@@ -240,17 +237,18 @@ class ModelHandler(Handler[ModelInputs, ModelOutputs]):
         ws = inputs.workspace_id
         if unmarked((model.get("current_version") or {}).get("description"))[1] == token:
             return model
+        command = self.import_command("<resource name>", f"{ws}/{model.get('id')}")
         raise ProviderError(f"a model named {inputs.name!r} already exists in workspace {ws} (id {model.get('id')}), "
-                            f"not made by this operation; to manage it here, import it with "
-                            f"{import_command(ws, model.get('id'))}, or choose another name")
+                            f"not made by this operation; to manage it here, import it with `{command}`, "
+                            "or choose another name")
 
     def _refuse_namesake(self, inputs: ModelInputs, exc: ApiError) -> None:
         model = self.client.find_model_by_name(inputs.workspace_id, inputs.name)
         if model is not None:
+            command = self.import_command("<resource name>", f"{inputs.workspace_id}/{model.get('id')}")
             raise ProviderError(f"a model named {inputs.name!r} already exists in workspace {inputs.workspace_id} "
-                                f"(id {model.get('id')}); to manage it here, import it with "
-                                f"{import_command(inputs.workspace_id, model.get('id'))}, or choose another name "
-                                f"({exc.message})") from None
+                                f"(id {model.get('id')}); to manage it here, import it with `{command}`, "
+                                f"or choose another name ({exc.message})") from None
 
     def _remove(self, inputs: ModelInputs, ws: str, model_id: str) -> None:
         """Cleanup of an incomplete create (stock server): delete it, waiting while the platform

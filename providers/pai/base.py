@@ -50,11 +50,6 @@ def new_token() -> str:
     return uuid.uuid4().hex
 
 
-def import_command(type_token: str, id: str) -> str:
-    platform, _, kind = type_token.partition(":")
-    return f"`pulumi import pulumi-python:dynamic/{platform}:{kind} <resource name> {id}`"
-
-
 class PaiHandler(Handler[I, O]):
     Settings = PaiSettings
     Client = PaiClient

@@ -19,7 +19,7 @@ import pulumi
 from pydantic import field_validator
 
 from providers.core import ApiError, Created, Inputs, Observed, Outputs, ProviderError, Resource, prop
-from providers.pai.base import MARK, Labels, PaiHandler, import_command, new_token
+from providers.pai.base import MARK, Labels, PaiHandler, new_token
 from providers.pai.client import labels_body, labels_of
 
 FormatType = Literal["OfflineModel", "SavedModel", "Keras H5", "Frozen Pb", "Caffe Prototxt", "TorchScript",
@@ -146,7 +146,7 @@ class ModelVersionHandler(PaiHandler[ModelVersionInputs, ModelVersionOutputs]):
         id = f"{inputs.model_id}:{inputs.version_name}"
         raise ProviderError(f"version {inputs.version_name} of model {inputs.model_id} already exists, made outside "
                             f"this stack or by an interrupted earlier run; to manage it here, import it with "
-                            f"{import_command(self.type_token, id)}, or delete it ({exc.message})") from None
+                            f"`{self.import_command('<resource name>', id)}`, or delete it ({exc.message})") from None
 
     @staticmethod
     def _body(inputs: ModelVersionInputs) -> dict[str, Any]:
