@@ -143,6 +143,18 @@ def scan_page(rows: list[dict[str, Any]], key: str, limit: int,
     return page, (encode_key({key: page[-1][key]}) if len(page) == limit else None)
 
 
+def path_only(url: str) -> str:
+    """``/esd/_s3/...?...`` of an absolute URL the emulator made: what a stored record keeps."""
+    parts = urlparse(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def at_base(base_url: str, path: str) -> str:
+    """A stored path on the address the current request reached (records made before paths were
+    stored may hold an absolute URL: their path is kept, their host replaced)."""
+    return base_url.rstrip("/") + path_only(path)
+
+
 def url_basename(url: str) -> str:
     return unquote(urlparse(url).path.rstrip("/").rsplit("/", 1)[-1])
 
@@ -779,7 +791,8 @@ class Esd:
             "InferenceJobId": job_id, "status": "created", "taskType": task, "inference_type": itype,
             "owner_group_or_role": [username], "createTime": now_str(),
             "params": {
-                "input_body_s3": f"s3://{self.bucket}/{key}", "input_body_presign_url": upload_url,
+                # Stored without scheme and host: each reader gets it on the address it used (at_base).
+                "input_body_s3": f"s3://{self.bucket}/{key}", "input_body_presign_url": path_only(upload_url),
                 "sagemaker_inference_endpoint_id": endpoint["EndpointDeploymentJobId"],
                 "sagemaker_inference_endpoint_name": endpoint["endpoint_name"],
                 "sagemaker_inference_instance_type": endpoint["instance_type"],
@@ -901,7 +914,17 @@ class Esd:
         expires = int(self.setting("presign_expires_seconds"))
         imgs = [self.s3.presign(base_url, "GET", self.bucket, prefix + n, expires) for n in job.get("image_names") or []]
         out = [self.s3.presign(base_url, "GET", self.bucket, f"{prefix}{job['InferenceJobId']}_param.json", expires)]
-        return decimalize({"img_presigned_urls": imgs, "output_presigned_urls": out, **public(job)})
+        return decimalize({"img_presigned_urls": imgs, "output_presigned_urls": out,
+                           **self._job_at_base(public(job), base_url)})
+
+    @staticmethod
+    def _job_at_base(job: dict[str, Any], base_url: str) -> dict[str, Any]:
+        """The stored upload URL on the reader's own address (the job record keeps only its path)."""
+        params = job.get("params")
+        if isinstance(params, dict) and "input_body_presign_url" in params:
+            job = {**job, "params": {**params,
+                                     "input_body_presign_url": at_base(base_url, params["input_body_presign_url"])}}
+        return job
 
     def get_inference(self, ctx: Ctx) -> Reply:
         job_id = ctx.path["id"]
@@ -931,7 +954,7 @@ class Esd:
             last = page[-1]
             lek = encode_key({"InferenceJobId": last["InferenceJobId"], "taskType": last["taskType"],
                               "createTime": last["createTime"]})
-        out = [{k: j.get(k) for k in INFERENCE_FIELDS} for j in page
+        out = [self._job_at_base({k: j.get(k) for k in INFERENCE_FIELDS}, ctx.base_url) for j in page
                if not param_user or visible(j.get("owner_group_or_role"), param_user, roles)]
         return Reply(200, {"inferences": decimalize(out), "last_evaluated_key": lek})
 
