@@ -505,7 +505,11 @@ def test_endpoint_create_errors(esd: httpx.Client) -> None:
                                                                          initial_instance_count=9)
     assert msg(endpoint_type="Serverless") == "Serverless endpoint is not supported yet"
     assert msg(endpoint_type="Real-time", autoscaling_enabled=True) == (
-        "min_instance_number should be at least 1 for real-time endpoint: esd-real-time-test")
+        "min_instance_number should be at least 1 for real-time endpoint: test")  # the requested name
+    unnamed = {k: v for k, v in endpoint_body(endpoint_type="Real-time", autoscaling_enabled=True).items()
+               if k != "endpoint_name"}
+    r = esd.post("/endpoints", json=unnamed)
+    assert r.json()["message"] == "min_instance_number should be at least 1 for real-time endpoint: None"
     assert msg(custom_extensions="a,b c") == "custom_extensions should be at most 3"
     assert msg(custom_extensions="a", custom_docker_image_uri="img") == (
         "custom_extensions and custom_docker_image_uri cannot be used together")
@@ -678,7 +682,8 @@ def test_dataset_lifecycle(esd: httpx.Client, emulator: Any) -> None:
     assert r.status_code == 400 and "missing 1 required positional argument: 'params'" in r.json()["message"]
 
     r = esd.post("/datasets", json={"dataset_name": "ds", "creator": "api", "params": {"description": "d"},
-                                    "content": [{"filename": "a.png", "name": "a", "type": "image", "params": {}}]})
+                                    "content": [{"filename": "a.png", "name": "a.png", "type": "image",
+                                                 "params": {}}]})
     assert r.status_code == 201
     data = r.json()["data"]
     assert data["datasetName"] == "ds" and set(data["s3PresignUrl"]) == {"a.png"}
@@ -695,7 +700,7 @@ def test_dataset_lifecycle(esd: httpx.Client, emulator: Any) -> None:
     got = esd.get("/datasets/ds").json()["data"]
     assert got["dataset_name"] == got["datasetName"] == "ds" and got["status"] == "Enabled"
     item = got["data"][0]
-    assert item["name"] == "a" and item["dataStatus"] == "Enabled"
+    assert item["name"] == "a.png" and item["dataStatus"] == "Enabled"
     assert httpx.get(item["preview_url"]).content == b"img-bytes"
 
     r = esd.request("DELETE", "/datasets", json={"dataset_name_list": ["ds"]}, headers={"username": ""})
