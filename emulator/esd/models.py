@@ -475,18 +475,19 @@ class Esd:
     def create_checkpoint(self, ctx: Ctx) -> Reply:
         body = ctx.body or {}
         filenames = body.get("filenames")
-        if filenames is not None:
-            filenames = [MULTIPART_FILE.parse(f) for f in filenames]
+        # checkpoints/create_checkpoint.py: permission first, then the name check reads each item's
+        # ``filename`` (a missing one is a KeyError, 400 "'filename'"), and only the presigning builds
+        # ``MultipartFileReq`` from each item (libs/common_tools.py), after the URL branch.
         username = self.check_permission(ctx, ["checkpoint:all", "checkpoint:create"])
         ctype = body["checkpoint_type"]
         params = dict(body.get("params") or {})
         urls = body.get("urls")
         existing = self._all_checkpoint_names()
         for f in filenames or []:
-            if f["filename"] in existing:
+            if f["filename"].strip() in existing:
                 raise bad_request(self._exists_message(f["filename"]))
         for u in urls or []:
-            if url_basename(u) in existing:
+            if url_basename(u).strip() in existing:
                 raise bad_request(self._exists_message(url_basename(u)))
         if urls:
             creator = params.get("creator")
@@ -506,6 +507,7 @@ class Esd:
             return Reply(202, message="Checkpoint creation in progress, please check later")
         if filenames is None:
             raise TypeError("'NoneType' object is not iterable")
+        filenames = [MULTIPART_FILE.parse(f) for f in filenames]
         cid = str(uuid.uuid4())
         prefix = f"{ctype}/checkpoint/custom/{cid}"
         multipart: dict[str, Any] = {}
@@ -1078,8 +1080,10 @@ class Esd:
             "output_location": output_location, "sagemaker_train_name": f"kohya-{job_id[:8]}-{int(created)}",
             "_output_name": output_name, "_pending": pending,
         })
-        return Reply(201, decimalize({"id": job_id, "status": "Training", "created": created, "params": resp_params,
-                                      "input_location": input_location, "output_location": output_location}))
+        # _start_training_job replies with the request's own params (numbers stay numbers: only values read
+        # back from DynamoDB are Decimals) and ``created`` as str(timestamp).
+        return Reply(201, {"id": job_id, "status": "Training", "created": str(created), "params": resp_params,
+                           "input_location": input_location, "output_location": output_location})
 
     @staticmethod
     def _toml(config: dict[str, Any]) -> str:

@@ -719,7 +719,8 @@ def test_training_lifecycle(esd: httpx.Client, emulator: Any) -> None:
     tp = data["params"]["training_params"]
     assert tp["s3_model_path"].endswith(f"{base_id}/{BASE_MODEL}") and tp["s3_data_path"].endswith("dataset_name")
     assert data["params"]["training_type"] == "kohya"
-    assert data["params"]["config_params"]["saving_arguments"]["save_every_n_epochs"] == "1"
+    # the POST reply echoes the request's numbers (trainings/create_training_job.py); reads give strings
+    assert data["params"]["config_params"]["saving_arguments"]["save_every_n_epochs"] == 1
     assert data["output_location"].endswith(f"kohya/train/{data['id']}/output")
 
     seen = set()
@@ -732,6 +733,7 @@ def test_training_lifecycle(esd: httpx.Client, emulator: Any) -> None:
     wait_for(completed, interval=0.02)
     assert len(seen) >= 2
     job = esd.get(f"/trainings/{data['id']}").json()["data"]
+    assert job["params"]["config_params"]["saving_arguments"]["save_every_n_epochs"] == "1"
     assert job["model_id"] == "kohya" and job["checkpoint_id"] == data["id"] and isinstance(job["timestamp"], str)
 
     out = [c for c in esd.get("/checkpoints").json()["data"]["checkpoints"] if c["id"] == data["id"]][0]

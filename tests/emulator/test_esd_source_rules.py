@@ -169,6 +169,22 @@ def test_type_error_texts(esd: httpx.Client, path: str, body: dict[str, Any], cl
     assert message(r) == f"{cls}.__init__() got an unexpected keyword argument 'bogus'"
 
 
+def test_checkpoint_items_are_read_in_the_handlers_order(esd: httpx.Client, raw: httpx.Client) -> None:  # noqa: F811
+    """checkpoints/create_checkpoint.py: permission, then ``file['filename']`` in the name check, then
+    ``MultipartFileReq(**f)`` in libs/common_tools.py while presigning."""
+    def post(items: list[dict[str, Any]], **headers: str) -> httpx.Response:
+        return raw.post("/checkpoints", json={"checkpoint_type": "Lora", "params": {}, "filenames": items},
+                        headers={"x-api-key": KEY, **headers})
+
+    assert post([{"parts_number": 1}]).status_code == 401  # no user: the permission check comes first
+    r = post([{"parts_number": 1}], username="api")
+    assert (r.status_code, message(r)) == (400, "'filename'")
+    r = post([{"filename": "x.safetensors"}], username="api")
+    assert (r.status_code, message(r)) == (
+        400, "MultipartFileReq.__init__() missing 1 required positional argument: 'parts_number'")
+    assert esd.get("/checkpoints").json()["data"]["checkpoints"] == []
+
+
 # -- family 8: message wordings (roles/create_role.py, libs/utils.py, endpoints/create_endpoint.py) -----
 def test_create_role_wordings(esd: httpx.Client, raw: httpx.Client) -> None:  # noqa: F811
     body = {"role_name": "boot_role", "permissions": ["train:all"], "initial": True}
