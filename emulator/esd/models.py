@@ -112,7 +112,9 @@ def decode_key(cursor: str) -> dict[str, Any]:
 
 
 def parse_int(value: str | None, default: int) -> int:
-    return default if value is None or value == "" else int(value)
+    """``int(get_query_param(event, name, default))`` as the list handlers write it: an absent parameter
+    is the default, a present one is converted, so ``?limit=`` is a 400 ``invalid literal for int()...``."""
+    return default if value is None else int(value)
 
 
 def dynamo_limit(limit: int, op: str) -> None:
@@ -288,7 +290,7 @@ class Esd:
         username = self.check_permission(ctx, ["role:all", "role:list"])
         perms = self.permissions_of(username)
         mine = set(self.roles_of(username))
-        only = ctx.query.get("role")
+        only = ctx.query.get("role") or None  # roles/list_roles.py: an empty value lists all
         roles = []
         for r in self.all("role"):
             if only is not None and r["role_name"] != only:
@@ -343,7 +345,7 @@ class Esd:
     def list_users(self, ctx: Ctx) -> Reply:
         username = self.check_permission(ctx, ["user:all", "user:list"])
         perms = self.permissions_of(username)
-        only = ctx.query.get("username")
+        only = ctx.query.get("username") or None  # users/list_users.py: an empty value lists all
         show = bool(ctx.query.get("show_password"))
         users = []
         for u in self.all("user"):
@@ -943,12 +945,17 @@ class Esd:
         return Reply(200, self._inference_view(job, ctx.base_url))
 
     def list_inferences(self, ctx: Ctx) -> Reply:
-        task = ctx.query.get("type") or "txt2img"
+        task = ctx.query.get("type", "txt2img")  # inferences/list_inferences.py: only an absent type defaults
         limit = parse_int(ctx.query.get("limit"), 10)
         start = ctx.query.get("exclusive_start_key")
         param_user = ctx.query.get("username")
         roles = list(self.query_user(param_user).get("roles") or []) if param_user else []
         dynamo_limit(limit, "Query")
+        if task == "":  # the index's key may not be empty (DynamoDB's wording; guess)
+            raise bad_request("An error occurred (ValidationException) when calling the Query operation: One or "
+                              "more parameter values are not valid. The AttributeValue for a key attribute cannot "
+                              "contain an empty string value. IndexName: taskType-createTime-index, IndexKey: "
+                              "taskType")
         rows = sorted((j for j in self.all("inference") if j["taskType"] == task),
                       key=lambda j: (j["createTime"], j["InferenceJobId"]), reverse=True)
         if start:

@@ -185,6 +185,17 @@ def test_checkpoint_items_are_read_in_the_handlers_order(esd: httpx.Client, raw:
     assert esd.get("/checkpoints").json()["data"]["checkpoints"] == []
 
 
+def test_empty_query_values_read_as_the_handlers_read_them(esd: httpx.Client) -> None:  # noqa: F811
+    """roles/list_roles.py and users/list_users.py list everything for an empty ``role``/``username``;
+    the list handlers convert ``page``/``limit`` with ``int()``, so an empty one is a 400."""
+    assert [r["role_name"] for r in esd.get("/roles", params={"role": ""}).json()["data"]["roles"]] == [
+        "byoc", "IT Operator"]
+    assert [u["username"] for u in esd.get("/users", params={"username": ""}).json()["data"]["users"]] == ["api"]
+    for path, name in (("/checkpoints", "page"), ("/endpoints", "limit"), ("/trainings", "limit")):
+        r = esd.get(path, params={name: ""})
+        assert (r.status_code, message(r)) == (400, "invalid literal for int() with base 10: ''"), path
+
+
 # -- family 8: message wordings (roles/create_role.py, libs/utils.py, endpoints/create_endpoint.py) -----
 def test_create_role_wordings(esd: httpx.Client, raw: httpx.Client) -> None:  # noqa: F811
     body = {"role_name": "boot_role", "permissions": ["train:all"], "initial": True}
