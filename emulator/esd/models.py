@@ -781,36 +781,45 @@ class Esd:
         if task in TASK_TYPES_SD:
             missing = []
             active = [c for c in self.all("checkpoint") if c["checkpoint_status"] == "Active"]
+            # inferences/create_inference_job.py ``_get_checkpoint_by_name``: VAE "None"/"Automatic" stand
+            # for a pseudo checkpoint (id "VAE", location "None"); a used model is named by the found
+            # checkpoint's first name.
             for ctype, names in models.items():
                 for n in names or []:
                     if ctype == "VAE" and n in ("None", "Automatic"):
-                        continue
-                    hit = next((c for c in active if c["checkpoint_type"] == ctype
-                                and n in (c.get("checkpoint_names") or [])), None)
+                        hit: dict[str, Any] | None = {"id": "VAE", "checkpoint_names": [n], "s3_location": "None"}
+                    else:
+                        hit = next((c for c in active if c["checkpoint_type"] == ctype
+                                    and n in (c.get("checkpoint_names") or [])), None)
                     if hit is None:
                         missing.append(f"checkpoint with name {n}, type {ctype} is not found")
                         continue
                     used_models.setdefault(ctype, []).append(
-                        {"id": hit["id"], "model_name": n, "s3": hit["s3_location"], "type": ctype})
+                        {"id": hit["id"], "model_name": hit["checkpoint_names"][0], "s3": hit["s3_location"],
+                         "type": ctype})
                     reply_models.append({"id": hit["id"], "name": hit["checkpoint_names"], "type": ctype})
             if missing:
                 raise bad_request(" ".join(missing))
         job_id = str(uuid.uuid4())
         key = f"{task}/infer_v2/{job_id}/api_param.json"
-        upload_url = self.presign(ctx, "PUT", key)
+        # Only a request without payload_string gets an upload URL (an empty string gets none, and the
+        # job is not started either).
+        upload_url = self.presign(ctx, "PUT", key) if payload is None else None
         job: dict[str, Any] = {
             "InferenceJobId": job_id, "status": "created", "taskType": task, "inference_type": itype,
-            "owner_group_or_role": [username], "createTime": now_str(),
+            "owner_group_or_role": [username], "createTime": now_str(), "startTime": now_str(),
             "params": {
                 # Stored without scheme and host: each reader gets it on the address it used (at_base).
-                "input_body_s3": f"s3://{self.bucket}/{key}", "input_body_presign_url": path_only(upload_url),
+                "input_body_s3": f"s3://{self.bucket}/{key}",
+                "input_body_presign_url": path_only(upload_url) if upload_url else None,
                 "sagemaker_inference_endpoint_id": endpoint["EndpointDeploymentJobId"],
                 "sagemaker_inference_endpoint_name": endpoint["endpoint_name"],
                 "sagemaker_inference_instance_type": endpoint["instance_type"],
-                "used_models": used_models,
             },
         }
-        if payload:
+        if task in TASK_TYPES_SD:  # only txt2img/img2img record the models they use
+            job["params"]["used_models"] = used_models
+        if payload is not None:
             job["payload_string"] = payload
         self.put("inference", job_id, job)
         if payload:
@@ -932,7 +941,7 @@ class Esd:
     def _job_at_base(job: dict[str, Any], base_url: str) -> dict[str, Any]:
         """The stored upload URL on the reader's own address (the job record keeps only its path)."""
         params = job.get("params")
-        if isinstance(params, dict) and "input_body_presign_url" in params:
+        if isinstance(params, dict) and params.get("input_body_presign_url"):
             job = {**job, "params": {**params,
                                      "input_body_presign_url": at_base(base_url, params["input_body_presign_url"])}}
         return job

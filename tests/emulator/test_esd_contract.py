@@ -574,7 +574,8 @@ def test_async_inference_round_trip(esd: httpx.Client, emulator: Any) -> None:
     assert r.status_code == 201
     inf = r.json()["data"]["inference"]
     assert inf["type"] == "txt2img" and inf["api_params_s3_location"].endswith(f"/infer_v2/{inf['id']}/api_param.json")
-    assert [m["name"] for m in inf["models"]] == [[BASE_MODEL]]
+    # VAE "Automatic" is a pseudo checkpoint with id "VAE" (inferences/create_inference_job.py)
+    assert [(m["id"] == "VAE", m["name"]) for m in inf["models"]] == [(False, [BASE_MODEL]), (True, ["Automatic"])]
 
     params = {"prompt": "a cat", "batch_size": 2, "steps": 20}
     assert httpx.put(inf["api_params_s3_upload_url"], content=json.dumps(params)).status_code == 200

@@ -14,8 +14,10 @@ import httpx
 import pytest
 
 from tests.emulator.test_esd_contract import (  # noqa: F401  (fixtures)
+    BASE_MODEL,
     add_user,
     create_dataset,
+    create_endpoint,
     esd,
     raw,
     training_body,
@@ -194,6 +196,27 @@ def test_empty_query_values_read_as_the_handlers_read_them(esd: httpx.Client) ->
     for path, name in (("/checkpoints", "page"), ("/endpoints", "limit"), ("/trainings", "limit")):
         r = esd.get(path, params={name: ""})
         assert (r.status_code, message(r)) == (400, "invalid literal for int() with base 10: ''"), path
+
+
+def test_inference_create_follows_the_handler(esd: httpx.Client) -> None:  # noqa: F811
+    """inferences/create_inference_job.py: VAE "Automatic" is a pseudo checkpoint, used models are named
+    by the checkpoint's first name, and only a request without ``payload_string`` gets an upload URL."""
+    upload_checkpoint(esd)
+    create_endpoint(esd)
+    r = esd.post("/inferences", json={"task_type": "txt2img", "inference_type": "Async",
+                                      "models": {"Stable-diffusion": [BASE_MODEL], "VAE": ["Automatic"]}})
+    assert r.status_code == 201, r.text
+    job = esd.get(f"/inferences/{r.json()['data']['inference']['id']}").json()["data"]
+    assert job["params"]["used_models"]["VAE"] == [{"id": "VAE", "model_name": "Automatic", "s3": "None",
+                                                    "type": "VAE"}]
+    r = esd.post("/inferences", json={"task_type": "txt2img", "inference_type": "Async", "models": {},
+                                      "payload_string": ""})
+    assert r.status_code == 201, r.text
+    data = r.json()["data"]["inference"]
+    assert data["api_params_s3_upload_url"] is None
+    assert esd.get(f"/inferences/{data['id']}").json()["data"]["status"] == "created"  # not started
+    r = esd.post("/inferences", json={"task_type": "rembg", "inference_type": "Async", "models": {}})
+    assert "used_models" not in esd.get(f"/inferences/{r.json()['data']['inference']['id']}").json()["data"]["params"]
 
 
 # -- family 8: message wordings (roles/create_role.py, libs/utils.py, endpoints/create_endpoint.py) -----
