@@ -33,6 +33,14 @@ ZSTACK_PASSWORD_SHA512 = ("b109f3bbbc244eb82441917ed06d618b9008dd09b3befd1b5e073
                           "80b1d7785e5976ec049b46df5f1326af5a2ea6d103fd07c95385ffab0cacbc86")
 
 
+@pytest.fixture(autouse=True)
+def _clean(emulator: Emulator) -> Iterator[None]:
+    """Leave the shared emulator as other tests expect it: the platforms driven here are reset."""
+    yield
+    for platform in ("esd", "fabric", "zstack"):
+        emulator.reset(platform)
+
+
 def urls_in(value: Any) -> Iterator[str]:
     if isinstance(value, str):
         yield from URL.findall(value)
