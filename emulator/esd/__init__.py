@@ -68,7 +68,6 @@ Guesses beyond the spec:
   * POST /roles (roles/create_role.py): with ``initial``, no header user -> 401; an unknown one ->
     400 ``user: "<u>" not exist``; no ``role:*`` permission -> 400 ``'role'`` (a KeyError). Without
     ``role:all``, overwriting any existing role -> 400 ``'list' object has no attribute 'items'``.
-  * DELETE /users applies the role-assignment checks of §2.7 to each existing target's roles.
   * GET /users shows ``*`` for users without password even with ``show_password``.
   * A user whose ``roles`` is empty: every permission check is a 400 (ExpressionAttributeValues text).
   * GET /checkpoints: ``status``/``types`` act as the scan filter; when it matches nothing the reply

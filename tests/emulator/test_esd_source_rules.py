@@ -92,6 +92,21 @@ def test_creator_is_not_type_checked_on_roles_and_users(esd: httpx.Client) -> No
     assert r.status_code == 201, r.text
 
 
+def test_deleting_users_checks_no_roles(esd: httpx.Client, raw: httpx.Client) -> None:  # noqa: F811
+    """users/delete_users.py: a ``user:all`` holder deletes any user, whatever roles that user holds."""
+    add_user(esd, "admin2", ["user:all", "train:list"])
+    assert esd.post("/roles", json={"role_name": "trainers", "permissions": ["train:all"]}).status_code == 201
+    assert esd.post("/users", json={"username": "t1", "password": "pw", "roles": ["trainers"]}).status_code == 201
+    r = raw.request("DELETE", "/users", json={"user_name_list": ["t1", "ghost"]},
+                    headers={"x-api-key": KEY, "username": "admin2"})
+    assert r.status_code == 204, r.text
+    assert [u["username"] for u in esd.get("/users").json()["data"]["users"]] == ["api", "admin2"]
+    # users/create_user.py checks the existing roles before it reports a missing one
+    r = raw.post("/users", json={"username": "t2", "password": "pw", "roles": ["ghost", "trainers"]},
+                 headers={"x-api-key": KEY, "username": "admin2"})
+    assert (r.status_code, message(r)) == (403, "creator has no permission to assign permission [train:all] to others")
+
+
 def test_dataset_item_keys_are_not_required_by_the_model(esd: httpx.Client) -> None:  # noqa: F811
     """datasets/create-dataset.ts lists no required item keys: the Lambda's DataUploadEvent refuses."""
     r = esd.post("/datasets", json={"dataset_name": "ds", "creator": "api", "params": {},
