@@ -1182,6 +1182,14 @@ class Esd:
     def _dataset_s3_key(name: str, prefix: str) -> str:
         return f"dataset/{name}/{prefix}" if prefix else f"dataset/{name}"
 
+    def _dataset_visible(self, ds: dict[str, Any], username: str, roles: list[str]) -> bool:
+        """datasets/list_datasets.py, get_dataset.py: owners, when there are any, decide; a dataset with
+        no owners (legacy data) is shown to ``user:all`` holders only."""
+        owners = ds.get("allowed_roles_or_users")
+        if owners:
+            return visible(owners, username, roles)
+        return "user:all" in self.permissions_of(username)
+
     def create_dataset(self, ctx: Ctx) -> Reply:
         """datasets/create_dataset.py"""
         body = ctx.body or {}
@@ -1242,7 +1250,7 @@ class Esd:
                 "s3": f"s3://{self.bucket}/{self._dataset_s3_key(d['dataset_name'], d.get('prefix') or '')}",
                 "status": d["dataset_status"], "timestamp": d["timestamp"], **(d.get("params") or {})}
                for d in page if (not status or d["dataset_status"] == status)
-               and visible(d.get("allowed_roles_or_users"), username, roles)]
+               and self._dataset_visible(d, username, roles)]
         out.sort(key=lambda d: d["timestamp"], reverse=True)  # datasets/list_datasets.py sort_datasets
         return Reply(200, {"datasets": decimalize(out), "last_evaluated_key": lek})
 
@@ -1252,7 +1260,7 @@ class Esd:
         ds = self.get("dataset", name)
         if ds is None:
             raise EsdError(404, f"dataset {name} is not found")
-        if not visible(ds.get("allowed_roles_or_users"), username, self.roles_of(username)):
+        if not self._dataset_visible(ds, username, self.roles_of(username)):
             raise EsdError(403, "no permission to view dataset")
         prefix = ds.get("prefix") or ""
         data = [{"key": i["sort_key"], "name": i["name"], "type": i["type"],

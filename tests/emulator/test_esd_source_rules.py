@@ -134,6 +134,19 @@ def test_dataset_item_keys(esd: httpx.Client) -> None:  # noqa: F811
     assert listed[0]["s3"] == got["s3"]
 
 
+def test_datasets_without_owners_are_for_user_all_holders(esd: httpx.Client, raw: httpx.Client,  # noqa: F811
+                                                          emulator: Any) -> None:
+    assert esd.post("/datasets", json={"dataset_name": "legacy", "creator": "api", "params": {}, "content": [
+        {"filename": "f", "name": "f", "type": "t", "params": {}}]}).status_code == 201
+    emulator.admin.patch("/objects/esd/dataset/legacy", json={"allowed_roles_or_users": []}).raise_for_status()
+    assert [d["datasetName"] for d in esd.get("/datasets").json()["data"]["datasets"]] == ["legacy"]
+    add_user(esd, "trainer", ["train:all"])
+    trainer = {"x-api-key": KEY, "username": "trainer"}
+    assert raw.get("/datasets", headers=trainer).json()["data"]["datasets"] == []
+    r = raw.get("/datasets/legacy", headers=trainer)
+    assert (r.status_code, message(r)) == (403, "no permission to view dataset")
+
+
 def test_datasets_listed_newest_first(esd: httpx.Client) -> None:  # noqa: F811
     """datasets/list_datasets.py sorts by timestamp, descending (the scan order is by name)."""
     for name in ("a_first", "b_second", "c_third")[::-1]:
