@@ -54,8 +54,10 @@ Settings (``PUT /_admin/settings/zstack``)
 ``accounts`` ({"admin": "password"}), ``access_keys`` ({"EmulatorAccessKeyId00":
 "EmulatorAccessKeySecret0000000000000000"}), ``session_timeout_s`` (7200), ``job_delay_s`` (1.0;
 0 = the API answers 200 with its result directly, no job to poll), ``job_retention_s`` (10800),
-``api_timeout_ms`` (1800000), ``location_base`` ("http://172.20.0.10:8080/zstack": an internal
-management-node address, so clients must rewrite it to their own host, as the official SDKs do),
+``api_timeout_ms`` (1800000), ``location_base`` (null: the emulator's own scheme, host, port and
+``/zstack`` as the request reached it, so a client that follows ``location`` as given stays on the
+address it used; set e.g. "http://172.20.0.10:8080/zstack" to play a management node that hands out
+an internal address, which clients must rewrite, as the official SDKs do),
 ``max_clock_skew_s`` (900), ``delete_missing_succeeds`` (true), ``require_zone_uuid`` (false),
 ``webhook_attempts`` (15), ``webhook_interval_s`` (2.0).
 

@@ -43,8 +43,10 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "job_delay_s": 1.0,                 # an API job finishes this long after it was submitted
     "job_retention_s": 10800,           # rest/completedApi.expiredPeriod: then poll -> 404 expired
     "api_timeout_ms": 1800000,          # the apiTimeout of the 202 reply
-    # the management node's own address: the 202 ``location`` points here (clients rewrite it)
-    "location_base": "http://172.20.0.10:8080/zstack",
+    # where the 202 ``location`` points: None = the emulator's own scheme, host, port and context
+    # path as the request reached it; set e.g. "http://172.20.0.10:8080/zstack" to play a management
+    # node that hands out an internal address (clients must then rewrite it, as the official SDKs do)
+    "location_base": None,
     "max_clock_skew_s": 900,            # AccessKey Date window (REQUEST_DURATION_MINUTES = 15)
     "delete_missing_succeeds": True,    # successIfResourceNotExisting on the delete APIs
     "require_zone_uuid": False,         # True: AddModelCenter needs zoneUuid (newest SDK)

@@ -81,6 +81,14 @@ def _v1_path(request: Request) -> str:
     return path[at:] if at >= 0 else path
 
 
+def own_base(request: Request) -> str:
+    """The emulator's own address as this request reached it (scheme, ``Host``, port), with the
+    path up to ``/v1`` (the platform prefix, i.e. ZStack's context path ``/zstack``)."""
+    path = request.url.path
+    at = path.find("/v1/")
+    return f"{request.url.scheme}://{request.url.netloc}{path[:at] if at >= 0 else ''}"
+
+
 def authenticate(store: Store, request: Request) -> ZsError | None:
     """Framework checks raise (400/401/403 text); a bad session is returned, to fail the API later."""
     header = request.headers.get("authorization")
@@ -122,7 +130,7 @@ def build_router(store: Store) -> APIRouter:
     r = APIRouter(tags=["zstack"])
 
     def accepted(request: Request, job: str) -> Response:
-        base = m.setting(store, "location_base").rstrip("/")
+        base = (m.setting(store, "location_base") or own_base(request)).rstrip("/")
         return _json(202, {"location": f"{base}/v1/api-jobs/{job}",
                            "apiTimeout": m.setting(store, "api_timeout_ms")})
 

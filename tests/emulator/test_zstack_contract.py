@@ -139,7 +139,9 @@ def test_async_create_is_a_job_polled_until_200(zs, emulator):
     assert r.status_code == 202
     body = r.json()
     assert body["apiTimeout"] == 1800000
-    assert re.fullmatch(r"http://172\.20\.0\.10:8080/zstack/v1/api-jobs/[0-9a-f]{32}", body["location"])
+    # by default ``location`` is the address the client used, so following it as given works
+    assert re.fullmatch(re.escape(f"{emulator.url}/zstack/v1/api-jobs/") + "[0-9a-f]{32}", body["location"])
+    assert httpx.get(body["location"], timeout=10).status_code in (200, 202)
     path = zs.job_path(r)
     first = zs.http.get(path)
     assert first.status_code == 202 and first.text == ""
@@ -150,6 +152,26 @@ def test_async_create_is_a_job_polled_until_200(zs, emulator):
     assert HEX32.fullmatch(inv["uuid"]) and GSON.fullmatch(inv["createDate"])
     assert inv["managementPort"] == 8989 and inv["status"] == "Connected"
     assert zs.http.post(path).status_code == 405
+
+
+def test_location_follows_the_address_the_client_used(zs, emulator):
+    """Issue 18: ``location`` never sends a client to a private address it did not use. The same
+    emulator reached as ``localhost`` and with another ``Host`` answers with that host; an explicit
+    ``location_base`` (a management node with an internal address) still wins."""
+    port = emulator.url.rsplit(":", 1)[1]
+    for base in (f"http://localhost:{port}", f"http://127.0.0.1:{port}"):
+        with httpx.Client(base_url=f"{base}/zstack", timeout=10, headers=zs.auth) as other:
+            r = other.post("/v1/ai/model-centers", json={"param": CENTER})
+            assert r.status_code == 202, r.text
+            location = r.json()["location"]
+            assert location.startswith(f"{base}/zstack/v1/api-jobs/"), location
+            assert other.get(location).status_code in (200, 202)  # followed exactly as given
+    r = zs.send("POST", "/v1/ai/model-centers", json={"param": CENTER}, headers={"Host": f"mn.example:{port}"})
+    assert r.json()["location"].startswith(f"http://mn.example:{port}/zstack/v1/api-jobs/")
+    assert "172.20.0.10" not in r.text
+    emulator.settings("zstack", location_base="http://172.20.0.10:8080/zstack")
+    r = zs.send("POST", "/v1/ai/model-centers", json={"param": CENTER})
+    assert r.json()["location"].startswith("http://172.20.0.10:8080/zstack/v1/api-jobs/")
 
 
 def test_job_uuid_header_makes_a_retry_the_same_job(zs):
