@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from emulator.core import jsonbody
 from emulator.core.store import Store
 from emulator.workshop import gateway
 from emulator.workshop.models import PLATFORM, WorkshopBackend, WorkshopError, invalid, invoke_id
@@ -105,7 +106,7 @@ def _body(raw: bytes) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        value = json.loads(raw)
+        value = jsonbody.loads(raw)  # never RecursionError (a 500) on deep nesting
     except ValueError:
         raise invalid("The request body is not valid JSON") from None
     if not isinstance(value, dict):

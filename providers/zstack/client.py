@@ -98,6 +98,9 @@ class ZStackClient(ApiClient):
         self.auth = settings.auth()
         super().__init__(ClientSettings(base_url=settings.base_url, timeout_s=settings.timeout_s), self.auth,
                          secrets=settings.secrets(), **kwargs)
+        if isinstance(self.auth, SessionAuth):  # the login inside the auth flow retries like any request
+            self.auth.retry = self.settings.retry
+            self.auth.sleep = lambda seconds: self._sleep(seconds)  # looked up per call: patchable
 
     # -- errors ------------------------------------------------------------------------------
     def parse_error(self, response: httpx.Response) -> VendorError:
@@ -220,15 +223,31 @@ class ZStackClient(ApiClient):
             pass  # purged: it ended long ago
 
     def _wait_job(self, operation: str, job_path: str, timeout_s: float) -> httpx.Response:
+        """Poll until the job answers 200 or, twice in a row with the same body, 503.
+
+        A finished job's result is kept (hours), so its 503 verdict repeats on every poll; a 503 from
+        something in between (a proxy, an overloaded node) in ZStack's own error envelope looks the
+        same once but rarely twice. One confirming poll keeps such an answer from being taken as
+        the job's verdict (issue 18: it made creates that had succeeded look failed).
+        """
+        verdict: list[bytes] = []  # the 503 body of the previous poll, to be confirmed
+
         def poll() -> Poll[httpx.Response]:
             r = self.request(f"{operation} job", "GET", job_path, expect=(200, 202, 404, 503))
-            if r.status_code == 202:
-                return Poll(None, "running")
             if r.status_code == 404:
                 raise _JobUnknown(r.text)
-            if r.status_code == 503 and not self.parse_error(r).code:
-                raise self._error(f"{operation} job", "GET", job_path, r)  # an outage, not the job's answer
-            return Poll(r, "finished" if r.status_code == 200 else "failed", done=True)
+            if r.status_code == 503:
+                if not self.parse_error(r).code:
+                    verdict.clear()
+                    raise self._error(f"{operation} job", "GET", job_path, r)  # an outage, not the job's answer
+                if verdict != [r.content]:
+                    verdict[:] = [r.content]
+                    return Poll(None, "answered 503, confirming")
+                return Poll(r, "failed", done=True)
+            verdict.clear()
+            if r.status_code == 202:
+                return Poll(None, "running")
+            return Poll(r, "finished", done=True)
 
         return wait_for(f"zstack {operation}", poll, timeout_s=timeout_s)
 
