@@ -80,8 +80,8 @@ class ZStackHandler(Handler[I, O]):
         try:
             result = self.client.call(operation, "POST", path, json=body, timeout_s=inputs.wait_timeout_s)
         except ApiError as exc:
-            if exc.status < 500:
-                raise  # refused before any job ran (a framework 400): nothing was made
+            if exc.status < 500 or getattr(exc, "login", False):
+                raise  # refused before any job ran (a framework 400, a failed login): nothing was made
             try:
                 found = self.client.get(f"Query{operation[3:]}", path, uid)
             except (ApiError, TransportError) as lookup:

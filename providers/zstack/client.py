@@ -132,9 +132,11 @@ class ZStackClient(ApiClient):
         try:
             return super().request(operation, method, path, **kwargs)
         except LoginError as exc:  # raised inside the auth flow, before our call was sent
-            raise ApiError(platform=self.platform, operation=f"{operation} (login)", method="PUT",
-                           path=self._path("/v1/accounts/login"), status=exc.status, code=exc.code,
-                           vendor_message=self.redact(exc.message)) from None
+            error = ApiError(platform=self.platform, operation=f"{operation} (login)", method="PUT",
+                             path=self._path("/v1/accounts/login"), status=exc.status, code=exc.code,
+                             vendor_message=self.redact(exc.message))
+            error.login = True  # type: ignore[attr-defined]  # our call never left: nothing happened
+            raise error from None
 
     # -- synchronous queries -------------------------------------------------------------------
     def query(self, operation: str, path: str, *conditions: str, **params: Any) -> list[dict[str, Any]]:
