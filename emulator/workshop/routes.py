@@ -19,7 +19,7 @@ from fastapi.responses import Response
 
 from emulator.core import jsonbody
 from emulator.core.store import Store
-from emulator.workshop import gateway
+from emulator.workshop import gateway, openapi
 from emulator.workshop.models import PLATFORM, WorkshopBackend, WorkshopError, invalid, invoke_id
 
 CONTENT_TYPE = "application/json;charset=UTF-8"
@@ -75,7 +75,8 @@ def build_router(store: Store) -> APIRouter:
                 return _json(200, {"data": data, "apiInvokeId": rid}, rid)
 
             endpoint.__name__ = ROUTES[path]
-            router.add_api_route(path, endpoint, methods=["POST"], name=ROUTES[path])
+            router.add_api_route(path, endpoint, methods=["POST"], name=ROUTES[path],
+                                 openapi_extra=openapi.operation(path))
 
         return register
 
