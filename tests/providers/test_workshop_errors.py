@@ -14,11 +14,12 @@ from tests.providers.test_workshop_lifecycle import APP_KEY, APP_SECRET, demo
 
 
 @pytest.fixture
-def ws(emulator):
+def ws(emulator, tmp_path):
     emulator.reset("workshop")
     emulator.settings("workshop", listing_delay_s=0.3)
     return {"workshop:endpoint": f"{emulator.url}/workshop", "workshop:appKey": APP_KEY,
-            "workshop:appSecret": APP_SECRET, "workshop:tokenName": f"errors-{uuid.uuid4().hex[:8]}"}
+            "workshop:appSecret": APP_SECRET, "workshop:tokenName": f"errors-{uuid.uuid4().hex[:8]}",
+            "workshop:tokenCache": str(tmp_path / "tokens")}
 
 
 def one_line(exc: BaseException, *secrets: str) -> str:
