@@ -86,8 +86,8 @@ def test_the_listing_wait_rides_out_an_outage(ws, emulator, mocker):
     real = client.sync_model
     armed: list[bool] = []
 
-    def sync_then_break(body):
-        reply = real(body)
+    def sync_then_break(body, session=None):
+        reply = real(body, session)
         if not armed:  # the first sync succeeds; the next six calls (over two polls) hit a 503
             emulator.arm_fault("workshop", path="/scc/spSdModelSync", status=503, code="ServiceUnavailable",
                                message="down for maintenance", times=6)
