@@ -105,8 +105,8 @@ def measure_type(kind: str, emulator: Emulator, bin_dir: Path, workdir: Path) ->
         if kind.startswith("workshop:"):
             # A ModelSync wait's first look is the sync reply already in hand, not a request: the
             # progress line counts it among its polls.
-            summary = run.output.split("\nDiagnostics:\n", 1)[-1]
-            polls -= len(re.findall(r"\(\d+ polls?\)", summary))
+            summary = run.output.split("\nDiagnostics:\n", 1)[1] if "\nDiagnostics:\n" in run.output else ""
+            polls = max(0, polls - len(re.findall(r"\(\d+ polls?\)", summary)))
         ops[op] = classify(reqs, polls)
         detail[op] = [f"{r.method} {_ID.sub('{id}', r.path.split('?')[0])}" for r in reqs
                       if not r.path.startswith(("/esd/_s3/", *CONN))]
