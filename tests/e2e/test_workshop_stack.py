@@ -29,10 +29,12 @@ def synced(emulator: Emulator, token_name: str, model_id: str) -> dict[str, Any]
     return emulator.objects("workshop").get("model", {}).get(f"{APP_KEY}/user:{token_name}/{model_id}")
 
 
-def test_model_sync_lifecycle(make_stack, emulator: Emulator) -> None:
+def test_model_sync_lifecycle(make_stack, emulator: Emulator, tmp_path: Path) -> None:
     emulator.reset("workshop")
     emulator.settings("workshop", listing_delay_s=0.5)
-    stack = make_stack(program_dir=PROGRAM, stack_name="workshop", config=workshop_config(emulator, "e2e"),
+    cache = tmp_path / "tokens"
+    stack = make_stack(program_dir=PROGRAM, stack_name="workshop",
+                       config={**workshop_config(emulator, "e2e"), "workshop:tokenCache": str(cache)},
                        secrets={"workshop:appSecret": APP_SECRET})
     lines: list[str] = []
 
@@ -73,6 +75,10 @@ def test_model_sync_lifecycle(make_stack, emulator: Emulator) -> None:
     text = "".join(lines)
     assert "removed from the stack only" in text and "no delete API" in text
     assert synced(emulator, "e2e", "e2e-style") is not None
+    # every operation above ran in its own provider process; they all used one API token (issue 18)
+    assert len(emulator.objects("workshop")["token"]) == 1
+    [kept] = list(cache.iterdir())
+    assert next(iter(emulator.objects("workshop")["token"])) not in persisted_state(stack)
 
 
 def test_the_local_stack_block_previews_one_synced_model(make_stack, emulator: Emulator) -> None:
