@@ -6,6 +6,8 @@ Documents in the shared store, platform ``zstack``:
 - ``model``         id = uuid: the ModelInventory as rendered, plus internal ``_`` keys
                     (``_shareMode``, ``_tagUuids``, ``_systemTags``, ``_userTags``, ``_token``:
                     accepted by AddModel but not part of the inventory).
+- ``model_service`` id = uuid: the ModelServiceInventory as rendered (its ``modelServiceRefs`` are
+                    computed from the models' bindings), plus internal ``_`` keys.
 - ``session``       id = session uuid: SessionInventory + ``_expires`` (epoch seconds).
 - ``job``           id = job uuid (= API message id): ``api``, ``request``, ``due`` (epoch
                     seconds), ``state`` running|done, ``status``/``body`` of the result once done.

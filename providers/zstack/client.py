@@ -7,6 +7,10 @@ safely: the server answers ``Duplicate job uuid`` and we follow the job the firs
 A direct 200 (servers that finish at once) is accepted too. The ``location`` host may be an
 internal management-node address: like the official SDKs we keep only its ``/v1/api-jobs/<uuid>``
 suffix and poll through our own base URL.
+
+A job's 503 verdict is believed only when a second poll repeats it byte for byte (a finished job's
+result is kept for hours, an outage's 503 rarely repeats); a 503 without ZStack's error code is an
+outage and is ridden out until the deadline. The session login retries like any request (auth.py).
 """
 
 from __future__ import annotations
