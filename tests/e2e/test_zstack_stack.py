@@ -101,3 +101,18 @@ def test_zstack_stack_lifecycle(make_stack, fresh: Emulator) -> None:
     # -- destroy leaves nothing (ZStack has no built-in models or centers) ---------------------------
     stack.destroy(on_output=quiet)
     assert {k: v for k, v in objects(fresh).items() if v} == {}
+
+
+def test_the_stack_block_declares_a_service_the_model_is_bound_to(make_stack, fresh: Emulator) -> None:
+    """stacks/__main__.py with ZStack configured: its block adds a center, a service and a model."""
+    from tests.e2e.conftest import REPO
+    from tests.e2e.test_stack import SECRETS, stack_config
+
+    config = {**stack_config(fresh), "zstack:endpoint": f"{fresh.url}/zstack", "zstack:accountName": "admin"}
+    stack = make_stack(program_dir=REPO, stack_name="e2e-zstack-block", config=config,
+                       secrets={**SECRETS, "zstack:accountPassword": PASSWORD})
+    preview = stack.preview(diff=True, on_output=quiet)
+    assert changes(preview) == {"create": 15}  # the 12 of tests/e2e/test_stack.py, plus center, service, model
+    for token in ("zstack:ModelCenter", "zstack:ModelService", "zstack:Model"):
+        assert token in preview.stdout
+    assert "e2e-qwen-vllm" in preview.stdout
