@@ -142,9 +142,7 @@ def redirects(c: httpx.Client, emu: Emulator) -> list[httpx.Response]:
 ROUTES: list[Any] = [
     pytest.param(esd, id="esd"),
     pytest.param(fabric, id="fabric"),
-    pytest.param(zstack, id="zstack", marks=pytest.mark.xfail(
-        reason="ZStack's job location is fixed by the zstack engineer's branch (issue 18.1), not yet on main",
-        strict=False)),
+    pytest.param(zstack, id="zstack"),
     pytest.param(redirects, id="redirects"),
 ]
 
