@@ -117,17 +117,14 @@ Guesses beyond the spec (each marked [I] there or not covered at all)
 from __future__ import annotations
 
 from emulator.core.platform import Platform
-from emulator.pai.routes import build_router, error_body
-
-
-def _fault_body(status: int, code: str, message: str) -> dict:
-    return error_body(status, code, message)
+from emulator.pai.errors import error_body
+from emulator.pai.routes import build_router
 
 
 platform = Platform(
     name="pai",
     build_router=build_router,
-    error_body=_fault_body,
+    error_body=error_body,
     default_settings={
         "access_keys": {"LTAI5tEmulatorAccessKey": "EmulatorSecretKey000000000000000"},
         "verify_signatures": True,

@@ -16,24 +16,19 @@ import json
 import re
 import secrets
 import string
-import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
 from emulator.core import jsonbody
 from emulator.core.store import Store
+from emulator.pai.errors import (
+    MODEL_NOT_FOUND, VERSION_NOT_FOUND, WORKSPACE_NOT_FOUND, PaiError, invalid, missing,
+)
 
 PLATFORM = "pai"
 MODEL = "model"
 VERSION = "version"
-
-# Vendor codes (§6).
-MODEL_NOT_FOUND = "201900002"
-VERSION_NOT_FOUND = "201900003"
-WORKSPACE_NOT_FOUND = "100400008"
-INVALID = "InvalidParameter"
-MISSING = "MissingParameter"
 
 MODEL_FIELDS_STR = ("ModelDescription", "Origin", "Domain", "Task", "ModelDoc", "ModelType")
 MODEL_UPDATABLE = ("ModelName", "ModelDescription", "Accessibility", "Origin", "Domain", "Task",
@@ -60,37 +55,14 @@ LABEL_MAX_BYTES = 128
 MODEL_NAME_MAX = 127
 
 
-class PaiError(Exception):
-    """A vendor error: HTTP status, ``Code`` and ``Message`` of the envelope."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"{status} {code}: {message}")
-        self.status = status
-        self.code = code
-        self.message = message
-
-
 def now_iso() -> str:
     t = datetime.now(timezone.utc)
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
 
 
-def request_id() -> str:
-    return str(uuid.uuid4()).upper()
-
-
 def new_model_id() -> str:
     alphabet = string.ascii_lowercase + string.digits
     return "model-" + "".join(secrets.choice(alphabet) for _ in range(18))
-
-
-def invalid(message: str) -> PaiError:
-    return PaiError(400, INVALID, message)
-
-
-def missing(name: str) -> PaiError:
-    return PaiError(400, MISSING,
-                    f'The input parameter "{name}" that is mandatory for processing this request is not supplied.')
 
 
 # -- field checks ------------------------------------------------------------------------------
