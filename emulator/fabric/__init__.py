@@ -114,7 +114,8 @@ Guesses beyond the spec
 from __future__ import annotations
 
 from emulator.core.platform import Platform
-from emulator.fabric.models import DEFAULT_SETTINGS, error_body, seed
+from emulator.fabric.errors import error_body
+from emulator.fabric.models import DEFAULT_SETTINGS, seed
 from emulator.fabric.routes import build_router
 
 platform = Platform(

@@ -24,6 +24,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from emulator.core.store import Store
+from emulator.fabric.errors import (
+    BAD_REQUEST_BODY, BUCKET_MISSING, CURRENT_VERSION, DUPLICATE_NAME, IN_USE, NOT_FOUND, STILL_RUNNING,
+    VERSION_FAILED, WORKSPACE_MISSING, FabricError, invalid,
+)
 
 P = "fabric"
 
@@ -61,41 +65,6 @@ BASE_MODELS = [
     ("QWEN2_5_72B", 32768, 8),
     ("DEEPSEEK_R1_DISTILL_QWEN_32B", 32768, 4),
 ]
-
-# -- error codes ------------------------------------------------------------------------------
-STILL_RUNNING = "dataartsfabric.00000001"      # [spec §6] 500 "still running, try later"
-INVALID_PARAM = "dataartsfabric.00010001"      # guess
-WORKSPACE_MISSING = "dataartsfabric.00010003"  # [spec §6]
-BUCKET_MISSING = "dataartsfabric.00010004"     # [spec §6]
-NOT_FOUND = "dataartsfabric.00010009"          # [spec §6] queried resource does not exist
-DUPLICATE_NAME = "dataartsfabric.00010010"     # guess
-IN_USE = "dataartsfabric.00010011"             # guess
-VERSION_FAILED = "dataartsfabric.00010012"     # guess
-CURRENT_VERSION = "dataartsfabric.00010013"    # guess
-BAD_REQUEST_BODY = "common.01000001"           # [seed page example] unreadable body / type mismatch
-
-
-class FabricError(Exception):
-    """An error in Fabric's envelope: ``{error_code, error_msg, solution_msg}``."""
-
-    def __init__(self, status: int, code: str, msg: str, solution: str = "") -> None:
-        super().__init__(f"{status} {code} {msg}")
-        self.status = status
-        self.code = code
-        self.msg = msg
-        self.solution = solution
-
-    def body(self) -> dict[str, Any]:
-        return {"error_code": self.code, "error_msg": self.msg, "solution_msg": self.solution}
-
-
-def error_body(status: int, code: str, message: str) -> dict[str, Any]:
-    return {"error_code": code, "error_msg": message, "solution_msg": ""}
-
-
-def invalid(msg: str) -> FabricError:
-    return FabricError(400, INVALID_PARAM, msg, "Check the request parameters and try again.")
-
 
 def setting(store: Store, key: str) -> Any:
     return store.setting(P, key, DEFAULT_SETTINGS[key])
@@ -512,4 +481,4 @@ class FabricBackend:
         return {"total": len(rows), "models": rows[offset:offset + limit]}
 
 
-__all__ = ["DEFAULT_SETTINGS", "FabricBackend", "FabricError", "error_body", "seed", "setting"]
+__all__ = ["DEFAULT_SETTINGS", "FabricBackend", "seed", "setting"]

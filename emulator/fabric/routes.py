@@ -20,8 +20,9 @@ from starlette.concurrency import run_in_threadpool
 from emulator.core import jsonbody
 from emulator.core.store import Store
 from emulator.fabric import openapi
-from emulator.fabric.iam import IamError, authenticate, issue_token
-from emulator.fabric.models import BAD_REQUEST_BODY, FabricBackend, FabricError
+from emulator.fabric.errors import BAD_REQUEST_BODY, FabricError, IamError
+from emulator.fabric.iam import authenticate, issue_token
+from emulator.fabric.models import FabricBackend
 
 # [seed page example] the service's 404 body
 NO_ROUTE = ("common.01000001", "response status exception, code: 404")
