@@ -90,7 +90,8 @@ from __future__ import annotations
 
 from emulator.core.platform import Platform
 from emulator.core.store import Store
-from emulator.workshop.routes import build_router, error_body
+from emulator.workshop.errors import error_body
+from emulator.workshop.routes import build_router
 
 
 def _refresh(store: Store) -> None:
@@ -102,7 +103,7 @@ def _refresh(store: Store) -> None:
 platform = Platform(
     name="workshop",
     build_router=build_router,
-    error_body=lambda status, code, message: error_body(status, code, message),
+    error_body=error_body,
     default_settings={
         "apps": {"24900001": "EmulatorWorkshopAppSecret0000000"},
         "verify_signatures": True,

@@ -27,13 +27,13 @@ import re
 import secrets
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from emulator.core.store import Store
+from emulator.workshop.errors import WorkshopError, invalid, invoke_id, missing
 
 log = logging.getLogger("emulator.workshop")
 
@@ -45,28 +45,6 @@ BASE_MODELS = ("v1.4", "v1.5", "v2.0", "v2.1", "vxl_0.9", "vxl_1.0", "vxl_distil
                "vxl_1.0_lcm", "vxl_turbo")
 NOT_LISTED, LISTING, LISTED, FAILED = 0, 5, 10, -10
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case (ids look like 01j1w6cx...)
-
-
-class WorkshopError(Exception):
-    """A business error: rendered as ``{errCode, errMessage, apiInvokeId}``."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"{status} {code}: {message}")
-        self.status = status
-        self.code = code
-        self.message = message
-
-
-def invalid(message: str) -> WorkshopError:
-    return WorkshopError(400, "InvalidParameter", message)
-
-
-def missing(name: str) -> WorkshopError:
-    return WorkshopError(400, "MissingParameter", f"{name} is mandatory for this action")
-
-
-def invoke_id() -> str:
-    return str(uuid.uuid4())
 
 
 def new_id() -> str:
