@@ -134,7 +134,8 @@ Guesses beyond the spec
 from __future__ import annotations
 
 from emulator.core.platform import Platform
-from emulator.zstack.models import DEFAULT_SETTINGS, error_body, settle
+from emulator.zstack.errors import error_body
+from emulator.zstack.models import DEFAULT_SETTINGS, settle
 from emulator.zstack.routes import build_router
 
 platform = Platform(

@@ -32,6 +32,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from emulator.core.store import Store
+from emulator.zstack.errors import TextError, ZsError, invalid, not_found
 
 P = "zstack"
 MODEL, CENTER, SERVICE, SESSION, JOB = "model", "model_center", "model_service", "session", "job"
@@ -59,52 +60,6 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 ACCOUNT_UUID = "36c27e8ff05c4780bf6d2fa65700f22e"  # the admin account's uuid on a fresh ZStack
 
 _HEX32 = re.compile(r"[0-9a-f]{32}")
-
-
-# -- errors -----------------------------------------------------------------------------------
-class ZsError(Exception):
-    """An API failure: HTTP 503 with ``{"error": ErrorCode}`` (sync reply or job result)."""
-
-    def __init__(self, code: str, description: str, details: str, status: int = 503) -> None:
-        super().__init__(f"{code} {details}")
-        self.status = status
-        self.code = code
-        self.description = description
-        self.details = details
-
-    def body(self) -> dict[str, Any]:
-        return {"error": error_code(self.code, self.description, self.details)}
-
-
-class TextError(Exception):
-    """A framework-level failure: plain text, not JSON (RestServer's own 400/404/405)."""
-
-    def __init__(self, status: int, text: str) -> None:
-        super().__init__(text)
-        self.status = status
-        self.text = text
-
-
-def error_code(code: str, description: str, details: str) -> dict[str, Any]:
-    return {"code": code, "description": description, "details": details,
-            "elaboration": None, "opaque": None, "cause": None}
-
-
-def error_body(status: int, code: str, message: str) -> dict[str, Any]:
-    """Injected faults, rendered in the API's error envelope."""
-    return {"error": error_code(code, message, message)}
-
-
-def invalid(details: str) -> ZsError:
-    return ZsError("SYS.1007", "One or more API argument is invalid", details)
-
-
-def not_found(details: str) -> ZsError:
-    return ZsError("SYS.1003", "Resource not found", details)
-
-
-def invalid_session(details: str = "Session expired") -> ZsError:
-    return ZsError("ID.1001", "Invalid session", details)
 
 
 # -- helpers ----------------------------------------------------------------------------------

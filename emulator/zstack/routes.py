@@ -24,7 +24,7 @@ from emulator.core import jsonbody
 from emulator.core.store import Store
 from emulator.zstack import models as m
 from emulator.zstack.openapi import operation as doc
-from emulator.zstack.models import TextError, ZsError
+from emulator.zstack.errors import TextError, ZsError, invalid_session
 
 TEXT = "text/plain;charset=UTF-8"
 JSON = "application/json;charset=UTF-8"
@@ -100,7 +100,7 @@ def authenticate(store: Store, request: Request) -> ZsError | None:
     if kind == "OAuth":
         session = cred.strip()
         if not m.session_valid(store, session):
-            return m.invalid_session(f"Session[uuid:{session}] expired or does not exist")
+            return invalid_session(f"Session[uuid:{session}] expired or does not exist")
         return None
     if kind == "ZStack":
         _verify_access_key(store, request, cred.strip())
