@@ -112,9 +112,9 @@ Guesses beyond the spec:
 
 from emulator.core.platform import Platform
 from emulator.core.store import Store
-from emulator.esd.models import DEFAULT_SETTINGS
-from emulator.esd.responses import error_body
-from emulator.esd.routes import backend, build_router
+from emulator.esd.errors import error_body
+from emulator.esd.models import DEFAULT_SETTINGS, backend
+from emulator.esd.routes import build_router
 
 
 def _seed(store: Store) -> None:
