@@ -16,17 +16,32 @@ import json
 import re
 import secrets
 import string
-from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
 from emulator.core import jsonbody
+from emulator import defaults
 from emulator.core.store import Store
 from emulator.pai.errors import (
     MODEL_NOT_FOUND, VERSION_NOT_FOUND, WORKSPACE_NOT_FOUND, PaiError, invalid, missing,
 )
 
 PLATFORM = "pai"
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "access_keys": {defaults.PAI_ACCESS_KEY_ID: defaults.PAI_ACCESS_KEY_SECRET},
+    "verify_signatures": True,
+    "max_clock_skew_s": 900,
+    "nonce_retention_s": 1800,
+    "region_id": "cn-hangzhou",
+    "default_workspace_id": "100001",
+    "workspaces": [],
+    "owner_id": "1234567890123456",
+    "user_id": "1234567890123456",
+    "unique_model_names": False,
+    "strict_model_delete": False,
+    "not_found_status": 404,
+}
 MODEL = "model"
 VERSION = "version"
 
@@ -253,9 +268,11 @@ def _page(items: list[dict[str, Any]], q: Query, descending: bool) -> tuple[list
 class PaiBackend:
     """Every operation of the route table, as store reads and writes under the vendor's rules."""
 
-    def __init__(self, store: Store, setting: Callable[[str], Any]) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
-        self.setting = setting
+
+    def setting(self, key: str) -> Any:
+        return self.store.setting(PLATFORM, key, DEFAULT_SETTINGS[key])
 
     # -- lookups ---------------------------------------------------------------
     def _model(self, model_id: str) -> dict[str, Any]:

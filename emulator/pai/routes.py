@@ -57,12 +57,8 @@ class Call:
 
 
 def build_router(store: Store) -> APIRouter:
-    from emulator.pai import platform  # the Platform object carries the settings' defaults
-
-    def setting(key: str) -> Any:
-        return platform.setting(store, key)
-
-    backend = PaiBackend(store, setting)
+    backend = PaiBackend(store)
+    setting = backend.setting
     router = APIRouter()
 
     def claim(nonce: str, ttl: float) -> bool:
