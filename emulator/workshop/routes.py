@@ -38,12 +38,8 @@ def _gateway_error(e: GatewayError, rid: str) -> Response:
 
 
 def build_router(store: Store) -> APIRouter:
-    from emulator.workshop import platform
-
-    def setting(key: str) -> Any:
-        return platform.setting(store, key)
-
-    backend = WorkshopBackend(store, setting)
+    backend = WorkshopBackend(store)
+    setting = backend.setting
     router = APIRouter()
 
     def route(path: str) -> Callable[[Callable[[str, dict[str, Any], dict[str, str]], Any]], None]:
