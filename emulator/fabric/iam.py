@@ -21,10 +21,10 @@ import re
 import secrets
 import time
 from calendar import timegm
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote
-
-from starlette.requests import Request
 
 from emulator.core.store import Store
 from emulator.fabric.errors import AKSK_ERROR, AKSK_MSG, FabricError, IamError, aksk_error, token_error
@@ -174,12 +174,27 @@ def payload_hash(body: bytes, content_sha256: str | None) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def verify_signature(store: Store, request: Request, authorization: str, body: bytes) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Received:
+    """What the server received, as plain values: the signature is checked against these."""
+
+    method: str
+    raw_path: str  # as received, prefix included, no query (latin-1 text of the bytes)
+    raw_query: str
+    headers: Mapping[str, list[str]]  # lower-case name -> every value sent, in order
+    body: bytes
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        values = self.headers.get(name)
+        return values[0] if values else default
+
+
+def verify_signature(store: Store, received: Received, authorization: str) -> dict[str, Any]:
     m = _AUTH.fullmatch(authorization.strip())
     if m is None:
         raise aksk_error("the Authorization header is not a valid SDK-HMAC-SHA256 authorization")
     ak, signed_list, signature = m.group(1), m.group(2), m.group(3).lower()
-    date = request.headers.get("x-sdk-date", "")
+    date = received.header("x-sdk-date", "") or ""
     if not _DATE.fullmatch(date):
         raise aksk_error("the X-Sdk-Date header is missing or not in YYYYMMDDTHHMMSSZ format")
     try:
@@ -195,24 +210,23 @@ def verify_signature(store: Store, request: Request, authorization: str, body: b
     signed = sorted({h.strip().lower() for h in signed_list.split(";") if h.strip()})
     lines = []
     for name in signed:
-        values = request.headers.getlist(name)
+        values = received.headers.get(name) or []
         if not values:
             raise aksk_error(f"the signed header {name} is missing from the request")
         lines.append(f"{name}:{','.join(_text(v).strip() for v in values)}\n")
-    raw_path = request.scope.get("raw_path") or request.scope["path"].encode()
     canonical = "\n".join([
-        request.method.upper(),
-        canonical_uri(_text(raw_path.decode("latin-1"))),
-        canonical_query(request.scope.get("query_string", b"").decode("latin-1")),
+        received.method.upper(),
+        canonical_uri(_text(received.raw_path)),
+        canonical_query(received.raw_query),
         "".join(lines),
         ";".join(signed),
-        payload_hash(body, request.headers.get("x-sdk-content-sha256")),
+        payload_hash(received.body, received.header("x-sdk-content-sha256")),
     ])
     string_to_sign = f"{ALGORITHM}\n{date}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
     expected = hmac.new(str(entry["secret_key"]).encode(), string_to_sign.encode(), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected, signature):
         raise aksk_error("the signature does not match (verify aksk signature fail)")
-    project = request.headers.get("x-project-id")
+    project = received.header("x-project-id")
     if project is not None and project != setting(store, "project_id"):
         raise aksk_error(f"the project {project} does not exist or the user has no access to it")
     user = entry.get("user")
@@ -221,13 +235,13 @@ def verify_signature(store: Store, request: Request, authorization: str, body: b
     return user_info(store, user)
 
 
-def authenticate(store: Store, request: Request, body: bytes) -> dict[str, Any]:
+def authenticate(store: Store, received: Received) -> dict[str, Any]:
     """The caller (a User dict) of a model route: X-Auth-Token, else an SDK-HMAC-SHA256 signature."""
-    token = request.headers.get("x-auth-token")
+    token = received.header("x-auth-token")
     if token:
         return check_token(store, token)
-    authorization = request.headers.get("authorization")
+    authorization = received.header("authorization")
     if authorization:
-        return verify_signature(store, request, authorization, body)
+        return verify_signature(store, received, authorization)
     raise FabricError(401, AKSK_ERROR, f"{AKSK_MSG}: no X-Auth-Token or Authorization header",
                       "Authenticate with an IAM token (X-Auth-Token) or an AK/SK signature.")

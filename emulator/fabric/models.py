@@ -23,6 +23,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
+from emulator import defaults
 from emulator.core.store import Store
 from emulator.fabric.errors import (
     BAD_REQUEST_BODY, BUCKET_MISSING, CURRENT_VERSION, DUPLICATE_NAME, IN_USE, NOT_FOUND, STILL_RUNNING,
@@ -45,16 +46,15 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "signature_skew_s": 900,        # allowed |now - X-Sdk-Date| (vendor: 15 min)
     "accept_any_token": False,      # True: any non-empty X-Auth-Token passes (spec §9 option)
     "token_secret": "fabric-emulator-token-key",  # MAC key of the emulator's stateless tokens
-    "domain_name": "emulator-domain",
-    "domain_id": "000000000000000000000000000d0001",
-    "project_name": "cn-north-4",
-    "project_id": "000000000000000000000000000a0001",
+    "domain_name": defaults.FABRIC_DOMAIN_NAME,
+    "domain_id": defaults.FABRIC_DOMAIN_ID,
+    "project_name": defaults.FABRIC_PROJECT_NAME,
+    "project_id": defaults.FABRIC_PROJECT_ID,
     "users": {
-        "emulator-user": {"password": "EmulatorPassw0rd!", "user_id": "000000000000000000000000000e0001"},
+        defaults.FABRIC_USERNAME: {"password": defaults.FABRIC_PASSWORD, "user_id": defaults.FABRIC_USER_ID},
     },
     "access_keys": {
-        "EMULATORAK0000000000": {"secret_key": "EmulatorSecretKey0000000000000000000000",
-                                 "user": "emulator-user"},
+        defaults.FABRIC_ACCESS_KEY: {"secret_key": defaults.FABRIC_SECRET_KEY, "user": defaults.FABRIC_USERNAME},
     },
 }
 
@@ -157,18 +157,18 @@ class FabricBackend:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def s(self, key: str) -> Any:
+    def setting(self, key: str) -> Any:
         return setting(self.store, key)
 
     # -- lookups -------------------------------------------------------------------------
     def check_workspace(self, ws: str) -> None:
-        known = self.s("workspaces")
+        known = self.setting("workspaces")
         if not _WORKSPACE.fullmatch(ws) or ("*" not in known and ws not in known):
             raise FabricError(400, WORKSPACE_MISSING, f"The workspace {ws} does not exist.",
                               "Check the workspace ID.")
 
     def not_found(self, what: str, id_: str) -> FabricError:
-        status = 404 if int(self.s("not_found_status")) == 404 else 400
+        status = 404 if int(self.setting("not_found_status")) == 404 else 400
         return FabricError(status, NOT_FOUND, f"The queried {what} {id_} does not exist.",
                            f"Check the {what} ID.")
 
@@ -197,7 +197,7 @@ class FabricBackend:
         if v is not None and time.time() < v["ready_at"]:
             return model
         with self.store.transaction():
-            if v is not None and not v.get("failed") and self.s("new_version_becomes_current"):
+            if v is not None and not v.get("failed") and self.setting("new_version_becomes_current"):
                 model["current_version_id"] = pid
             model["pending_version_id"] = None
             self.store.put(P, "model", model["id"], model)
@@ -259,7 +259,7 @@ class FabricBackend:
             m = _OBS.fullmatch(path) if isinstance(path, str) else None
             if m is None:
                 raise invalid(f"Invalid model_path {path!r}: only valid OBS paths (obs://bucket/path) are allowed.")
-            buckets = self.s("obs_buckets")
+            buckets = self.setting("obs_buckets")
             if buckets and m.group(1) not in buckets:
                 raise FabricError(400, BUCKET_MISSING, f"The bucket {m.group(1)} does not exist.",
                                   "Check the OBS path of the model.")
@@ -301,7 +301,7 @@ class FabricBackend:
         with self.store.transaction():
             self._check_unique_name(ws, name)
             now = time.time()
-            ready_at = now + float(self.s("create_delay_s"))
+            ready_at = now + float(self.setting("create_delay_s"))
             mid = str(uuid.uuid4())
             version = self._new_version(mid, ws, vin, caller, now, ready_at)
             model = {
@@ -402,7 +402,7 @@ class FabricBackend:
                     changed = True
             if vin is not None:
                 version = self._new_version(model_id, ws, vin, caller, now,
-                                            now + float(self.s("version_delay_s")))
+                                            now + float(self.setting("version_delay_s")))
                 self.store.put(P, "version", version["id"], version)
                 model["pending_version_id"] = version["id"]
                 changed = True
