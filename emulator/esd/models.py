@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from emulator import defaults
 from emulator.core import jsonbody
 from emulator.core.store import Store
 from emulator.esd.errors import EsdError, S3Error, bad_request
@@ -30,7 +31,7 @@ from emulator.esd.schemas import DATASET_ITEM, MULTIPART_FILE
 P = "esd"
 
 DEFAULT_SETTINGS: dict[str, Any] = {
-    "api_key": "09876543210987654321",
+    "api_key": defaults.ESD_API_KEY,
     "bucket": "esd-emulator-bucket",
     "region": "us-east-1",
     "account_id": "123456789012",
@@ -232,7 +233,8 @@ class EsdBackend:
             self.s3.wipe()
         for name in (DEFAULT_ROLE, "byoc"):
             self.put("role", name, {"role_name": name, "permissions": list(BUILTIN_PERMISSIONS), "creator": "ESD"})
-        self.put("user", "api", {"username": "api", "roles": [DEFAULT_ROLE], "creator": "ESD"})
+        self.put("user", defaults.ESD_USERNAME, {"username": defaults.ESD_USERNAME, "roles": [DEFAULT_ROLE],
+                                                 "creator": "ESD"})
 
     # -- lazy transitions ---------------------------------------------------------------------------
     def tick(self) -> None:
