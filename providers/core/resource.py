@@ -33,7 +33,7 @@ from typing import Annotated, Any, ClassVar, Generic, TypeVar
 import pulumi
 from pulumi import dynamic
 from pulumi.output import Unknown
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError, create_model
 
 from providers.core import runtime
 from providers.core.errors import CreatedButFailed, NotFoundError, ProviderError, ResourceError
@@ -350,9 +350,67 @@ def check_inputs(model_cls: type[Inputs], props: dict[str, Any]) -> tuple[dict[s
             return dict(props), failures_from(exc, secret=secret, values=props)
         except Exception as exc:  # noqa: BLE001
             return dict(props), [dynamic.CheckFailure("", f"the inputs could not be validated ({type(exc).__name__})")]
-    out = _sort_unordered(model_cls, out)
-    out.update({k: props[k] for k in unknown})
+    missing = [n for n, f in model_cls.model_fields.items() if n not in props and f.is_required()]
+    if missing:  # absent whatever the unknowns turn out to be
+        return dict(props), [_failure(n, "is required", secret) for n in missing]
+    out = _with_unknowns(model_cls, out, {k: props[k] for k in unknown})
     return out, []
+
+
+_PENDING = Unknown()  # what a model validator sees in place of a value not known until apply
+
+
+def _identity_validator(mode: str) -> Any:
+    if mode == "after":
+        return lambda self, *_: self
+    if mode == "wrap":
+        return classmethod(lambda cls, data, handler, *_: handler(data))
+    return classmethod(lambda cls, data, *_: data)
+
+
+@functools.lru_cache(maxsize=None)
+def _pending_model(model_cls: type[Inputs], pending: frozenset[str], rules: bool) -> type[Inputs]:
+    """``model_cls`` with the ``pending`` fields accepting anything, so the rest validates as usual;
+    without ``rules``, the model-level validators (cross-field rules) do nothing either."""
+    fields: dict[str, Any] = {n: (Any, None) for n in pending}
+    model = create_model(f"{model_cls.__name__}Pending", __base__=model_cls, **fields)
+    if not rules:
+        validators = model_cls.__pydantic_decorators__.model_validators
+        model = type(f"{model_cls.__name__}PendingFields", (model,),
+                     {name: _identity_validator(dec.info.mode) for name, dec in validators.items()})
+    return model
+
+
+def _with_unknowns(model_cls: type[Inputs], known: dict[str, Any], unknown: dict[str, Any]) -> dict[str, Any]:
+    """The canonical inputs while some values are unknown: the same keys, defaults and derived
+    values as when every value is known (so a preview diffs what ``up`` will diff), with the
+    unknown values as they are. The model is validated with a placeholder for each unknown value;
+    when a cross-field rule cannot run without the value, the fields and defaults are validated
+    without the model's rules (those run once every value is known)."""
+    data = {**known, **dict.fromkeys(unknown, _PENDING)}
+    out = None
+    for rules in (True, False):
+        try:
+            model = _pending_model(model_cls, frozenset(unknown), rules).model_validate(data)
+            out = model.model_dump(mode="json", exclude=set(unknown))
+        except Exception:  # noqa: BLE001 - a rule that needs the unknown value
+            continue
+        if not _has_unknown(out):  # a placeholder copied elsewhere: nothing derived can be trusted
+            break
+        out = None
+    if out is None:
+        out = dict(known)
+        for name, field in model_cls.model_fields.items():
+            if name in known or name in unknown or field.is_required():
+                continue
+            adapter = _field_adapter(model_cls, name)
+            try:
+                out[name] = adapter.dump_python(field.get_default(call_default_factory=True), mode="json")
+            except Exception:  # noqa: BLE001 - a default that cannot be dumped: leave it to the engine
+                continue
+    out = _sort_unordered(model_cls, out)
+    out.update(unknown)
+    return out
 
 
 def _same(old: Any, new: Any, marks: Marks) -> bool:
