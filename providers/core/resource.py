@@ -52,10 +52,14 @@ class Created(Generic[O]):
 
 @dataclass
 class Observed(Generic[I, O]):
-    """What read found: the inputs as they are on the platform now, and the outputs."""
+    """What read found: the inputs as they are on the platform now, and the outputs.
+
+    ``unseen`` names inputs the platform cannot show (no read API): a refresh records them, the
+    next preview shows them as changed and ``up`` sends them again (a read itself never writes)."""
 
     inputs: I
     outputs: O
+    unseen: tuple[str, ...] = ()
 
 
 class Handler(Generic[I, O]):
@@ -429,6 +433,8 @@ def _same(old: Any, new: Any, marks: Marks) -> bool:
 
 # Marks the state of a create that failed after the platform accepted the object.
 INIT_ERROR_KEY = "__init_error"
+# Inputs a refresh could not compare with the platform (``Observed.unseen``): the next up sends them.
+UNSEEN_KEY = "__unseen"
 # The engine's wire value for "not known until apply".
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 _impl_lock = threading.Lock()
@@ -551,15 +557,21 @@ class DynamicProvider(dynamic.ResourceProvider):
         ``detailed`` ({property: "add"|"delete"|"update", with "-replace" when it forces one}) and
         ``stables`` (what an in-place update leaves as it is), which the project's server sends."""
         fields = self._input_fields()
-        if INIT_ERROR_KEY in olds:
-            # A create that failed after the platform accepted the object: replace it.
-            old, new = self._stored_inputs(olds), self._stored_inputs(news)
-            result = dynamic.DiffResult(changes=True, replaces=[INIT_ERROR_KEY], stables=[],
-                                        delete_before_replace=self.impl.deletes_first(old, new))
-            result.detailed = {INIT_ERROR_KEY: "update-replace"}  # type: ignore[attr-defined]
-            return result
         old, new = self._stored_inputs(olds), self._stored_inputs(news)
         changed = [n for n, m in fields.items() if not _same(old.get(n), new.get(n), m)]
+        if INIT_ERROR_KEY in olds:
+            # A create that failed after the platform accepted the object: replace it. Every changed
+            # input is shown (as forcing the replacement); with none, the failed create is the reason.
+            replaces = changed or [INIT_ERROR_KEY]
+            result = dynamic.DiffResult(changes=True, replaces=replaces, stables=[],
+                                        delete_before_replace=self.impl.deletes_first(old, new))
+            result.detailed = {  # type: ignore[attr-defined]
+                n: ("add" if n in changed and old.get(n) is None else
+                    "delete" if n in changed and new.get(n) is None else "update") + "-replace"
+                for n in replaces}
+            return result
+        unseen = [n for n in olds.get(UNSEEN_KEY) or [] if n in fields and n not in changed]
+        changed += unseen  # the platform cannot show them (no read API): up sends them again
         replaces = [n for n in changed if fields[n].replace]
         detailed = {}
         for n in changed:
@@ -601,6 +613,7 @@ class DynamicProvider(dynamic.ResourceProvider):
         fields = self._input_fields()
         old, new = self._stored_inputs(olds), self._stored_inputs(news)
         changed = {n for n, m in fields.items() if not _same(old.get(n), new.get(n), m)}
+        changed |= set(olds.get(UNSEEN_KEY) or []) & set(fields)
         state = {k: v for k, v in news.items() if k in fields}
         for name, field in self.handler.Outputs.model_fields.items():
             if marks_of(field).changes_on(changed):
@@ -648,6 +661,8 @@ class DynamicProvider(dynamic.ResourceProvider):
         if seen is None:
             return dynamic.ReadResult(None, {})
         state = self._state(seen.inputs, seen.outputs)
+        if seen.unseen:
+            state[UNSEEN_KEY] = sorted(seen.unseen)
         if INIT_ERROR_KEY in props:  # still the failed create: keep it marked for replacement
             state[INIT_ERROR_KEY] = props[INIT_ERROR_KEY]
         return dynamic.ReadResult(id, state, canonical(seen.inputs))
@@ -676,7 +691,9 @@ class DynamicProvider(dynamic.ResourceProvider):
         new_inputs = self.handler.Inputs.model_validate({k: v for k, v in news.items() if not k.startswith("__")})
         old, new = canonical(old_inputs), canonical(new_inputs)
         fields = self._input_fields()
-        real = [n for n, m in fields.items() if not m.local and not _same(old.get(n), new.get(n), m)]
+        unseen = set(olds.get(UNSEEN_KEY) or [])
+        real = [n for n, m in fields.items()
+                if not m.local and (n in unseen or not _same(old.get(n), new.get(n), m))]
         if real:
             outputs = self.impl.update(id, old_inputs, new_inputs, outputs)
         return dynamic.UpdateResult(self._state(new_inputs, outputs))

@@ -9,8 +9,9 @@ The platform documents one call: a full-state upsert keyed by *our* ``modelId``.
   same tree (an upsert, so harmless) and reads the status from the reply;
 * a lost reply is harmless: the client re-sends the same upsert, which cannot make a duplicate;
 * there is no read API: refresh keeps the last synced state and says it cannot see changes made
-  in the console, unless ``resync_on_refresh`` asks it to re-send the declared tree (which
-  overwrites such changes and refreshes the listing status);
+  in the console, unless ``resync_on_refresh`` asks for the declared tree to be re-sent: refresh
+  then marks it as drift and the next ``up`` re-sends it (which overwrites such changes and
+  refreshes the listing status); a refresh itself never writes;
 * there is no delete API: delete removes the model from the stack only, with a warning that the
   platform keeps it.
 """
@@ -96,7 +97,8 @@ class ModelSyncInputs(Inputs):
     wait_for_listing: bool = prop(True, local=True, description="wait until every file is Listed")
     wait_timeout_s: int = prop(1800, local=True, ge=1, le=24 * 3600)
     resync_on_refresh: bool = prop(False, local=True,
-                                   description="refresh re-sends the declared tree (overwrites console edits)")
+                                   description="refresh marks the declared tree as drift; the next up re-sends it "
+                                               "(overwrites console edits)")
 
     @model_validator(mode="after")
     def _versions(self) -> ModelSyncInputs:
@@ -162,10 +164,16 @@ def outputs_from(inputs: ModelSyncInputs, items: list[dict[str, Any]]) -> ModelS
     return out
 
 
+# What a resync re-sends: everything the console can edit (model_id is the key; the rest steer the provider).
+RESYNCED = ("name", "model_type", "model_desc", "source", "source_type", "is_original", "original_creator",
+            "original_creator_homepage", "versions")
+
+
 class ModelSyncHandler(Handler[ModelSyncInputs, ModelSyncOutputs]):
     """Id: ``model_id`` (ours: the sync is an upsert keyed by it). Import: not possible (no read API).
     Refresh: there is no read API: keeps the last synced state and cannot see console changes; with
-    ``resync_on_refresh`` it re-sends the declared tree (overwriting them) and refreshes the listing status.
+    ``resync_on_refresh`` it marks the declared tree as drift, and the next up re-sends it (overwriting
+    them) and refreshes the listing status.
     """
 
     Inputs, Outputs = ModelSyncInputs, ModelSyncOutputs
@@ -189,9 +197,11 @@ class ModelSyncHandler(Handler[ModelSyncInputs, ModelSyncOutputs]):
 
     def read(self, id: str, inputs: ModelSyncInputs, outputs: ModelSyncOutputs) -> Observed | None:
         if inputs.resync_on_refresh:
-            progress(f"{self.label(inputs)}: resync_on_refresh is set: re-sending the declared tree "
-                     "(this overwrites changes made in the console; it cannot detect them)")
-            return Observed(inputs, outputs_from(inputs, self.client.sync_model(inputs.wire())))
+            # A read never writes (a preview refresh cannot be told from a real one): the tree is
+            # marked unseen, so the next preview shows it as drift and `up` re-sends it.
+            progress(f"{self.label(inputs)}: resync_on_refresh is set: the declared tree is marked for "
+                     "re-sending; the next `pulumi up` syncs it (overwriting changes made in the console)")
+            return Observed(inputs, outputs, unseen=RESYNCED)
         progress(f"{self.label(inputs)}: the AI Creation Workshop has no read API; refresh keeps the last "
                  "synced state and cannot see changes made in the console (set resync_on_refresh=true to "
                  "re-send the declared tree)")
