@@ -89,9 +89,15 @@ class Handler(Generic[I, O]):
             HANDLERS[cls.type_token] = cls
 
     @functools.cached_property
+    def settings(self) -> PlatformSettings:
+        """Credentials and endpoints from stack config (or the environment); a ConfigError names
+        the missing or bad key. Loaded at check, so a configuration mistake fails the preview."""
+        return self.Settings.load(self.config)
+
+    @functools.cached_property
     def client(self) -> Any:
         """The platform client, created on first use in the provider process; one per settings."""
-        return shared_client(self.Client, self.Settings.load(self.config))
+        return shared_client(self.Client, self.settings)
 
     def label(self, inputs: I) -> str:
         """How progress lines and errors name the object before it has an id."""
@@ -536,6 +542,8 @@ class DynamicProvider(dynamic.ResourceProvider):
     # -- the protocol
     @_guarded("check")
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
+        if getattr(self.handler, "Settings", None) is not None:
+            self.impl.settings  # noqa: B018 - a configuration mistake fails the preview, naming the key
         outputs = self.handler.Outputs.model_fields
         props = {k: v for k, v in news.items()
                  if not k.startswith("__") and not (k in outputs and v is None)}
