@@ -542,8 +542,6 @@ class DynamicProvider(dynamic.ResourceProvider):
     # -- the protocol
     @_guarded("check")
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
-        if getattr(self.handler, "Settings", None) is not None:
-            self.impl.settings  # noqa: B018 - a configuration mistake fails the preview, naming the key
         outputs = self.handler.Outputs.model_fields
         props = {k: v for k, v in news.items()
                  if not k.startswith("__") and not (k in outputs and v is None)}
@@ -557,6 +555,8 @@ class DynamicProvider(dynamic.ResourceProvider):
             if before is not None:
                 after = self.handler.Inputs.model_validate(inputs)
                 failures = [dynamic.CheckFailure(p, r) for p, r in self.impl.check_change(before, after)]
+        if not failures and "_config" in self.__dict__ and getattr(self.handler, "Settings", None) is not None:
+            self.impl.settings  # noqa: B018 - a configuration mistake fails the preview, naming the key
         return dynamic.CheckResult(inputs, failures)
 
     @_guarded("diff")

@@ -131,6 +131,16 @@ def _send(props: dict[str, Any], secret: set[str]) -> Any:
                        for k, v in props.items()})
 
 
+def _failure_line(prop: str, reason: str) -> str:
+    """One check failure as the engine prints it: the property and the rule. The property goes in
+    the text, not in the failure's own field: for that the engine also prints the value, in Go's
+    notation (``{<nil>}``, or a whole tree)."""
+    reason = " ".join(str(reason).split())
+    if not prop or prop == "(resource)" or reason.startswith((f"{prop}:", f"{prop}.", f"{prop}[", f"{prop} ")):
+        return reason
+    return f"{prop}: {reason}"
+
+
 def _type_token(urn: str) -> str:
     """``urn:pulumi:<stack>::<project>::pulumi-python:dynamic/esd:Endpoint::<name>`` -> ``esd:Endpoint``."""
     parts = urn.split("::")
@@ -233,7 +243,7 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
             result = provider.check(olds, news)
             inputs = dict(result.inputs or {})
             inputs[PROVIDER_KEY] = news.get(PROVIDER_KEY, olds.get(PROVIDER_KEY))
-            failures = [provider_pb2.CheckFailure(property=f.property, reason=f.reason)
+            failures = [provider_pb2.CheckFailure(reason=_failure_line(f.property, f.reason))
                         for f in result.failures or []]
             return provider_pb2.CheckResponse(inputs=_send(inputs, secret | _declared_secrets(provider)),
                                               failures=failures)
