@@ -114,6 +114,12 @@ class Handler(Generic[I, O]):
         new one would take the same unique name). Canonical input dicts; values may be unknown."""
         return self.delete_before_replace
 
+    def planned_outputs(self, inputs: I) -> dict[str, Any]:
+        """Outputs that follow from the inputs alone (a physical name built from the name), known
+        in a preview of a create; the rest are unknown until apply. Dependents of a replaced
+        object then see the value they will get, instead of an unknown that diffs as a change."""
+        return {}
+
     def create(self, inputs: I) -> Created[O]:
         raise NotImplementedError
 
@@ -614,6 +620,13 @@ class DynamicProvider(dynamic.ResourceProvider):
         """What create will store: the checked inputs as they are, every output unknown."""
         state = {k: v for k, v in news.items() if k in self.handler.Inputs.model_fields}
         state.update({k: UNKNOWN for k in self.handler.Outputs.model_fields})
+        raw = {k: v for k, v in state.items() if k in self.handler.Inputs.model_fields}
+        if not _has_unknown(raw):
+            try:
+                planned = self.impl.planned_outputs(self.handler.Inputs.model_validate(raw))
+            except Exception:  # noqa: BLE001 - a plan is a courtesy: unknown is always true
+                planned = {}
+            state.update({k: v for k, v in planned.items() if k in self.handler.Outputs.model_fields})
         return state
 
     def preview_update(self, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:

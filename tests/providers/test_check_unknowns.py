@@ -62,7 +62,8 @@ DERIVED = {("esd:Checkpoint", "source_file"): {"source_sha256"}}
 
 
 def test_every_registered_type_has_a_sample() -> None:
-    assert set(SAMPLES) == set(HANDLERS), "add a valid sample for each new resource type"
+    project = {t for t, h in HANDLERS.items() if h.__module__.startswith("providers.")}  # not tests' toys
+    assert set(SAMPLES) == project, "add a valid sample for each new resource type"
 
 
 def _check(token: str, props: dict[str, Any]) -> dict[str, Any]:
