@@ -1,0 +1,188 @@
+"""The local stack (stacks/, all five platforms) under the real engine: previews that tell the truth.
+
+* a preview, ``preview --refresh`` and ``refresh --preview-only`` send no mutating request to any
+  platform (counted from the emulator's own access log);
+* a replaced parent shows its children as they will be: the same or updated, replaced only when
+  the link itself is replace-only and gets a new value (a PAI version belongs to its model);
+* ``pulumi up -v=9 --logtostderr`` never prints a secret of the stack;
+* a configuration mistake fails the preview, naming the key, before anything is created;
+* a failed ``up`` prints one line per failed resource and no traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pulumi import automation as auto
+
+from benchmarks.harness import ACCESS
+from tests.e2e.conftest import REPO
+from tests.e2e.test_stack import FAST, SECRETS, changes, stack_config
+from tests.e2e.test_workshop_stack import APP_SECRET, workshop_config
+from tests.emulator_process import Emulator
+
+ZSTACK_PASSWORD = "e2e-ZStack-Passw0rd"
+ALL_SECRETS = {**SECRETS, "workshop:appSecret": APP_SECRET, "zstack:accountPassword": ZSTACK_PASSWORD}
+MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+# Signing in is not a change to anything the stack manages (ZStack's session login).
+SIGN_IN = ("/zstack/v1/accounts/login",)
+# parent -> {child: what a preview that replaces the parent must show for the child}
+PAIRS = {
+    "operators": {"engineer": "same", "async-endpoint": "same"},  # linked by the role's name (an input)
+    "base-model": {"style-training": "same", "endpoint-smoke-test": "same"},  # by the file name it keeps
+    "training-images": {"style-training": "same"},  # by the dataset's name
+    "async-endpoint": {"endpoint-smoke-test": "same"},  # by its physical name, built from the name
+    "model-center": {"qwen-model": "update"},  # by the center's uuid: new, and updatable in place
+    # by the model's id: a new model has a new id, and a version cannot move to another model
+    "registry-model": {"registry-model-1.0.0": "replace"},
+}
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    """This module's own emulator, with uvicorn's access log (one line per request)."""
+    emu = Emulator(tmp_path_factory.mktemp("emulator-logged") / "state.db",
+                   extra_args=["--log-level", "info"]).start()
+    yield emu
+    emu.stop()
+
+
+def mark(emulator: Emulator) -> int:
+    time.sleep(0.2)
+    return emulator.log_path.stat().st_size
+
+
+def requests_since(emulator: Emulator, at: int) -> list[tuple[str, str]]:
+    time.sleep(0.2)
+    with open(emulator.log_path, "rb") as f:
+        f.seek(at)
+        text = f.read().decode(errors="replace")
+    return [(m["method"], m["path"]) for m in map(ACCESS.search, text.splitlines())
+            if m and not m["path"].startswith("/_admin")]
+
+
+def quiet(_: str) -> None:
+    pass
+
+
+def local_stack(make_stack, emulator: Emulator, name: str) -> auto.Stack:
+    emulator.reset()
+    for platform, values in FAST.items():
+        emulator.settings(platform, **values)
+    emulator.settings("zstack", job_delay_s=0.2, accounts={"admin": ZSTACK_PASSWORD})
+    emulator.settings("workshop", listing_delay_s=0.2)
+    config = {**stack_config(emulator), **workshop_config(emulator, name), "zstack:accountName": "admin"}
+    return make_stack(program_dir=REPO, stack_name=name, config=config, secrets=ALL_SECRETS)
+
+
+def urns(stack: auto.Stack) -> dict[str, str]:
+    state = stack.export_stack().deployment
+    return {r["urn"].split("::")[-1]: r["urn"] for r in state.get("resources", []) if "dynamic" in r["type"]}
+
+
+def preview_ops(stack: auto.Stack, **kwargs: Any) -> dict[str, str]:
+    ops: dict[str, str] = {}
+
+    def seen(event: auto.EngineEvent) -> None:
+        pre = event.resource_pre_event
+        if pre is not None and "dynamic" in pre.metadata.type:
+            name = pre.metadata.urn.split("::")[-1]
+            op = pre.metadata.op.value
+            ops[name] = "replace" if op in ("replace", "create-replacement", "delete-replaced") else op
+    stack.preview(on_output=quiet, on_event=seen, **kwargs)
+    return ops
+
+
+def test_the_local_stack_previews_truthfully_and_keeps_its_secrets(make_stack, emulator: Emulator) -> None:
+    stack = local_stack(make_stack, emulator, "e2e-honest")
+
+    # -- up, logged at -v=9: no secret of the stack in the engine's log ---------------------------------
+    up = stack.up(on_output=quiet, log_verbosity=9, log_to_std_err=True)
+    assert changes(up.summary) == {"create": 15}  # the stack, 8 ESD, 2 PAI, 1 Fabric, 2 ZStack, 1 Workshop
+    log = up.stderr
+    assert "RPC[Configure]" in log and "RPC[Check]" in log and "RPC[Create]" in log, "not a -v=9 log"
+    for key, secret in ALL_SECRETS.items():
+        assert secret not in log, f"{key} is in the -v=9 log in plain text"
+
+    # -- previews send nothing that changes a platform ------------------------------------------------
+    at = mark(emulator)
+    stack.preview(on_output=quiet, expect_no_changes=True)
+    stack.preview(on_output=quiet, refresh=True)
+    stack.refresh(on_output=quiet, preview_only=True)
+    seen = requests_since(emulator, at)
+    assert seen, "the refreshes read nothing: the access log is not being written"
+    writes = [(m, p) for m, p in seen if m in MUTATING and not p.startswith(SIGN_IN)]
+    assert writes == [], writes
+
+    # -- a replaced parent shows each child as it will be ----------------------------------------------
+    ids = urns(stack)
+    for parent, children in PAIRS.items():
+        ops = preview_ops(stack, replace=[ids[parent]])
+        assert ops[parent] == "replace", (parent, ops)
+        assert {c: ops.get(c) for c in children} == children, (parent, ops)
+    # and up does what the preview showed
+    at = mark(emulator)
+    replaced = stack.up(on_output=quiet, replace=[ids["model-center"]])
+    assert changes(replaced.summary) == {"replace": 1, "update": 1}, replaced.summary.resource_changes
+    assert not [r for r in requests_since(emulator, at) if "/ai/models" in r[1] and r[0] == "DELETE"]
+
+    # -- an update of a secret (Update RPCs at -v=9) --------------------------------------------------------
+    new_password = "e2e-Engineer-Passw0rd-2"
+    stack.set_config("aimodels:engineerPassword", auto.ConfigValue(value=new_password, secret=True))
+    updated = stack.up(on_output=quiet, log_verbosity=9, log_to_std_err=True)
+    assert changes(updated.summary) == {"update": 1}
+    assert "RPC[Update]" in updated.stderr
+    for key, secret in {**ALL_SECRETS, "aimodels:engineerPassword": new_password}.items():
+        assert secret not in updated.stderr, f"{key} is in the -v=9 log of an update in plain text"
+
+
+def test_a_configuration_mistake_fails_the_preview_naming_the_key(make_stack, emulator: Emulator) -> None:
+    emulator.reset()
+    config = {k: v for k, v in stack_config(emulator).items() if k != "fabric:endpoint"}
+    stack = make_stack(program_dir=REPO, stack_name="e2e-noendpoint", config=config, secrets=SECRETS,
+                       emulator=False)
+    with pytest.raises(auto.CommandError) as err:
+        stack.preview(on_output=quiet)
+    text = str(err.value)
+    assert "fabric:endpoint" in text and "fabric:Model" in text
+    assert "Traceback" not in text
+    with pytest.raises(auto.CommandError):
+        stack.up(on_output=quiet)
+    assert all(not kinds for kinds in emulator.objects("fabric").values())
+    assert all(not kinds for kinds in emulator.objects("esd").values()), "up created things before failing"
+
+
+def test_a_failed_up_prints_one_line_per_failure_and_no_traceback(make_stack, emulator: Emulator) -> None:
+    emulator.reset()
+    for platform, values in FAST.items():
+        emulator.settings(platform, **values)
+    stack = make_stack(program_dir=REPO, stack_name="e2e-failing", config=stack_config(emulator), secrets=SECRETS)
+    emulator.arm_fault("pai", method="POST", path="/pai/api/v1/models", status=400, code="InvalidParameter",
+                       message="the model name is refused", times=5)
+    with pytest.raises(auto.CommandError) as err:
+        stack.up(on_output=quiet)
+    text = str(err.value)
+    assert "Traceback" not in text and "KeyboardInterrupt" not in text, text[-3000:]
+    failed = [line for line in text.splitlines() if "InvalidParameter" in line]
+    assert failed and len(set(failed)) == 1, failed  # one line for the one failed resource
+    assert "the model name is refused" in failed[0] and "pai:Model" in failed[0]
+
+
+def test_check_failures_name_the_property_and_rule_without_go_values(make_stack, emulator: Emulator) -> None:
+    emulator.reset()
+    config = stack_config(emulator)
+    fabric = json.loads(config["aimodels:fabric"])
+    fabric["versions"].append({"name": "v2", "baseModelType": "QWEN2_5_7B", "modelPath": "obs://aimodels-e2e/chat/v2/"})
+    stack = make_stack(program_dir=REPO, stack_name="e2e-badcheck",
+                       config={**config, "aimodels:fabric": json.dumps(fabric)}, secrets=SECRETS)
+    with pytest.raises(auto.CommandError) as err:
+        stack.preview(on_output=quiet)
+    text = str(err.value)
+    if "current_version" in text:  # the provider's own rule (the stack's schema may catch it first)
+        assert "{<nil>}" not in text and "has a problem: current_version: is required" in text
+    assert "Traceback" not in text
