@@ -363,7 +363,12 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
         self._unimplemented(context, f"Invoke {request.tok}")
 
     def GetSchema(self, request, context):
-        self._unimplemented(context, "GetSchema")
+        """The package schema of this project's resources (``pulumi import`` generates code from it)."""
+        with self._call(context):
+            from providers.core.schema import schema_text
+
+            return provider_pb2.GetSchemaResponse(schema=schema_text(VERSION))
+        return None
 
 
 def _abort(context: grpc.ServicerContext, failure: CallFailed) -> None:

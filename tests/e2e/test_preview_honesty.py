@@ -12,6 +12,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -186,3 +188,37 @@ def test_check_failures_name_the_property_and_rule_without_go_values(make_stack,
     if "current_version" in text:  # the provider's own rule (the stack's schema may catch it first)
         assert "{<nil>}" not in text and "has a problem: current_version: is required" in text
     assert "Traceback" not in text
+
+
+def test_pulumi_import_with_code_generation_prints_typed_code(make_stack, emulator: Emulator,
+                                                               tmp_path: Path) -> None:
+    """`pulumi import` exits 0 with code generation on; the code uses the project's typed classes."""
+    from tests.e2e.conftest import PULUMI_HOME
+    from tests.e2e.test_provider_server import SECRETS as SERVER_SECRETS, config, write_project
+
+    emulator.reset()
+    for platform, values in FAST.items():
+        emulator.settings(platform, **values)
+    project = write_project(tmp_path / "p")
+    origin = make_stack(program_dir=project, stack_name="origin", config=config(emulator), secrets=SERVER_SECRETS)
+    origin.up(on_output=quiet)
+    ids = origin.outputs()["ids"].value
+    deployment = origin.export_stack()
+    deployment.deployment["resources"] = [r for r in deployment.deployment["resources"] if "dynamic" not in r["type"]]
+    origin.import_stack(deployment)
+
+    stack = make_stack(program_dir=project, stack_name="cli", config=config(emulator), secrets=SERVER_SECRETS)
+    command = str(Path(stack.workspace.pulumi_command.command))
+    env = {**os.environ, **stack.workspace.env_vars, "PULUMI_HOME": str(PULUMI_HOME)}
+    for token, name, id in [("esd:Role", "role", ids["role"]), ("pai:Model", "model", ids["model"]),
+                            ("fabric:Model", "chat", f"emulator-workspace/{ids['chat']}")]:
+        proc = subprocess.run([command, "import", "--yes", "--stack", "cli", "--protect=false",
+                               f"pulumi-python:dynamic/{token}", name, id],
+                              cwd=project, env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        code = proc.stdout[proc.stdout.index("import pulumi"):]
+        compile(code, f"<{name}>", "exec")  # code a user can paste
+        platform, kind = token.split(":")
+        assert "import providers as " in code and f".{platform}.{kind}(\"{name}\"" in code, code
+        assert "__provider" not in code and "__init_error" not in code
+    stack.preview(on_output=quiet)  # the imported objects are in state
