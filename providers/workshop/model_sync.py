@@ -273,8 +273,9 @@ class ModelSync(Resource, handler=ModelSyncHandler):
       same tree (an upsert, so harmless) and reads the status from the reply;
     * a lost reply is harmless: the client re-sends the same upsert, which cannot make a duplicate;
     * there is no read API: refresh keeps the last synced state and says it cannot see changes made
-      in the console, unless ``resync_on_refresh`` asks it to re-send the declared tree (which
-      overwrites such changes and refreshes the listing status);
+      in the console, unless ``resync_on_refresh`` asks for the declared tree to be re-sent: refresh
+      then marks it as drift and the next ``up`` re-sends it (which overwrites such changes and
+      refreshes the listing status); a refresh itself never writes;
     * there is no delete API: delete removes the model from the stack only, with a warning that the
       platform keeps it.
 
@@ -298,7 +299,7 @@ class ModelSync(Resource, handler=ModelSyncHandler):
     """wait until every file is Listed"""
     wait_timeout_s: pulumi.Output[int]
     resync_on_refresh: pulumi.Output[bool]
-    """refresh re-sends the declared tree (overwrites console edits)"""
+    """refresh marks the declared tree as drift; the next up re-sends it (overwrites console edits)"""
     workshop_model_id: pulumi.Output[str]
     """the platform's id of the model, as the reply gives it"""
     status: pulumi.Output[int]
@@ -346,8 +347,8 @@ class ModelSync(Resource, handler=ModelSyncHandler):
             versions: required; length ≥ 1.
             wait_for_listing: wait until every file is Listed; default true; provider-side only.
             wait_timeout_s: default 1800; provider-side only; ≥ 1; ≤ 86400.
-            resync_on_refresh: refresh re-sends the declared tree (overwrites console edits); default false; provider-
-                side only.
+            resync_on_refresh: refresh marks the declared tree as drift; the next up re-sends it (overwrites console
+                edits); default false; provider-side only.
         """
         given = {
             "model_id": model_id,
