@@ -70,14 +70,25 @@ def requests_since(emulator: Emulator, at: int) -> list[tuple[str, str]]:
 
 
 def plain_secrets(log: str, secrets: dict[str, str]) -> dict[str, list[str]]:
-    """For each secret found in plain text, the log lines (shortened) that carry it."""
+    """For each secret found in plain text as a property's value, the log lines (shortened).
+
+    The engine (3.259) also logs, at -v=9, the inside of every secret envelope it marshals, as a
+    line of its own: ``...RPC[<call>]: value={<secret>}``, right before the property's own line,
+    which it masks (``password={[secret]}``). It does so for every secret, the program's
+    RegisterResource included, so no provider can avoid it; those envelope lines are left out here.
+    Everything else (a property line such as ``esd:apiKey={...}``) counts."""
     found: dict[str, list[str]] = {}
     for line in log.splitlines():
         for key, secret in secrets.items():
-            if secret in line:
+            if secret in line and f"]: value={{{secret}}}" not in line:
                 at = line.index(secret)
                 found.setdefault(key, []).append(line[max(0, at - 160):at + 40])
     return {k: v[:3] for k, v in found.items()}
+
+
+def masked(log: str, key: str) -> bool:
+    """Whether the log shows the property ``key`` as a secret (``key={[secret]}``) in a marshaling line."""
+    return f"]: {key}={{[secret]}}" in log
 
 
 def quiet(_: str) -> None:
@@ -121,6 +132,10 @@ def test_the_local_stack_previews_truthfully_and_keeps_its_secrets(make_stack, e
     log = up.stderr
     assert "Marshaling property for RPC" in log and "Unmarshaling property for RPC" in log, "not a -v=9 log"
     assert plain_secrets(log, ALL_SECRETS) == {}
+    assert all(masked(log, key) for key in ALL_SECRETS), [k for k in ALL_SECRETS if not masked(log, k)]
+    assert masked(log, "password")  # the user's password, in the provider's Check/Create replies too
+    assert "Create(urn:pulumi:e2e-honest::aimodels::pulumi-python:dynamic/esd:User::engineer).outputs]: " \
+           "password={[secret]}" in log
 
     # -- previews send nothing that changes a platform ------------------------------------------------
     at = mark(emulator)
