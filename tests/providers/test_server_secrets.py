@@ -24,6 +24,7 @@ from providers.esd.user import UserHandler
 REPO = Path(__file__).resolve().parents[2]
 SIG, SECRET = "4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270"
 URN = "urn:pulumi:s::p::pulumi-python:dynamic/esd:User::u"
+CONFIG = {"aimodels:emulator": "true", "esd:apiKey": {SIG: "1b47061264138c4ac30d75fd1eb44270", "value": "k" * 20}}
 
 
 def secret(value):
@@ -60,7 +61,7 @@ def test_configure_accepts_secrets_and_unwraps_them(server):
 
 
 def test_check_keeps_secrets_wrapped_both_ways(server):
-    server.Configure(provider_pb2.ConfigureRequest(args=struct({})), timeout=10)
+    server.Configure(provider_pb2.ConfigureRequest(args=struct(CONFIG)), timeout=10)
     text = serialize_provider(DynamicProvider(UserHandler))
     # a secret the engine sent for a field that is not declared secret stays a secret
     news = {"__provider": text, "username": secret("alice"), "password": secret("Passw0rd-long"), "roles": ["r"]}
@@ -77,7 +78,7 @@ def test_check_keeps_secrets_wrapped_both_ways(server):
 
 
 def test_preview_create_and_diff_see_plain_values(server):
-    server.Configure(provider_pb2.ConfigureRequest(args=struct({})), timeout=10)
+    server.Configure(provider_pb2.ConfigureRequest(args=struct(CONFIG)), timeout=10)
     text = serialize_provider(DynamicProvider(UserHandler))
     props = {"__provider": text, "username": "bob", "password": secret("Passw0rd-long"), "roles": ["r"]}
     outs = plain(server.Create(provider_pb2.CreateRequest(urn=URN, properties=struct(props), preview=True),
