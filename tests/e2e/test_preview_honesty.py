@@ -182,8 +182,13 @@ def test_a_configuration_mistake_fails_the_preview_naming_the_key(make_stack, em
     text = str(err.value)
     assert "fabric:endpoint: not set" in text and "fabric:Model" in text
     assert "Traceback" not in text
-    with pytest.raises(auto.CommandError):
-        stack.up(on_output=quiet)
+    # `pulumi up` previews first (no --skip-preview): it stops there, with nothing created
+    from tests.e2e.conftest import PULUMI_HOME
+
+    proc = subprocess.run([str(Path(stack.workspace.pulumi_command.command)), "up", "--yes", "--stack", stack.name],
+                          cwd=stack.workspace.work_dir, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **stack.workspace.env_vars, "PULUMI_HOME": str(PULUMI_HOME)})
+    assert proc.returncode != 0 and "fabric:endpoint: not set" in proc.stdout + proc.stderr
     assert {p: emulator.objects(p) for p in before} == before, "up created things before failing"
 
 
@@ -192,29 +197,40 @@ def test_a_failed_up_prints_one_line_per_failure_and_no_traceback(make_stack, em
     for platform, values in FAST.items():
         emulator.settings(platform, **values)
     stack = make_stack(program_dir=REPO, stack_name="e2e-failing", config=stack_config(emulator), secrets=SECRETS)
-    emulator.arm_fault("pai", method="POST", path="/pai/api/v1/models", status=400, code="InvalidParameter",
+    emulator.arm_fault("pai", method="POST", path="/api/v1/models", status=400, code="InvalidParameter",
                        message="the model name is refused", times=5)
     with pytest.raises(auto.CommandError) as err:
         stack.up(on_output=quiet)
     text = str(err.value)
     assert "Traceback" not in text and "KeyboardInterrupt" not in text, text[-3000:]
-    failed = [line for line in text.splitlines() if "InvalidParameter" in line]
-    assert failed and len(set(failed)) == 1, failed  # one line for the one failed resource
-    assert "the model name is refused" in failed[0] and "pai:Model" in failed[0]
+    # the engine shows the error on the resource's row and in its diagnostics: the same one line
+    failed = {line[line.index("pai:Model e2e-sd-base create failed"):] for line in text.splitlines()
+              if "InvalidParameter" in line}
+    assert len(failed) == 1, failed
+    [line] = failed
+    assert line.endswith(")") and "HTTP 400: InvalidParameter: the model name is refused" in line
 
 
-def test_check_failures_name_the_property_and_rule_without_go_values(make_stack, emulator: Emulator) -> None:
-    emulator.reset()
-    config = stack_config(emulator)
-    fabric = json.loads(config["aimodels:fabric"])
-    fabric["versions"].append({"name": "v2", "baseModelType": "QWEN2_5_7B", "modelPath": "obs://aimodels-e2e/chat/v2/"})
-    stack = make_stack(program_dir=REPO, stack_name="e2e-badcheck",
-                       config={**config, "aimodels:fabric": json.dumps(fabric)}, secrets=SECRETS)
+BAD_PROGRAM = """
+from providers import fabric
+
+fabric.Model("chat", workspace_id="emulator-workspace", name="e2e-chat", versions=[
+    {"name": "v1", "base_model_type": "QWEN2_5_7B"}, {"name": "v2", "base_model_type": "QWEN2_5_7B"}])
+"""
+
+
+def test_check_failures_name_the_property_and_rule_without_go_values(make_stack, emulator: Emulator,
+                                                                      tmp_path: Path) -> None:
+    from tests.e2e.test_provider_server import SECRETS as SERVER_SECRETS, config, write_project
+
+    project = write_project(tmp_path / "p")
+    (project / "app" / "__main__.py").write_text(BAD_PROGRAM)
+    stack = make_stack(program_dir=project, stack_name="badcheck", config=config(emulator), secrets=SERVER_SECRETS)
     with pytest.raises(auto.CommandError) as err:
         stack.preview(on_output=quiet)
     text = str(err.value)
-    if "current_version" in text:  # the provider's own rule (the stack's schema may catch it first)
-        assert "{<nil>}" not in text and "has a problem: current_version: is required" in text
+    assert "has a problem: current_version: is required when more than one version is listed" in text, text[-2000:]
+    assert "{<nil>}" not in text and "value {" not in text and "[{" not in text  # no Go-formatted values
     assert "Traceback" not in text
 
 
