@@ -50,6 +50,9 @@ SAMPLES: dict[str, dict[str, Any]] = {
                            "user_tags": ["environment::e2e"]},
     "zstack:Model": {"name": "qwen", "install_path": "10.0.0.12:/ai/mc/qwen", "model_center_uuid": UUID_A,
                      "size": 1024, "recommended_gpu_num": "1,2", "user_tags": ["environment::e2e"]},
+    "zstack:ModelService": {"name": "qwen-serve", "yaml": "services: {}", "model_center_uuid": UUID_A, "request_cpu": 4,
+                            "request_memory": 8192, "install_path": "/opt/serve", "start_command": "serve.sh",
+                            "model_uuids": [UUID_B], "user_tags": ["environment::e2e"]},
     "workshop:ModelSync": {
         "model_id": "house-style", "name": "house style", "model_type": "lora", "source_type": "internal",
         "versions": [{"model_version_id": "house-style-1", "name": "1", "base_model": "v1.5",
