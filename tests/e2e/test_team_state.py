@@ -60,17 +60,23 @@ def resource_types(cp: dict) -> list[str]:
 def test_second_up_on_a_locked_stack_fails_at_once_naming_the_lock(team: tuple[Project, StateServer]) -> None:
     project, store = team
     project.stacks.add("dev")
+    project.emulator.settings("esd", endpoint_create_seconds=6)  # the first run holds the lock a while
     first = start(project, "up", "--stack", "dev")
-    deadline = time.monotonic() + 300
-    while not store.objects(".pulumi/locks/"):  # the first run holds Pulumi's stack lock
-        assert first.poll() is None, f"the first up ended before it was seen locking: {first.communicate()}"
-        assert time.monotonic() < deadline, "no lock object appeared in the bucket"
-        time.sleep(0.2)
-    [lock_key] = store.objects(".pulumi/locks/")
-    began = time.monotonic()
-    second = subprocess.run([str(AIMODELS), "up", "--project-dir", str(project.root), "--emulator",
-                             "--emulator-url", project.emulator.url, "--stack", "dev"],
-                            env=project.env, text=True, capture_output=True, cwd=project.root)
+    try:
+        deadline = time.monotonic() + 300
+        # Mid-apply (its first object exists on the platform), so it holds Pulumi's stack lock.
+        while not (by_name(project.emulator, "esd", "role", "role_name") and store.objects(".pulumi/locks/")):
+            assert first.poll() is None, f"the first up ended before it was seen applying: {first.communicate()}"
+            assert time.monotonic() < deadline, "the first up never got to apply"
+            time.sleep(0.2)
+        [lock_key] = store.objects(".pulumi/locks/")
+        began = time.monotonic()
+        second = subprocess.run([str(AIMODELS), "up", "--project-dir", str(project.root), "--emulator",
+                                 "--emulator-url", project.emulator.url, "--stack", "dev"],
+                                env=project.env, text=True, capture_output=True, cwd=project.root)
+    finally:
+        if first.poll() is None and "second" not in locals():
+            first.kill()
     refused_in = time.monotonic() - began
     still_running = first.poll() is None
     out, err = first.communicate(timeout=600)
