@@ -99,14 +99,20 @@ def test_four_stacks_in_parallel_converge_and_keep_no_plaintext_secret(team: tup
     staging["config"]["aimodels:fabric"]["workspace"] = "aimodels-qa"
     project.stack_file("qa").write_text(yaml.safe_dump(staging, sort_keys=False))
     stacks = ("dev", "staging", "prod", "qa")
+    # ESD checkpoint file names are unique per platform account and the base model keeps its
+    # downloaded name until renamed: environments applied at the same moment on one account need
+    # distinct base-model files (a property of the platform, not of the state backend).
+    for s in stacks:
+        project.edit(s, "aimodels:esd", lambda esd, s=s: esd.update(
+            baseModelUrl=f"https://models.example.com/sd/{s}-v1-5-pruned-emaonly.safetensors"))
     project.stacks.update(stacks)
 
     def all_up() -> float:
         began = time.monotonic()
         runs = {s: start(project, "up", "--stack", s) for s in stacks}
+        outs = {s: proc.communicate(timeout=900) for s, proc in runs.items()}  # all end before any assert
         for s, proc in runs.items():
-            out, err = proc.communicate(timeout=900)
-            assert proc.returncode == 0, f"up {s}: {out[-3000:]}\n{err[-3000:]}"
+            assert proc.returncode == 0, f"up {s}: {outs[s][0][-3000:]}\n{outs[s][1][-3000:]}"
         return time.monotonic() - began
 
     first = all_up()
