@@ -69,7 +69,7 @@ def project(pulumi_cli: Path, emulator: Emulator, tmp_path: Path) -> Iterator[Pr
     shutil.copytree(REPO / "stacks", root / "stacks", ignore=shutil.ignore_patterns("__pycache__", "pin-history",
                                                                                   "Pulumi.e2e*.yaml"))
     shutil.copy(REPO / "Pulumi.yaml", root / "Pulumi.yaml")
-    for shared in (".venv", "scripts"):  # the virtualenv and the launchers Pulumi.yaml points at
+    for shared in (".venv", "scripts", "policy"):  # the virtualenv, the launchers Pulumi.yaml points at, the pack
         (root / shared).symlink_to(REPO / shared)
     state = tmp_path / "state"
     state.mkdir()
