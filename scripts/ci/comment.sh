@@ -4,5 +4,5 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 [ $# -eq 4 ] || { echo "usage: $0 OWNER/REPO PR_NUMBER STACK BODY_FILE" >&2; exit 1; }
-exec "${AIMODELS_PYTHON:-$ROOT/.venv/bin/python}" -m aimodels.ci comment --repo "$1" --pr "$2" --stack "$3" \
+exec "${AIMODELS_PYTHON:-$ROOT/.venv/bin/python}" -P -m aimodels.ci comment --repo "$1" --pr "$2" --stack "$3" \
     --body-file "$4"

@@ -120,7 +120,7 @@ def test_four_stacks_in_parallel_converge_and_keep_no_plaintext_secret(team: tup
     assert {f"esd-async-{s}-sd": "InService" for s in stacks}.items() <= \
         {n: e["endpoint_status"] for n, e in endpoints.items()}.items()
     counts = {s: len(resource_types(checkpoint(store, s))) for s in stacks}
-    assert len(set(counts.values())) == 1 and min(counts.values()) >= 10, counts
+    assert counts == {"dev": 12, "staging": 11, "prod": 11, "qa": 11}, counts  # dev pins two PAI versions
 
     # Each stack changes in its own way, all at once: every change lands, none overwrites another.
     for i, s in enumerate(stacks):
