@@ -1,0 +1,57 @@
+"""Promotion and status read the platforms, not the last apply's record (real engine, emulator)."""
+
+from __future__ import annotations
+
+import json
+
+from tests.e2e.test_promotion import Project, by_name, project  # noqa: F401 - the fixture
+
+
+def status(project: Project, fmt: str = "json") -> str:
+    return project.run("status", "--stack", "dev", "--stack", "staging", "--format", fmt).stdout
+
+
+def test_status_and_promote_see_a_pointer_moved_in_the_console_and_a_failed_smoke_test(project: Project) -> None:  # noqa: F811
+    emu = project.emulator
+    project.up("dev")
+    project.up("staging")
+    rows = {(r["environment"], r["platform"]): r for r in json.loads(status(project))}
+    assert set(rows) == {(e, p) for e in ("dev", "staging") for p in ("esd", "pai", "fabric")}
+    assert (rows["dev", "fabric"]["serves"], rows["dev", "fabric"]["pinned"], rows["dev", "fabric"]["drift"]) \
+        == ("v2", "v2", [])
+    assert rows["dev", "pai"]["serves"] == "1.1.0" and rows["staging", "pai"]["serves"] == "1.0.0"
+    assert rows["dev", "esd"]["status"] == "InService; smoke succeed"
+
+    # Someone moves dev's Fabric pointer back to v1 in the console.
+    chat = by_name(emu, "fabric", "model", "name")["dev-chat"]
+    v1 = next(d["id"] for d in emu.objects("fabric")["version"].values()
+              if d.get("name") == "v1" and d["id"] != chat["current_version_id"]
+              and d.get("model_id", chat["id"]) == chat["id"])
+    emu.patch("fabric", "model", chat["id"], current_version_id=v1)
+    rows = {(r["environment"], r["platform"]): r for r in json.loads(status(project))}
+    moved = rows["dev", "fabric"]
+    assert (moved["serves"], moved["pinned"], moved["matches"]) == ("v1", "v2", False)
+    assert moved["drift"] == ["chat-model"] or moved["drift"], moved
+    assert "| dev | fabric | v1 | v2 (differs) |" in status(project, "markdown")
+    table = status(project, "table")
+    assert table.splitlines()[0].split() == ["environment", "platform", "serves", "pinned", "status", "drift"]
+
+    # On the recorded state (no refresh) the gate would pass v2, which dev no longer serves.
+    stale = project.run("promote", "--from", "dev", "--to", "staging", "--only", "fabric", "--dry-run",
+                        "--no-preview", "--no-refresh")
+    assert stale.stdout.startswith("would promote dev -> staging: fabric current v2")
+    refused = project.run("promote", "--from", "dev", "--to", "staging", "--only", "fabric", expect=1)
+    assert refused.stdout.startswith("refreshed dev from the platforms: 1 resource(s) differed from the state")
+    assert refused.stderr.strip() == (
+        "aimodels promote: refusing to promote dev -> staging: fabric v1: dev serves v1 on the platform but pins v2 "
+        "(moved outside Pulumi; run `aimodels up --stack dev` or pin v1 there first)")
+
+    # The smoke test failed on the platform after Pulumi recorded it.
+    [job_id] = list(emu.objects("esd")["inference"])[:1] if len(emu.objects("esd")["inference"]) == 1 else \
+        [k for k, j in emu.objects("esd")["inference"].items()
+         if j["params"]["sagemaker_inference_endpoint_name"] == "esd-async-dev-sd"]
+    emu.patch("esd", "inference", job_id, status="failed", sagemakerRaw="CUDA out of memory")
+    esd = project.run("promote", "--from", "dev", "--to", "staging", "--only", "esd", expect=1)
+    assert "esd base model: the smoke test in dev did not succeed (status failed)" in esd.stderr, esd.stderr
+
+    project.run("refresh", "--stack", "dev")  # the plain command works in emulator mode as well
