@@ -64,12 +64,9 @@ def live_resources(preview_json: str) -> list[dict[str, Any]]:
 def refresh_changes(refresh_json: str) -> list[str]:
     """Names of the resources a ``pulumi refresh --json`` found changed or gone."""
     try:
-        doc = _json(refresh_json)
+        return [r["name"] for r in live_resources(refresh_json) if r["drifted"]]
     except ValueError:
         return []
-    return [s.get("urn", "").rsplit("::", 1)[-1] for s in doc.get("steps") or []
-            if s.get("op") not in ("same", "refresh", "read", None) and "pulumi:pulumi:Stack" not in s.get("urn", "")
-            and "pulumi:providers:" not in s.get("urn", "")]
 
 
 def _strip(props: dict[str, Any] | None) -> Any:

@@ -41,7 +41,7 @@ def test_status_and_promote_see_a_pointer_moved_in_the_console_and_a_failed_smok
                         "--no-preview", "--no-refresh")
     assert stale.stdout.startswith("would promote dev -> staging: fabric current v2")
     refused = project.run("promote", "--from", "dev", "--to", "staging", "--only", "fabric", expect=1)
-    assert refused.stdout.startswith("refreshed dev from the platforms: 1 resource(s) differed from the state")
+    assert refused.stdout.startswith("refreshed dev from the platforms (pulumi refresh)")
     assert refused.stderr.strip() == (
         "aimodels promote: refusing to promote dev -> staging: fabric v1: dev serves v1 on the platform but pins v2 "
         "(moved outside Pulumi; run `aimodels up --stack dev` or pin v1 there first)")
