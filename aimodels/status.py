@@ -61,14 +61,6 @@ def live_resources(preview_json: str) -> list[dict[str, Any]]:
     return out
 
 
-def refresh_changes(refresh_json: str) -> list[str]:
-    """Names of the resources a ``pulumi refresh --json`` found changed or gone."""
-    try:
-        return [r["name"] for r in live_resources(refresh_json) if r["drifted"]]
-    except ValueError:
-        return []
-
-
 def _strip(props: dict[str, Any] | None) -> Any:
     def norm(v: Any) -> Any:
         if isinstance(v, float) and v.is_integer():
