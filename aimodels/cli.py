@@ -304,8 +304,9 @@ def cmd_review(args: argparse.Namespace) -> int:
         policy_args, policy = _policy(pulumi, args, args.stack, values)
         with tempfile.TemporaryDirectory(prefix="aimodels-review-") as tmp:
             events = Path(tmp) / "events.jsonl"
+            # --event-log is one of the CLI's debug flags (as the Automation API uses it).
             proc = pulumi.run(["preview", "--json", "--stack", args.stack, *pulumi.config_args(cfg), *policy_args,
-                               "--event-log", str(events)], check=False)
+                               "--event-log", str(events)], check=False, env={"PULUMI_DEBUG_COMMANDS": "true"})
             policy.events = POL.policy_events(events)
         try:
             preview = json.loads(proc.stdout)

@@ -5,7 +5,8 @@ stacks/``), not the shell's, so ``aimodels`` always passes an absolute path, and
 one given after ``--`` into an absolute one (relative to the current directory, as a user means it).
 
 Policy results are not in ``pulumi preview --json`` (the JSON display drops policy events), so the
-review runs the preview with ``--event-log`` and reads the ``policyEvent`` entries from there.
+review runs the preview with ``--event-log`` (a flag the CLI offers with ``PULUMI_DEBUG_COMMANDS=true``,
+as the Automation API runs it) and reads the ``policyEvent`` entries from there.
 """
 
 from __future__ import annotations

@@ -188,10 +188,10 @@ class Pulumi:
 
     # -- plumbing -------------------------------------------------------------------------------
     def run(self, args: list[str], *, capture: bool = True, check: bool = True,
-            what: str | None = None) -> subprocess.CompletedProcess[str]:
+            what: str | None = None, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         cmd = [str(self.binary), *args, "--non-interactive"] if args[0] in ("up", "preview", "destroy", "refresh") \
             else [str(self.binary), *args]
-        proc = subprocess.run(cmd, cwd=self.project.root, env=self.env, text=True,
+        proc = subprocess.run(cmd, cwd=self.project.root, env={**self.env, **(env or {})}, text=True,
                               stdout=subprocess.PIPE if capture else None,
                               stderr=subprocess.PIPE if capture else None)
         if check and proc.returncode != 0:
