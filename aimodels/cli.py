@@ -275,7 +275,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         except ValueError:
             raise UserError(f"pulumi refresh --preview-only --stack {stack} failed (exit {proc.returncode}): "
                             f"{' '.join(((proc.stderr or '') + (proc.stdout or '')).split()[-60:])}") from None
-        rows += ST.rows(stack, P.current_pins(values), live)
+        pinned = P.current_pins(values)
+        pinned["esd"].setdefault("baseModelUrl", validate(stack, values).esd.base_model_url)  # the schema default
+        rows += ST.rows(stack, pinned, live)
     out = {"table": ST.table, "markdown": ST.markdown, "json": ST.as_json}[args.format](rows)
     sys.stdout.write(out)
     return 0

@@ -108,7 +108,8 @@ def rows(stack: str, pinned: dict[str, Any], resources: list[dict[str, Any]]) ->
         live = fabric[0]["live"] or {}
         ids = live.get("version_ids") or {}
         serves = next((n for n, i in ids.items() if i == live.get("current_version_id")), None)
-        out.append(Row(stack, "fabric", serves, live.get("visibility") or ("gone" if not live else "present"),
+        out.append(Row(stack, "fabric", serves, f"visibility {live['visibility']}" if live.get("visibility")
+                       else ("gone" if not live else "present"),
                        P.effective("fabric", pinned["fabric"]), [r["name"] for r in fabric if r["drifted"]]))
     return out
 
