@@ -97,7 +97,7 @@ class StateServer:
     def healthy(self) -> bool:
         try:
             with urllib.request.urlopen(f"{self.endpoint}/moto-api/data.json", timeout=2) as r:
-                return r.status == 200
+                return bool(r.status == 200)
         except (urllib.error.URLError, OSError):
             return False
 

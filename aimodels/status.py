@@ -38,7 +38,8 @@ def _json(text: str) -> dict[str, Any]:
     start = text.find("{")
     if start < 0:
         raise ValueError("no JSON document")
-    return json.loads(text[start:])
+    doc: dict[str, Any] = json.loads(text[start:])
+    return doc
 
 
 def live_resources(preview_json: str) -> list[dict[str, Any]]:
