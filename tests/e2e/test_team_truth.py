@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
+from pathlib import Path
 
+import yaml
+
+from tests.e2e.conftest import REPO
 from tests.e2e.test_promotion import Project, by_name, project  # noqa: F401 - the fixture
 
 
@@ -54,3 +59,28 @@ def test_status_and_promote_see_a_pointer_moved_in_the_console_and_a_failed_smok
     assert "esd base model: the smoke test in dev did not succeed (status failed)" in esd.stderr, esd.stderr
 
     project.run("refresh", "--stack", "dev")  # the plain command works in emulator mode as well
+
+
+def test_ci_scripts_preview_and_apply_a_pull_request_that_adds_an_environment(project: Project,  # noqa: F811
+                                                                               tmp_path: Path) -> None:
+    """scripts/ci/preview.sh and apply.sh as the workflows run them, on a stack no backend knows yet."""
+    doc = yaml.safe_load(project.stack_file("staging").read_text())
+    doc["config"]["aimodels:environment"] = "qa"
+    doc["config"]["aimodels:fabric"]["workspace"] = "aimodels-qa"
+    project.stack_file("qa").write_text(yaml.safe_dump(doc, sort_keys=False))
+    env = {**project.env, "AIMODELS_TARGET": "emulator", "AIMODELS_EMULATOR_URL": project.emulator.url}
+    out = tmp_path / "out"
+    preview = subprocess.run(["bash", str(REPO / "scripts" / "ci" / "preview.sh"), "qa", str(out)], cwd=project.root,
+                             env=env, text=True, capture_output=True)
+    project.stacks.add("qa")
+    assert preview.returncode == 0, preview.stdout + preview.stderr
+    assert "aimodels review: created stack qa" in preview.stderr
+    review = (out / "review-qa.md").read_text()
+    assert review.startswith("## Pulumi preview of stack `qa` (environment `qa`)")
+    assert "to create**" in review and "Policy pack not run (not a prod stack" in review
+    assert json.loads((out / "preview-qa.json").read_text())["steps"]
+    assert not by_name(project.emulator, "esd", "role", "role_name")  # a preview created nothing
+    apply = subprocess.run(["bash", str(REPO / "scripts" / "ci" / "apply.sh"), "qa"], cwd=project.root, env=env,
+                           text=True, capture_output=True)
+    assert apply.returncode == 0, apply.stdout[-3000:] + apply.stderr
+    assert "qa-operators" in by_name(project.emulator, "esd", "role", "role_name")
