@@ -31,6 +31,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
+from emulator import defaults
 from emulator.core.store import Store
 from emulator.zstack.errors import TextError, ZsError, invalid, not_found
 
@@ -39,9 +40,9 @@ MODEL, CENTER, SERVICE, SESSION, JOB = "model", "model_center", "model_service",
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     # accounts that may log in: name -> clear-text password (the login compares SHA-512 hex)
-    "accounts": {"admin": "password"},
+    "accounts": {defaults.ZSTACK_ACCOUNT: defaults.ZSTACK_PASSWORD},
     # AccessKey auth: AccessKeyId -> AccessKeySecret
-    "access_keys": {"EmulatorAccessKeyId00": "EmulatorAccessKeySecret0000000000000000"},
+    "access_keys": {defaults.ZSTACK_ACCESS_KEY_ID: defaults.ZSTACK_ACCESS_KEY_SECRET},
     "session_timeout_s": 7200,          # identity/session.timeout
     "job_delay_s": 1.0,                 # an API job finishes this long after it was submitted
     "job_retention_s": 10800,           # rest/completedApi.expiredPeriod: then poll -> 404 expired
