@@ -17,6 +17,10 @@ programs written for the stock server run unchanged. For the project's providers
 * **Timeouts.** ``custom_timeouts`` (create/update/delete) become the deadline of every wait.
 * **Concurrency.** ``AIMODELS_PROVIDER_WORKERS`` calls at once (default 64, the stock server: 4).
 * **Progress on the resource's row.** Progress lines go to the engine's log with the URN.
+* **Ctrl-C.** ``Cancel`` stops every wait, retry pause and look-up within moments
+  (``runtime.cancel``); a create whose object the platform already accepted is recorded as a
+  failed create with its id, so the next ``up`` resumes or replaces it and never makes a second.
+* **No orphans.** The server exits within seconds when its engine is gone (``watch_engine``).
 
 Errors reach the engine as one line (the resource, the operation, the vendor's code and message).
 """
@@ -91,6 +95,12 @@ def _serialize(props: dict[str, Any]) -> Any:
     return asyncio.run(rpc.serialize_properties(props, {}))
 
 
+def _stack(urn: str) -> str:
+    """``urn:pulumi:<stack>::<project>::<type>::<name>`` -> ``<stack>``."""
+    head = urn.split("::")[0]
+    return head[len("urn:pulumi:"):] if head.startswith("urn:pulumi:") else ""
+
+
 def _type_token(urn: str) -> str:
     """``urn:pulumi:<stack>::<project>::pulumi-python:dynamic/esd:Endpoint::<name>`` -> ``esd:Endpoint``."""
     parts = urn.split("::")
@@ -125,6 +135,7 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
         self._providers: dict[str, dynamic.ResourceProvider] = {}
         self._lock = threading.Lock()
         self._log = EngineLog(engine_address)
+        runtime.reset_cancel()  # a new server serves a new run
 
     # -- providers ---------------------------------------------------------------------------
     def _dynamic_config(self) -> dynamic.Config:
@@ -161,7 +172,8 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
         deadline = time.monotonic() + timeout if timeout and timeout > 0 else None
         _thread_settings()
         try:
-            with runtime.serving(runtime.Call(urn=urn, deadline=deadline, log=self._log.for_urn(urn))):
+            call = runtime.Call(urn=urn, deadline=deadline, log=self._log.for_urn(urn), stack=_stack(urn))
+            with runtime.serving(call):
                 yield
         except CallFailed as exc:
             _abort(context, exc)
@@ -181,6 +193,9 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
         return plugin_pb2.PluginInfo(version=VERSION)
 
     def Cancel(self, request, context):
+        """The engine's graceful stop (first Ctrl-C): end every wait now; the engine then waits
+        for the calls in flight, which fail at once (creates keep what the platform accepted)."""
+        runtime.cancel()
         return empty_pb2.Empty()
 
     # -- the resource lifecycle ----------------------------------------------------------------
