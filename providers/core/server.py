@@ -357,8 +357,41 @@ def workers() -> int:
     return max(1, value)
 
 
+ENGINE_CHECK_S = 0.5  # how often the server looks whether its engine is still there
+
+
+def watch_engine(parent: int, interval_s: float = ENGINE_CHECK_S,
+                 gone: Callable[[], None] | None = None) -> threading.Thread:
+    """Exit when the engine that started this process is gone (killed, crashed).
+
+    The engine starts the launcher, which ``exec``s this server, so the engine is the parent
+    process. When it dies the server is re-parented (``getppid`` changes): nothing will ever read
+    a reply again, so the server exits at once, whatever it is doing. Work in flight is
+    abandoned; a create's durable handle (providers.core.create) lets the next run recognise
+    what it had sent.
+    """
+
+    def leave() -> None:
+        try:
+            sys.stderr.write(f"pulumi-resource-pulumi-python: the engine (pid {parent}) is gone; exiting\n")
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass  # the engine's end of the pipe is closed
+        os._exit(1)
+
+    def run() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval_s)
+        (gone or leave)()
+
+    thread = threading.Thread(target=run, name="engine-watch", daemon=True)
+    thread.start()
+    return thread
+
+
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
+    watch_engine(os.getppid())
     engine = next((a for a in args if not a.startswith("-")), None)
     runtime.partial_state_supported = True
     server = grpc.server(

@@ -89,6 +89,12 @@ def start(stack: auto.Stack, command: str = "up", run_id: str = "") -> subproces
         stderr=subprocess.STDOUT, text=True)
 
 
+def pulumi(stack: auto.Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([stack.workspace.pulumi_command.command, *args, "--stack", stack.name],
+                          cwd=stack.workspace.work_dir, env=env_of(stack), capture_output=True, text=True,
+                          timeout=300)
+
+
 def endpoints(emulator: Emulator) -> list[dict[str, Any]]:
     return list(emulator.objects("esd").get("endpoint", {}).values())
 
@@ -163,3 +169,29 @@ def test_one_sigint_stops_waiting_creates_and_keeps_them(make_stack, fresh: Emul
     assert sorted(state) == [f"ep{i}" for i in range(COUNT)], out
     assert sorted(r["id"] for r in state.values()) == sorted(records), out  # every accepted endpoint, by its id
     converge(stack, fresh)
+
+
+def kill_mid_wait(stack: auto.Stack, fresh: Emulator, command: str = "up") -> tuple[str, float]:
+    """SIGKILL the CLI while its endpoint creates wait; return the run id and how long the
+    run's other processes (provider server, language host, program) outlived it."""
+    run_id = uuid.uuid4().hex
+    proc = start(stack, command, run_id)
+    wait_until(f"{COUNT} endpoints creating", lambda: len(endpoints(fresh)) == COUNT)
+    time.sleep(1.0)
+    children = run_processes(run_id)
+    assert len(children) >= 3, children  # the CLI, the language host, the program, the provider server
+    proc.kill()
+    killed = time.monotonic()
+    proc.communicate()
+    while run_processes(run_id) and time.monotonic() - killed < 5.0:
+        time.sleep(0.1)
+    return run_id, time.monotonic() - killed
+
+
+def test_no_process_outlives_a_killed_engine(make_stack, fresh: Emulator, tmp_path: Path) -> None:
+    stack = make(make_stack, fresh, tmp_path, "orphans")
+    run_id, took = kill_mid_wait(stack, fresh)
+    left = run_processes(run_id)
+    print(f"\nSIGKILL of `pulumi up` mid-wait: the run's other processes were gone {took:.1f}s later")
+    assert left == [], left
+    assert pulumi(stack, "cancel", "--yes").returncode == 0  # the dead CLI's lock
