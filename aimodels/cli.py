@@ -6,6 +6,7 @@
     aimodels rollback --stack staging [--dry-run] [--emulator]
     aimodels review --stack staging [--emulator] | aimodels review --preview-json preview.json
     aimodels destroy --stack dev [--emulator]
+    aimodels recover --stack dev      (clear the lock a killed run left; then pulumi up)
 
 Exit codes: 0 fine; 1 bad input or refused (one line on stderr, nothing changed); 2 the review
 flagged a risk (so CI can block); other codes are Pulumi's own when an up/preview fails.
@@ -231,6 +232,17 @@ def cmd_review(args: argparse.Namespace) -> int:
     return RISK_EXIT if report.risks and not args.no_fail else 0
 
 
+def cmd_recover(args: argparse.Namespace) -> int:
+    from aimodels.recover import RecoverError, recover
+
+    project_dir = Project.find(Path(args.project_dir) if args.project_dir else None).root
+    try:
+        recover(args.stack, project_dir, say=_say)
+    except RecoverError as exc:
+        raise UserError(str(exc)) from None
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aimodels", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -271,6 +283,11 @@ def build_parser() -> argparse.ArgumentParser:
     rollback.add_argument("--dry-run", action="store_true")
     rollback.add_argument("--no-preview", action="store_true")
     rollback.set_defaults(func=cmd_rollback)
+
+    recover = sub.add_parser("recover", parents=[common], help="clear the stack lock of a run that died on this "
+                                                               "host (then pulumi up)")
+    recover.add_argument("--stack", required=True)
+    recover.set_defaults(func=cmd_recover)
 
     review = sub.add_parser("review", parents=[common], help="Markdown review of a preview, with risk flags")
     review.add_argument("--stack", help="preview this stack now")

@@ -48,7 +48,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import Settings, configure, rpc
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, plugin_pb2, provider_pb2, provider_pb2_grpc
 
-from providers.core import runtime
+from providers.core import create, runtime
 from providers.core.errors import CreatedButFailed, ProviderError, ResourceError
 from providers.core.resource import DynamicProvider, handler_for
 
@@ -93,6 +93,17 @@ class CallFailed(Exception):
 
 def _serialize(props: dict[str, Any]) -> Any:
     return asyncio.run(rpc.serialize_properties(props, {}))
+
+
+def _generation(provider: DynamicProvider, olds: dict[str, Any], news: dict[str, Any]) -> str:
+    """``create.generation`` from whether a declared input changed (unknown counts as changed)."""
+    if not olds:
+        return create.generation(olds, False)
+    try:
+        changed = bool(provider.diff("", olds, news).changes)
+    except Exception:  # noqa: BLE001 - a diff that cannot be computed: assume the worst
+        changed = True
+    return create.generation(olds, changed)
 
 
 def _stack(urn: str) -> str:
@@ -207,6 +218,8 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
             result = provider.check(olds, news)
             inputs = dict(result.inputs or {})
             inputs[PROVIDER_KEY] = news.get(PROVIDER_KEY, olds.get(PROVIDER_KEY))
+            if isinstance(provider, DynamicProvider) and not result.failures:
+                inputs[create.GENERATION] = _generation(provider, olds, inputs)  # the durable create handle
             failures = [provider_pb2.CheckFailure(property=f.property, reason=f.reason)
                         for f in result.failures or []]
             return provider_pb2.CheckResponse(inputs=_serialize(inputs), failures=failures)
@@ -220,6 +233,7 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
             if isinstance(provider, DynamicProvider) and request.HasField("old_inputs"):
                 # Write-only inputs (a password) live in the old inputs, not in the platform's outputs.
                 olds = provider.with_write_only(olds, rpc.deserialize_properties(request.old_inputs, True))
+            create.note_current(request.urn, request.id)  # a create that follows never takes this object
             result = provider.diff(request.id, olds, news)
             if result.changes is None:
                 changes = provider_pb2.DiffResponse.DIFF_UNKNOWN
@@ -251,12 +265,16 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
                 outs[PROVIDER_KEY] = props[PROVIDER_KEY]
                 return provider_pb2.CreateResponse(id="", properties=_serialize(outs))
             try:
-                result = provider.create(props)
+                with create.creating(request.urn, props.get(create.GENERATION)):
+                    result = provider.create(props)
             except ResourceError as exc:
                 if isinstance(exc.cause, CreatedButFailed) and isinstance(provider, DynamicProvider):
                     state = provider.failed_create_state(props, exc.cause)
                     state[PROVIDER_KEY] = props[PROVIDER_KEY]
                     inputs = {k: v for k, v in props.items() if not k.startswith("__") or k == PROVIDER_KEY}
+                    # Its replacement must look for a different handle than this object carries.
+                    inputs[create.GENERATION] = create.next_generation(
+                        str(props.get(create.GENERATION) or create.FIRST_GENERATION))
                     detail = provider_pb2.ErrorResourceInitFailed(
                         id=exc.cause.id, properties=_serialize(state), inputs=_serialize(inputs),
                         reasons=[exc.message])
@@ -282,7 +300,8 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
             if result.id:
                 fields["properties"] = _serialize({**(result.outs or {}), PROVIDER_KEY: text})
                 if result.inputs is not None:
-                    fields["inputs"] = _serialize({**result.inputs, PROVIDER_KEY: text})
+                    kept = {k: inputs[k] for k in (create.GENERATION,) if k in inputs}  # survives a refresh
+                    fields["inputs"] = _serialize({**result.inputs, **kept, PROVIDER_KEY: text})
             return provider_pb2.ReadResponse(**fields)
         return None
 

@@ -195,3 +195,59 @@ def test_no_process_outlives_a_killed_engine(make_stack, fresh: Emulator, tmp_pa
     print(f"\nSIGKILL of `pulumi up` mid-wait: the run's other processes were gone {took:.1f}s later")
     assert left == [], left
     assert pulumi(stack, "cancel", "--yes").returncode == 0  # the dead CLI's lock
+
+
+def recover(stack: auto.Stack) -> subprocess.CompletedProcess[str]:
+    """The documented first step after a killed run: `aimodels recover --stack X`."""
+    return subprocess.run([sys.executable, "-m", "aimodels.cli", "recover", "--stack", stack.name,
+                           "--project-dir", stack.workspace.work_dir],
+                          cwd=REPO, env=env_of(stack), capture_output=True, text=True, timeout=60)
+
+
+def test_killed_up_recovers_with_recover_then_up(make_stack, fresh: Emulator, tmp_path: Path) -> None:
+    """SIGKILL mid-wait; `aimodels recover` clears the dead run's lock; `pulumi up` continues with
+    the endpoints the killed run sent (no second one, none left over), without any state edit."""
+    fresh.settings("esd", endpoint_create_seconds=25)
+    stack = make(make_stack, fresh, tmp_path, "killed")
+    before = {r["EndpointDeploymentJobId"] for r in endpoints(fresh)}
+    run_id, _ = kill_mid_wait(stack, fresh)
+    assert run_processes(run_id) == []
+    sent = {r["EndpointDeploymentJobId"] for r in endpoints(fresh)} - before
+    assert len(sent) == COUNT
+
+    blocked = pulumi(stack, "up", "--yes", "--skip-preview", "--non-interactive")
+    assert blocked.returncode != 0 and "locked" in blocked.stderr + blocked.stdout
+    done = recover(stack)
+    assert done.returncode == 0, done.stderr
+    assert "cleared the lock" in done.stdout and "that process is gone" in done.stdout
+    up = stack.up(on_output=quiet)
+    assert up.summary.result == "succeeded", up.stdout
+    records = endpoints(fresh)
+    assert {r["EndpointDeploymentJobId"] for r in records} == sent  # the same endpoints, continued
+    assert {r["endpoint_status"] for r in records} == {"InService"}
+    assert sorted(r["id"] for r in dynamic_resources(stack).values()) == sorted(sent)
+    stack.preview(expect_no_changes=True, on_output=quiet)
+    again = recover(stack)  # nothing to clear any more
+    assert again.returncode == 0 and "nothing to clear" in again.stdout
+
+
+def test_second_sigint_hard_stop_recovers_the_same_way(make_stack, fresh: Emulator, tmp_path: Path) -> None:
+    fresh.settings("esd", endpoint_create_seconds=25)
+    stack = make(make_stack, fresh, tmp_path, "hardstop")
+    run_id = uuid.uuid4().hex
+    proc = start(stack, "up", run_id)
+    wait_until(f"{COUNT} endpoints creating", lambda: len(endpoints(fresh)) == COUNT)
+    time.sleep(1.0)
+    sent_at = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    took, out = exit_time(proc, sent_at)
+    print(f"\ntwo SIGINTs to exit of `pulumi up`: {took:.1f}s")
+    deadline = time.monotonic() + 5
+    while run_processes(run_id) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert run_processes(run_id) == []
+    done = recover(stack)
+    assert done.returncode == 0, done.stderr
+    converge(stack, fresh)
