@@ -66,12 +66,12 @@ def backend_url(project_dir: Path, environ: dict[str, str] | os._Environ = os.en
         return ""
 
 
-def backend_root(url: str) -> Path:
+def backend_root(url: str, stack: str = "<stack>") -> Path:
     parsed = urlparse(url)
     if parsed.scheme != "file":
         raise RecoverError(f"the backend {url or '(none)'} is not a file:// backend, so its lock cannot be checked "
                            "from here; make sure no run of the stack is still going (CI jobs, other machines), "
-                           "then run `pulumi cancel --stack <stack>`")
+                           f"then run `pulumi cancel --stack {stack}`")
     path = unquote(parsed.path)
     if parsed.netloc and parsed.netloc != "localhost":
         path = parsed.netloc + path  # file://relative/path
@@ -117,7 +117,7 @@ def alive(pid: int) -> bool:
 def recover(stack: str, project_dir: Path, say=print, host: str | None = None) -> int:
     """Clear the locks of ``stack`` that belong to dead runs on this host; refuse otherwise.
     Returns the number of locks removed."""
-    root = backend_root(backend_url(project_dir))
+    root = backend_root(backend_url(project_dir), stack)
     found = locks(root, stack)
     if not found:
         say(f"stack {stack}: no lock in {root}; nothing to clear. Next: pulumi up --stack {stack}")

@@ -100,6 +100,12 @@ class Handle:
     def is_current(self, id: Any) -> bool:
         return self.current_id is not None and str(id) == self.current_id
 
+    def uuid(self) -> str:
+        """A 32-hex uuid derived from the handle, for platforms where the caller chooses the new
+        object's id (ZStack's ``resourceUuid``): the next run of an interrupted create asks for
+        the same id, so it finds (or is refused with) the object its predecessor made."""
+        return hashlib.sha256(f"aimodels-uuid\n{self.token}".encode()).hexdigest()[:32]
+
     def since(self, sent_at: float) -> float:
         """Where a look-up by creation time starts: at this send, or, for a durable handle, the
         recovery window earlier (an interrupted run sent it before this process existed)."""

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import StringConstraints
 
-from providers.core import CreatedButFailed, Handler, Inputs, Outputs, progress, prop
+from providers.core import CreatedButFailed, Handler, Inputs, Outputs, create, progress, prop
 from providers.core.fields import marks_of
 from providers.zstack.client import JobTimeout, ZStackClient, ZStackSettings, new_uuid
 
@@ -68,7 +68,8 @@ class ZStackHandler(Handler[I, O]):
         Returns (uuid, inventory). If the job outlives the deadline the object may still appear:
         CreatedButFailed carries its uuid and a cleanup that deletes it.
         """
-        uid = inputs.resource_uuid or new_uuid()
+        handle = create.handle()  # durable under the project's server: a re-run asks for the same uuid
+        uid = inputs.resource_uuid or (handle.uuid() if handle.durable else new_uuid())
         body = {"param": {k: v for k, v in {**param, "resourceUuid": uid}.items() if v is not None and v != []},
                 "systemTags": list(inputs.system_tags), "userTags": list(inputs.user_tags)}
         try:
