@@ -179,7 +179,12 @@ def create_once(what: str, handle: Handle, send: Callable[[], T], find: Callable
     resend (none by default); ``unknown_hint`` ends the error when the platform stayed unreachable
     (what to look for by hand)."""
     if handle.durable and lookup_first:
-        found = find()
+        try:
+            found = look_up(what, find, lookup_timeout_s)  # rides out an outage, like any look-up
+        except WaitTimeout:
+            raise ProviderError(f"{what}: the platform stayed unreachable, so it is unknown whether an interrupted "
+                                "run of this resource already made it; nothing was sent: run `pulumi up` again "
+                                "later") from None
         if found is not None:
             progress(f"{what}: found the object an interrupted run of this resource created; continuing with it")
             return found

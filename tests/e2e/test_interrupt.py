@@ -99,6 +99,11 @@ def endpoints(emulator: Emulator) -> list[dict[str, Any]]:
     return list(emulator.objects("esd").get("endpoint", {}).values())
 
 
+def pai_models(emulator: Emulator) -> list[dict[str, Any]]:
+    return [m for m in emulator.objects("pai").get("model", {}).values()
+            if str(m.get("ModelName", "")).startswith("int-model-")]
+
+
 def wait_until(what: str, condition, timeout_s: float = 120.0) -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():
@@ -208,12 +213,20 @@ def test_killed_up_recovers_with_recover_then_up(make_stack, fresh: Emulator, tm
     """SIGKILL mid-wait; `aimodels recover` clears the dead run's lock; `pulumi up` continues with
     the endpoints the killed run sent (no second one, none left over), without any state edit."""
     fresh.settings("esd", endpoint_create_seconds=25)
-    stack = make(make_stack, fresh, tmp_path, "killed")
+    stack = make(make_stack, fresh, tmp_path, "killed", paiModels=2)
+    # The PAI models are made but their replies are lost, and the CLI dies while the creates look
+    # for them: the first look (one per model, before sending) passes, the look-ups after hang.
+    fresh.arm_fault("pai", method="GET", path="/api/v1/models", times=2)
+    fresh.arm_fault("pai", method="POST", path="/api/v1/models", drop_response=True, times=-1)
+    fresh.arm_fault("pai", method="GET", path="/api/v1/models", latency_s=20.0, times=-1)
     before = {r["EndpointDeploymentJobId"] for r in endpoints(fresh)}
     run_id, _ = kill_mid_wait(stack, fresh)
     assert run_processes(run_id) == []
     sent = {r["EndpointDeploymentJobId"] for r in endpoints(fresh)} - before
     assert len(sent) == COUNT
+    fresh.clear_faults()
+    assert len(pai_models(fresh)) == 2
+    models_sent = {m["ModelId"] for m in pai_models(fresh)}
 
     blocked = pulumi(stack, "up", "--yes", "--skip-preview", "--non-interactive")
     assert blocked.returncode != 0 and "locked" in blocked.stderr + blocked.stdout
@@ -225,7 +238,8 @@ def test_killed_up_recovers_with_recover_then_up(make_stack, fresh: Emulator, tm
     records = endpoints(fresh)
     assert {r["EndpointDeploymentJobId"] for r in records} == sent  # the same endpoints, continued
     assert {r["endpoint_status"] for r in records} == {"InService"}
-    assert sorted(r["id"] for r in dynamic_resources(stack).values()) == sorted(sent)
+    assert {m["ModelId"] for m in pai_models(fresh)} == models_sent  # recognised by their label, not made twice
+    assert sorted(r["id"] for r in dynamic_resources(stack).values()) == sorted(sent | models_sent)
     stack.preview(expect_no_changes=True, on_output=quiet)
     again = recover(stack)  # nothing to clear any more
     assert again.returncode == 0 and "nothing to clear" in again.stdout
@@ -251,3 +265,31 @@ def test_second_sigint_hard_stop_recovers_the_same_way(make_stack, fresh: Emulat
     done = recover(stack)
     assert done.returncode == 0, done.stderr
     converge(stack, fresh)
+
+
+def test_killed_destroy_recovers_with_recover_then_destroy(make_stack, fresh: Emulator, tmp_path: Path) -> None:
+    """SIGKILL of `pulumi destroy` while its deletes are on the wire; `aimodels recover` then
+    `pulumi destroy` leaves nothing on the platform and nothing in state."""
+    fresh.settings("esd", endpoint_create_seconds=0.3)
+    stack = make(make_stack, fresh, tmp_path, "killdestroy")
+    assert stack.up(on_output=quiet).summary.result == "succeeded"
+    assert len(endpoints(fresh)) == COUNT
+    fresh.arm_fault("esd", method="DELETE", path="/prod/endpoints", latency_s=6.0, times=-1)
+    run_id = uuid.uuid4().hex
+    proc = start(stack, "destroy", run_id)
+    time.sleep(4.0)  # the CLI has started, its deletes wait on the slow platform
+    assert proc.poll() is None
+    proc.kill()
+    proc.communicate()
+    deadline = time.monotonic() + 5
+    while run_processes(run_id) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert run_processes(run_id) == []
+    fresh.clear_faults()
+    time.sleep(6.5)  # the platform finishes what it had received
+    done = recover(stack)
+    assert done.returncode == 0, done.stderr
+    destroy = stack.destroy(on_output=quiet)
+    assert destroy.summary.result == "succeeded", destroy.stdout
+    assert endpoints(fresh) == []
+    assert dynamic_resources(stack) == {}
