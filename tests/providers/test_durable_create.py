@@ -106,3 +106,87 @@ def test_fabric_model_rerun_after_a_kill_continues_with_the_same_model(fabric, e
         as_server(p, props, URN.format("fabric:Model", "someone-else"))
     assert "import it" in str(err.value)
     p.delete(first.id, first.outs)
+
+
+# -- ESD resources with a marker field -----------------------------------------------------------
+
+from providers.esd.base import MARKER  # noqa: E402
+from providers.esd.checkpoint import CheckpointHandler  # noqa: E402
+from providers.esd.dataset import DatasetHandler  # noqa: E402
+from providers.esd.training import TrainingJobHandler  # noqa: E402
+from tests.providers.test_esd_lifecycle import FAST  # noqa: E402
+from tests.providers.test_esd_recovery import SD_URL, TRAIN, _training_fixtures, weights  # noqa: E402
+
+
+@pytest.fixture
+def fast_esd(esd, emulator):
+    emulator.settings("esd", **FAST)
+    return esd
+
+
+def esd_objects(emulator, kind: str) -> dict:
+    return emulator.objects("esd").get(kind, {})
+
+
+def durable_token(urn: str) -> str:
+    with create.creating(urn, create.FIRST_GENERATION):
+        return create.handle().token
+
+
+def test_url_checkpoint_rerun_continues_with_the_checkpoint(fast_esd, emulator):
+    p = provider(CheckpointHandler, fast_esd)
+    props = checked(p, {"checkpoint_type": "Stable-diffusion", "source_url": SD_URL})
+    urn = URN.format("esd:Checkpoint", "base")
+    first = as_server(p, props, urn)
+    again = as_server(p, props, urn)
+    assert again.id == first.id and list(esd_objects(emulator, "checkpoint")) == [first.id]
+    p.delete(first.id, first.outs)
+
+
+def test_file_checkpoint_left_half_made_by_a_killed_run_is_made_again_once(fast_esd, emulator, tmp_path):
+    """The killed run's POST made an Initial checkpoint whose upload URLs died with it."""
+    p = provider(CheckpointHandler, fast_esd)
+    props = checked(p, {"checkpoint_type": "Lora", "source_file": str(weights(tmp_path))})
+    urn = URN.format("esd:Checkpoint", "lora")
+    p.impl.client.create_checkpoint({"checkpoint_type": "Lora",
+                                     "filenames": [{"filename": "tiny-lora.safetensors", "parts_number": 1}],
+                                     "params": {"message": "", "creator": "api", MARKER: durable_token(urn)}})
+    [left] = esd_objects(emulator, "checkpoint")
+    created = as_server(p, props, urn)
+    ckpts = esd_objects(emulator, "checkpoint")
+    assert list(ckpts) == [created.id] and created.id != left and ckpts[created.id]["checkpoint_status"] == "Active"
+    # Someone else's checkpoint of that file name is still refused.
+    with pytest.raises(ResourceError) as err:
+        as_server(p, props, URN.format("esd:Checkpoint", "other"))
+    assert "import" in str(err.value)
+    p.delete(created.id, created.outs)
+
+
+def test_dataset_left_by_a_killed_run_is_made_again_once(fast_esd, emulator, tmp_path):
+    img = tmp_path / "a.png"
+    img.write_bytes(b"\x89PNG\r\n\x1a\nfake")
+    p = provider(DatasetHandler, fast_esd)
+    props = checked(p, {"name": "pets", "files": [str(img)]})
+    urn = URN.format("esd:Dataset", "pets")
+    p.impl.client.create_dataset({"dataset_name": "pets", "content": [{"filename": "a.png", "name": "a.png",
+                                                                      "type": "image", "params": {}}],
+                                  "params": {"description": "", MARKER: durable_token(urn)}, "creator": "api"})
+    created = as_server(p, props, urn)
+    assert list(esd_objects(emulator, "dataset")) == ["pets"]
+    assert esd_objects(emulator, "dataset")["pets"]["dataset_status"] == "Enabled"
+    with pytest.raises(ResourceError):  # not ours: refused
+        as_server(p, props, URN.format("esd:Dataset", "other"))
+    p.delete(created.id, created.outs)
+
+
+def test_training_rerun_continues_with_the_job(fast_esd, emulator, tmp_path):
+    (ckpt, base), (ds, dataset) = _training_fixtures(fast_esd, tmp_path)
+    p = provider(TrainingJobHandler, fast_esd)
+    props = checked(p, TRAIN)
+    urn = URN.format("esd:TrainingJob", "style")
+    first = as_server(p, props, urn)
+    again = as_server(p, props, urn)
+    assert again.id == first.id and list(esd_objects(emulator, "training")) == [first.id]
+    p.delete(first.id, first.outs)
+    ds.delete(dataset.id, dataset.outs)
+    ckpt.delete(base.id, base.outs)
