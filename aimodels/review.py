@@ -31,7 +31,7 @@ RISK_EXIT = 2
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's "known after apply" sentinel
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 SECRET_NAMES = {"password", "api_key", "apikey", "secret_key", "access_key_secret", "token", "security_token"}
-IGNORED = {"__provider"}
+IGNORED = {"__provider", "__aimodels_generation"}  # the latter: the durable create handle (providers/core/create.py)
 KNOWN_ENVS = {"local", "dev", "staging", "prod", "e2e"}
 OP_ORDER = {"delete": 0, "replace": 1, "update": 2, "create": 3, "import": 4}
 OP_SIGN = {"create": "+", "update": "~", "replace": "+-", "delete": "-", "import": "="}
