@@ -190,3 +190,47 @@ def test_training_rerun_continues_with_the_job(fast_esd, emulator, tmp_path):
     p.delete(first.id, first.outs)
     ds.delete(dataset.id, dataset.outs)
     ckpt.delete(base.id, base.outs)
+
+
+def test_server_check_carries_the_generation_and_read_keeps_it(pai):
+    """The hidden input as the engine sees it: "0" for a new resource, kept while the declared
+    inputs are unchanged, the next one when they change; a refresh does not drop it."""
+    import asyncio
+
+    from google.protobuf import struct_pb2
+    from pulumi.dynamic.dynamic import serialize_provider
+    from pulumi.runtime import rpc
+    from pulumi.runtime.proto import provider_pb2
+
+    from providers.core.server import ProviderServer
+
+    server = ProviderServer()
+    config = struct_pb2.Struct()
+    config.update(pai)
+    server.Configure(provider_pb2.ConfigureRequest(args=config), None)
+    p = provider(PaiModelHandler, pai)
+    text = serialize_provider(p)
+    urn = URN.format("pai:Model", "gen")
+
+    def check(olds: dict, news: dict) -> dict:
+        wire = lambda d: asyncio.run(rpc.serialize_properties(d, {}))  # noqa: E731
+        reply = server.Check(provider_pb2.CheckRequest(urn=urn, olds=wire(olds), news=wire({**news, "__provider": text})),
+                             None)
+        assert not reply.failures
+        return rpc.deserialize_properties(reply.inputs)
+
+    new = check({}, {"name": "gen-model"})
+    assert new[create.GENERATION] == create.FIRST_GENERATION
+    same = check(new, {"name": "gen-model"})
+    assert same[create.GENERATION] == create.FIRST_GENERATION
+    changed = check(same, {"name": "gen-model", "description": "changed"})
+    assert changed[create.GENERATION] == create.next_generation(create.FIRST_GENERATION)
+
+    created = as_server(p, new, urn)
+    try:
+        reply = server.Read(provider_pb2.ReadRequest(
+            id=created.id, urn=urn, properties=asyncio.run(rpc.serialize_properties({**created.outs, "__provider": text}, {})),
+            inputs=asyncio.run(rpc.serialize_properties({**changed, "__provider": text}, {}))), None)
+        assert rpc.deserialize_properties(reply.inputs)[create.GENERATION] == changed[create.GENERATION]
+    finally:
+        p.delete(created.id, {})
