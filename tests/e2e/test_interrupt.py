@@ -240,6 +240,7 @@ def test_killed_up_recovers_with_recover_then_up(make_stack, fresh: Emulator, tm
     assert {r["endpoint_status"] for r in records} == {"InService"}
     assert {m["ModelId"] for m in pai_models(fresh)} == models_sent  # recognised by their label, not made twice
     assert sorted(r["id"] for r in dynamic_resources(stack).values()) == sorted(sent | models_sent)
+    assert not stack.export_stack().deployment.get("pending_operations")  # the engine cleared them itself
     stack.preview(expect_no_changes=True, on_output=quiet)
     again = recover(stack)  # nothing to clear any more
     assert again.returncode == 0 and "nothing to clear" in again.stdout

@@ -234,3 +234,22 @@ def test_server_check_carries_the_generation_and_read_keeps_it(pai):
         assert rpc.deserialize_properties(reply.inputs)[create.GENERATION] == changed[create.GENERATION]
     finally:
         p.delete(created.id, {})
+
+
+def test_zstack_center_rerun_after_a_kill_continues_with_the_same_uuid(emulator):
+    from providers.zstack.model_center import ModelCenterHandler
+    from tests.providers.test_zstack_lifecycle import CENTER, session_config
+
+    emulator.reset("zstack")
+    emulator.settings("zstack", job_delay_s=0.05)
+    p = provider(ModelCenterHandler, session_config(emulator))
+    props = checked(p, CENTER)
+    urn = URN.format("zstack:ModelCenter", "center")
+    first = as_server(p, props, urn)
+    again = as_server(p, props, urn)
+    assert again.id == first.id and list(emulator.objects("zstack")["model_center"]) == [first.id]
+    replacement = as_server(p, props, urn, create.next_generation(create.FIRST_GENERATION))
+    assert replacement.id != first.id
+    for id, outs in ((first.id, first.outs), (replacement.id, replacement.outs)):
+        p.delete(id, outs)
+    assert not emulator.objects("zstack").get("model_center")
