@@ -8,6 +8,7 @@
     aimodels rollback --stack staging [--dry-run] [--emulator]
     aimodels review --stack staging [--emulator] | aimodels review --preview-json preview.json
     aimodels destroy --stack dev [--emulator]
+    aimodels recover --stack dev      (clear the lock a killed run left; then pulumi up)
     aimodels import esd:Role operators <role name> --stack dev [--output adopted.py] [--emulator]
 
 The policy pack (policy/aimodels-policy) runs on every preview, up and review of a prod stack;
@@ -406,17 +407,10 @@ def build_parser() -> argparse.ArgumentParser:
     rollback.add_argument("--no-preview", action="store_true")
     rollback.set_defaults(func=cmd_rollback)
 
-    # `aimodels recover` (aimodels/recover.py) and `aimodels import` (aimodels/importer.py) register
-    # their subcommands here with register(sub, common).
-    for module in ("recover", "importer"):
-        try:
-            mod = __import__(f"aimodels.{module}", fromlist=["register"])
-        except ModuleNotFoundError as exc:
-            if exc.name != f"aimodels.{module}":
-                raise
-            continue
-        if hasattr(mod, "register"):
-            mod.register(sub, common)
+    # `aimodels recover` lives in aimodels/recover.py and registers its own subcommand.
+    from aimodels import recover as recover_command
+
+    recover_command.register(sub, common)
 
     review = sub.add_parser("review", parents=[common, policy], help="Markdown review of a preview, with risk "
                                                                      "flags and the policy pack's results")
