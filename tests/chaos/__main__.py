@@ -46,15 +46,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from emulator import defaults
+
 REPO = Path(__file__).resolve().parents[2]
 PULUMI_HOME = REPO / ".tools" / "pulumi-home"
 PASSPHRASE = "aimodels-chaos-test-only"  # guards a throwaway backend holding only emulator credentials
 PLATFORMS = ("esd", "pai", "fabric")
 SECRETS = {
     "aimodels:engineerPassword": "Chaos-Engineer-Passw0rd",
-    "esd:apiKey": "09876543210987654321",
-    "pai:accessKeySecret": "EmulatorSecretKey000000000000000",
-    "fabric:secretKey": "EmulatorSecretKey0000000000000000000000",
+    "esd:apiKey": defaults.ESD_API_KEY,
+    "pai:accessKeySecret": defaults.PAI_ACCESS_KEY_SECRET,
+    "fabric:secretKey": defaults.FABRIC_SECRET_KEY,
 }
 # Async timings short enough for many cycles (the defaults model the vendors' pace).
 FAST = {"esd": {"endpoint_create_seconds": 0.5, "checkpoint_download_seconds": 0.3, "checkpoint_rename_seconds": 0.2,
@@ -218,9 +220,9 @@ class Chaos:
             "aimodels:environment": "chaos",
             "esd:apiUrl": f"{url}/esd/prod",
             "pai:endpoint": f"{url}/pai",
-            "pai:accessKeyId": "LTAI5tEmulatorAccessKey",
+            "pai:accessKeyId": defaults.PAI_ACCESS_KEY_ID,
             "fabric:endpoint": f"{url}/fabric",
-            "fabric:accessKey": "EMULATORAK0000000000",
+            "fabric:accessKey": defaults.FABRIC_ACCESS_KEY,
         }
         config = {k: auto.ConfigValue(value=v) for k, v in values.items()}
         config.update({k: auto.ConfigValue(value=v, secret=True) for k, v in SECRETS.items()})

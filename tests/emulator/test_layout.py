@@ -7,6 +7,7 @@ error envelope outside errors.py, a web framework under defaults.py) fails here 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -75,3 +76,26 @@ def test_defaults_load_without_a_web_framework() -> None:
             f"web = sorted(m for m in sys.modules if m.split('.')[0] in {WEB!r}); "
             "assert not web, web")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+# Distinctive seeded values; common words ("api", "admin", "password") and the region name are
+# left out, since they also occur with other meanings.
+_DISTINCT = ["ESD_API_KEY", "PAI_ACCESS_KEY_ID", "PAI_ACCESS_KEY_SECRET", "FABRIC_ACCESS_KEY", "FABRIC_SECRET_KEY",
+             "FABRIC_PASSWORD", "ZSTACK_ACCESS_KEY_ID", "ZSTACK_ACCESS_KEY_SECRET", "WORKSHOP_APP_SECRET"]
+
+
+def test_default_credentials_are_written_once() -> None:
+    """Python code names the emulator's credentials through emulator.defaults, never by value
+    (config files such as stacks/Pulumi.local.yaml cannot import, and are not checked)."""
+    from emulator import defaults
+
+    values = {getattr(defaults, name): name for name in _DISTINCT}
+    found = []
+    for folder in ("aimodels", "benchmarks", "emulator", "providers", "stacks", "tests", "tools"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            if path == EMULATOR / "defaults.py" or ".venv" in path.parts:
+                continue
+            text = path.read_text(errors="replace")
+            found += [f"{path.relative_to(ROOT)}: {name}" for value, name in values.items()
+                      if re.search(r"(?<![\w-])" + re.escape(value) + r"(?![\w-])", text)]
+    assert not found, "use emulator.defaults instead of the literal:\n" + "\n".join(found)
