@@ -22,7 +22,7 @@ export PULUMI_SKIP_UPDATE_CHECK=true
 # and each provider process compiles the project's modules again.
 unset PYTHONDONTWRITEBYTECODE
 
-parallel=(-n "${AIMODELS_TEST_WORKERS:-$(( $(nproc) * 2 > 4 ? $(nproc) * 2 : 4 ))}" --dist load)
+parallel=(-n "${AIMODELS_TEST_WORKERS:-$(( $(nproc) * 2 > 4 ? $(nproc) * 2 : 4 ))}" --dist load --maxschedchunk 1)
 paths=0
 for arg in "$@"; do
     case $arg in
