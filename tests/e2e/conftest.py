@@ -82,7 +82,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(scope="session")
 def pulumi_cli(request: pytest.FixtureRequest) -> Path:
-    version = getattr(request, "param", SUPPORTED_CLI_VERSIONS[0])
+    # Outside CLI_MATRIX: the version the run asks for (PULUMI_CLI_VERSION, e.g. an official
+    # install on PATH), else the pinned one.
+    version = getattr(request, "param", None) or os.environ.get("PULUMI_CLI_VERSION") or SUPPORTED_CLI_VERSIONS[0]
     script = REPO / "scripts" / "pulumi-cli.sh"
     env = {**os.environ, "PULUMI_CLI_VERSION": version}
     proc = subprocess.run(["bash", str(script)], cwd=REPO, capture_output=True, text=True, env=env)
