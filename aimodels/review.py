@@ -16,6 +16,10 @@ Risk flags, in plain words (each one makes ``aimodels review`` exit with :data:`
 - the prod policy rules (aimodels/policy_rules.py, shared with the CrossGuard pack in policy/):
   prod endpoints autoscale, prod PAI model versions are Approved, no PUBLIC model accessibility
   in prod.
+
+When the review ran the preview itself it also reports the CrossGuard pack's own results (a
+``Policy`` section): every violation the pack reported, as a risk, or that the pack was skipped
+for a prod stack (``--skip-policy``), also a risk; a prod review never says nothing about policy.
 """
 
 from __future__ import annotations
@@ -23,15 +27,20 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aimodels.policy_rules import RULES, violations
+
+if TYPE_CHECKING:
+    from aimodels.policy import Violation
 
 RISK_EXIT = 2
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's "known after apply" sentinel
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 SECRET_NAMES = {"password", "api_key", "apikey", "secret_key", "access_key_secret", "token", "security_token"}
-IGNORED = {"__provider"}
+IGNORED = {"__provider", "__aimodels_generation"}  # the latter: the durable create handle (providers/core/create.py)
+INIT_ERROR = "__init_error"  # the state of a create that failed after the platform accepted the object
+FAILED_CREATE = "its last create failed"
 KNOWN_ENVS = {"local", "dev", "staging", "prod", "e2e"}
 OP_ORDER = {"delete": 0, "replace": 1, "update": 2, "create": 3, "import": 4}
 OP_SIGN = {"create": "+", "update": "~", "replace": "+-", "delete": "-", "import": "="}
@@ -61,6 +70,16 @@ class Change:
 
 
 @dataclass
+class PolicyResult:
+    """What happened to the policy pack in the preview behind a report."""
+
+    ran: bool
+    required: bool = False  # a prod stack: the pack runs unless skipped explicitly
+    skipped: bool = False
+    events: list[Violation] = field(default_factory=list)
+
+
+@dataclass
 class Report:
     stack: str
     environment: str
@@ -68,6 +87,7 @@ class Report:
     unchanged: int
     risks: list[str]
     errors: list[str]
+    policy: PolicyResult | None = None
 
 
 # -- values --------------------------------------------------------------------------------------
@@ -114,12 +134,17 @@ def _get(obj: Any, path: str) -> Any:
     return obj
 
 
+def _internal(key: str) -> bool:
+    """The provider's own bookkeeping (``__provider``, ``__init_error``...): never an input row."""
+    return key in IGNORED or key.startswith("__")
+
+
 def _inputs(state: dict[str, Any] | None) -> dict[str, Any]:
-    return {k: v for k, v in ((state or {}).get("inputs") or {}).items() if k not in IGNORED}
+    return {k: v for k, v in ((state or {}).get("inputs") or {}).items() if not _internal(k)}
 
 
 def _outputs(state: dict[str, Any] | None) -> dict[str, Any]:
-    return {k: v for k, v in ((state or {}).get("outputs") or {}).items() if k not in IGNORED}
+    return {k: v for k, v in ((state or {}).get("outputs") or {}).items() if not _internal(k)}
 
 
 def _type(urn: str) -> str:
@@ -168,7 +193,7 @@ def _diff_props(old: dict[str, Any], new: dict[str, Any], replace_reasons: list[
 def _detailed(detailed: dict[str, Any], old: dict[str, Any], new: dict[str, Any]) -> list[PropertyChange]:
     """From the provider's detailed diff: its paths, values looked up in the old and new inputs."""
     out = []
-    for path in sorted(detailed):
+    for path in sorted(p for p in detailed if not _internal(p)):
         kind = str((detailed[path] or {}).get("kind", "update")).lower().replace("_", "-")
         a, b = _norm(_get(old, path)), _norm(_get(new, path))
         out += _expand(path, a, b, kind) if a != b else [PropertyChange(path, a, b, kind)]
@@ -177,7 +202,7 @@ def _detailed(detailed: dict[str, Any], old: dict[str, Any], new: dict[str, Any]
 
 # -- the report ----------------------------------------------------------------------------------
 def report_from_preview(preview: dict[str, Any], stack: str | None = None,
-                        deployment: dict[str, Any] | None = None) -> Report:
+                        deployment: dict[str, Any] | None = None, policy: PolicyResult | None = None) -> Report:
     steps = preview.get("steps") or []
     config = preview.get("config") or {}
     if not stack:
@@ -202,7 +227,9 @@ def report_from_preview(preview: dict[str, Any], stack: str | None = None,
             continue
         old_state, new_state = step.get("oldState"), step.get("newState")
         old, new = _inputs(old_state), _inputs(new_state)
-        reasons = list(step.get("replaceReasons") or [])
+        reasons = [r for r in step.get("replaceReasons") or [] if not _internal(r)]
+        if INIT_ERROR in (step.get("replaceReasons") or []) or INIT_ERROR in (step.get("detailedDiff") or {}):
+            reasons.append(FAILED_CREATE)
         change = Change(kind, typ, urn.split("::")[-1], replace_reasons=reasons,
                         old={**_outputs(old_state), **old}, new=new)
         if kind == "create":
@@ -224,7 +251,7 @@ def report_from_preview(preview: dict[str, Any], stack: str | None = None,
     ordered = sorted(changes.values(), key=lambda c: (OP_ORDER.get(c.op, 9), c.type, c.name))
     errors = [" ".join(str(d.get("message", "")).split()) for d in preview.get("diagnostics") or []
               if d.get("severity") == "error"]
-    report = Report(stack, environment, ordered, unchanged, [], errors)
+    report = Report(stack, environment, ordered, unchanged, [], errors, policy)
     report.risks = risks(report, deployment)
     return report
 
@@ -288,6 +315,13 @@ def risks(report: Report, deployment: dict[str, Any] | None = None) -> list[str]
         if c.op != "delete":
             for rule, message in violations(c.type, c.new, env):
                 out.append(f"**Policy ({RULES[rule]})**: {label} {message}.")
+    pol = report.policy
+    if pol is not None:
+        if pol.skipped and pol.required:
+            out.append(f"**Policy skipped**: the policy pack did not run on prod stack `{report.stack}` "
+                       "(`--skip-policy`); nothing here says its rules hold.")
+        for v in pol.events:
+            out.append(f"**Policy pack {v.pack} ({v.level})**: `{v.policy}` on `{v.resource}`: {v.message}")
     return out
 
 
@@ -307,6 +341,24 @@ def render(report: Report) -> str:
         lines += [f"### Risks ({len(report.risks)})", ""] + [f"- {r}" for r in report.risks] + [""]
     else:
         lines += ["### Risks", "", "None flagged.", ""]
+    pol = report.policy
+    if pol is not None:
+        lines += ["### Policy", ""]
+        if pol.skipped:
+            lines.append("Policy pack **skipped** (`--skip-policy`)" + (" on a prod stack." if pol.required else "."))
+        elif not pol.ran:
+            lines.append("Policy pack not run (not a prod stack; `--policy` runs it).")
+        elif pol.events:
+            blocking = sum(1 for v in pol.events if v.level == "mandatory")
+            lines.append(f"Policy pack **{pol.events[0].pack}**: {len(pol.events)} violation(s)"
+                         + (f", {blocking} mandatory (the update is blocked)." if blocking else "."))
+            lines += ["", "| policy | level | resource | message |", "|---|---|---|---|"]
+            for v in pol.events:
+                text = v.message.replace("|", "\\|")
+                lines.append(f"| `{v.policy}` | {v.level} | `{v.resource}` | {text} |")
+        else:
+            lines.append("Policy pack ran: no violations.")
+        lines.append("")
     if report.changes:
         lines += ["### Changes", ""]
     for c in report.changes:
@@ -318,7 +370,9 @@ def render(report: Report) -> str:
             lines += [f"Deletes {show(ident) if ident else 'it'}.", ""]
             continue
         if not c.props:
-            lines += ["Replaced because a resource it depends on is replaced." if c.op == "replace"
+            lines += ["Replaced because its last create failed (the failed object is kept in state)."
+                      if FAILED_CREATE in c.replace_reasons else
+                      "Replaced because a resource it depends on is replaced." if c.op == "replace"
                       else "No input changes (outputs only).", ""]
             continue
         lines += ["| property | old | new |", "|---|---|---|"]

@@ -19,6 +19,10 @@ programs written for the stock server run unchanged. For the project's providers
 * **Timeouts.** ``custom_timeouts`` (create/update/delete) become the deadline of every wait.
 * **Concurrency.** ``AIMODELS_PROVIDER_WORKERS`` calls at once (default 64, the stock server: 4).
 * **Progress on the resource's row.** Progress lines go to the engine's log with the URN.
+* **Ctrl-C.** ``Cancel`` stops every wait, retry pause and look-up within moments
+  (``runtime.cancel``); a create whose object the platform already accepted is recorded as a
+  failed create with its id, so the next ``up`` resumes or replaces it and never makes a second.
+* **No orphans.** The server exits within seconds when its engine is gone (``watch_engine``).
 
 Errors reach the engine as one line (the resource, the operation, the vendor's code and message).
 """
@@ -46,8 +50,9 @@ from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import Settings, configure, rpc
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, plugin_pb2, provider_pb2, provider_pb2_grpc
 
-from providers.core import runtime
+from providers.core import create, runtime
 from providers.core.errors import CreatedButFailed, ProviderError, ResourceError, UpdatedButFailed
+from providers.core.fields import marks_of
 from providers.core.resource import DynamicProvider, handler_for
 
 PROVIDER_KEY = "__provider"
@@ -93,6 +98,72 @@ def _serialize(props: dict[str, Any]) -> Any:
     return asyncio.run(rpc.serialize_properties(props, {}))
 
 
+# -- secrets: the server accepts them (Configure's acceptSecrets), so the engine sends secret values
+# wrapped and expects them wrapped in replies; its logs then mask them. Providers see plain values.
+def _unwrap(value: Any) -> tuple[Any, bool]:
+    """The value with every secret wrapper removed, and whether it held one."""
+    if rpc.is_rpc_secret(value):
+        return _unwrap(rpc.unwrap_rpc_secret(value))[0], True
+    if isinstance(value, dict):
+        pairs = {k: _unwrap(v) for k, v in value.items()}
+        return {k: v for k, (v, _) in pairs.items()}, any(s for _, s in pairs.values())
+    if isinstance(value, list):
+        pairs_l = [_unwrap(v) for v in value]
+        return [v for v, _ in pairs_l], any(s for _, s in pairs_l)
+    return value, False
+
+
+def _receive(struct: Any, keep_unknowns: bool | None = None) -> tuple[dict[str, Any], set[str]]:
+    """Deserialized properties, plain, and the top-level keys that held a secret."""
+    props, secret = {}, set()
+    for key, value in rpc.deserialize_properties(struct, keep_unknowns).items():
+        props[key], held = _unwrap(value)
+        if held:
+            secret.add(key)
+    return props, secret
+
+
+def _declared_secrets(provider: Any) -> set[str]:
+    """The declared-secret inputs and outputs of one of the project's providers."""
+    if not isinstance(provider, DynamicProvider):
+        return set()
+    fields = {**provider.handler.Inputs.model_fields, **provider.handler.Outputs.model_fields}
+    return {name for name, field in fields.items() if marks_of(field).secret}
+
+
+def _send(props: dict[str, Any], secret: set[str]) -> Any:
+    """Serialize a reply with the ``secret`` keys wrapped as secrets (the engine masks them)."""
+    return _serialize({k: rpc.wrap_rpc_secret(v) if k in secret and v is not None else v
+                       for k, v in props.items()})
+
+
+def _failure_line(prop: str, reason: str) -> str:
+    """One check failure as the engine prints it: the property and the rule. The property goes in
+    the text, not in the failure's own field: for that the engine also prints the value, in Go's
+    notation (``{<nil>}``, or a whole tree)."""
+    reason = " ".join(str(reason).split())
+    if not prop or prop == "(resource)" or reason.startswith((f"{prop}:", f"{prop}.", f"{prop}[", f"{prop} ")):
+        return reason
+    return f"{prop}: {reason}"
+
+
+def _generation(provider: DynamicProvider, olds: dict[str, Any], news: dict[str, Any]) -> str:
+    """``create.generation`` from whether a declared input changed (unknown counts as changed)."""
+    if not olds:
+        return create.generation(olds, False)
+    try:
+        changed = bool(provider.diff("", olds, news).changes)
+    except Exception:  # noqa: BLE001 - a diff that cannot be computed: assume the worst
+        changed = True
+    return create.generation(olds, changed)
+
+
+def _stack(urn: str) -> str:
+    """``urn:pulumi:<stack>::<project>::<type>::<name>`` -> ``<stack>``."""
+    head = urn.split("::")[0]
+    return head[len("urn:pulumi:"):] if head.startswith("urn:pulumi:") else ""
+
+
 def _type_token(urn: str) -> str:
     """``urn:pulumi:<stack>::<project>::pulumi-python:dynamic/esd:Endpoint::<name>`` -> ``esd:Endpoint``."""
     parts = urn.split("::")
@@ -127,6 +198,7 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
         self._providers: dict[str, dynamic.ResourceProvider] = {}
         self._lock = threading.Lock()
         self._log = EngineLog(engine_address)
+        runtime.reset_cancel()  # a new server serves a new run
 
     # -- providers ---------------------------------------------------------------------------
     def _dynamic_config(self) -> dynamic.Config:
@@ -163,7 +235,8 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
         deadline = time.monotonic() + timeout if timeout and timeout > 0 else None
         _thread_settings()
         try:
-            with runtime.serving(runtime.Call(urn=urn, deadline=deadline, log=self._log.for_urn(urn))):
+            call = runtime.Call(urn=urn, deadline=deadline, log=self._log.for_urn(urn), stack=_stack(urn))
+            with runtime.serving(call):
                 yield
         except CallFailed as exc:
             _abort(context, exc)
@@ -173,40 +246,48 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
 
     # -- configuration -----------------------------------------------------------------------
     def Configure(self, request, context):
-        config = rpc.deserialize_properties(request.args)
-        self._config = {k: rpc.unwrap_rpc_secret(v) for k, v in config.items()}
+        config, _ = _receive(request.args)
+        self._config = config
         with self._lock:
             self._providers.clear()
-        return provider_pb2.ConfigureResponse(acceptSecrets=False, supportsPreview=True)
+        # Secret values travel wrapped both ways, so the engine masks them in its logs too.
+        return provider_pb2.ConfigureResponse(acceptSecrets=True, supportsPreview=True)
 
     def GetPluginInfo(self, request, context):
         return plugin_pb2.PluginInfo(version=VERSION)
 
     def Cancel(self, request, context):
+        """The engine's graceful stop (first Ctrl-C): end every wait now; the engine then waits
+        for the calls in flight, which fail at once (creates keep what the platform accepted)."""
+        runtime.cancel()
         return empty_pb2.Empty()
 
     # -- the resource lifecycle ----------------------------------------------------------------
     def Check(self, request, context):
         with self._call(context, request.urn):
-            olds = rpc.deserialize_properties(request.olds, True)
-            news = rpc.deserialize_properties(request.news, True)
+            olds, old_secret = _receive(request.olds, True)
+            news, secret = _receive(request.news, True)
             provider = self._provider(news, olds)
             result = provider.check(olds, news)
             inputs = dict(result.inputs or {})
             inputs[PROVIDER_KEY] = news.get(PROVIDER_KEY, olds.get(PROVIDER_KEY))
-            failures = [provider_pb2.CheckFailure(property=f.property, reason=f.reason)
+            if isinstance(provider, DynamicProvider) and not result.failures:
+                inputs[create.GENERATION] = _generation(provider, olds, inputs)  # the durable create handle
+            failures = [provider_pb2.CheckFailure(reason=_failure_line(f.property, f.reason))
                         for f in result.failures or []]
-            return provider_pb2.CheckResponse(inputs=_serialize(inputs), failures=failures)
+            return provider_pb2.CheckResponse(inputs=_send(inputs, secret | _declared_secrets(provider)),
+                                              failures=failures)
         return None
 
     def Diff(self, request, context):
         with self._call(context, request.urn):
-            olds = rpc.deserialize_properties(request.olds, True)
-            news = rpc.deserialize_properties(request.news, True)
+            olds, _ = _receive(request.olds, True)
+            news, _ = _receive(request.news, True)
             provider = self._provider(news, olds)
             if isinstance(provider, DynamicProvider) and request.HasField("old_inputs"):
                 # Write-only inputs (a password) live in the old inputs, not in the platform's outputs.
-                olds = provider.with_write_only(olds, rpc.deserialize_properties(request.old_inputs, True))
+                olds = provider.with_write_only(olds, _receive(request.old_inputs, True)[0])
+            create.note_current(request.urn, request.id)  # a create that follows never takes this object
             result = provider.diff(request.id, olds, news)
             if result.changes is None:
                 changes = provider_pb2.DiffResponse.DIFF_UNKNOWN
@@ -228,36 +309,42 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
 
     def Create(self, request, context):
         with self._call(context, request.urn, request.timeout):
-            props = rpc.deserialize_properties(request.properties, request.preview)
+            props, secret = _receive(request.properties, request.preview)
             provider = self._provider(props)
+            secret |= _declared_secrets(provider)
             if request.preview:
                 if isinstance(provider, DynamicProvider):
                     outs = provider.preview_create(props)
                 else:
                     outs = {k: v for k, v in props.items() if k != PROVIDER_KEY}
                 outs[PROVIDER_KEY] = props[PROVIDER_KEY]
-                return provider_pb2.CreateResponse(id="", properties=_serialize(outs))
+                return provider_pb2.CreateResponse(id="", properties=_send(outs, secret))
             try:
-                result = provider.create(props)
+                with create.creating(request.urn, props.get(create.GENERATION)):
+                    result = provider.create(props)
             except ResourceError as exc:
                 if isinstance(exc.cause, CreatedButFailed) and isinstance(provider, DynamicProvider):
                     state = provider.failed_create_state(props, exc.cause)
                     state[PROVIDER_KEY] = props[PROVIDER_KEY]
                     inputs = {k: v for k, v in props.items() if not k.startswith("__") or k == PROVIDER_KEY}
+                    # Its replacement must look for a different handle than this object carries.
+                    inputs[create.GENERATION] = create.next_generation(
+                        str(props.get(create.GENERATION) or create.FIRST_GENERATION))
                     detail = provider_pb2.ErrorResourceInitFailed(
-                        id=exc.cause.id, properties=_serialize(state), inputs=_serialize(inputs),
+                        id=exc.cause.id, properties=_send(state, secret), inputs=_send(inputs, secret),
                         reasons=[exc.message])
                     raise CallFailed(exc.message, [detail]) from None
                 raise
             outs = dict(result.outs or {})
             outs[PROVIDER_KEY] = props[PROVIDER_KEY]
-            return provider_pb2.CreateResponse(id=result.id, properties=_serialize(outs))
+            return provider_pb2.CreateResponse(id=result.id, properties=_send(outs, secret))
         return None
 
     def Read(self, request, context):
         with self._call(context, request.urn, request.timeout):
-            props = rpc.deserialize_properties(request.properties)
-            inputs = rpc.deserialize_properties(request.inputs) if request.HasField("inputs") else {}
+            props, secret = _receive(request.properties)
+            inputs, input_secret = _receive(request.inputs) if request.HasField("inputs") else ({}, set())
+            secret |= input_secret
             if PROVIDER_KEY in props or PROVIDER_KEY in inputs:
                 provider = self._provider(props, inputs)
                 text = props.get(PROVIDER_KEY) or inputs[PROVIDER_KEY]
@@ -265,18 +352,20 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
             else:  # import, or a get without state: the URN names the type
                 provider, text = self._provider_for_type(request.urn)
                 result = provider.read(request.id, {})
+            secret |= _declared_secrets(provider)
             fields: dict[str, Any] = {"id": result.id or ""}
             if result.id:
-                fields["properties"] = _serialize({**(result.outs or {}), PROVIDER_KEY: text})
+                fields["properties"] = _send({**(result.outs or {}), PROVIDER_KEY: text}, secret)
                 if result.inputs is not None:
-                    fields["inputs"] = _serialize({**result.inputs, PROVIDER_KEY: text})
+                    kept = {k: inputs[k] for k in (create.GENERATION,) if k in inputs}  # survives a refresh
+                    fields["inputs"] = _send({**result.inputs, **kept, PROVIDER_KEY: text}, secret)
             return provider_pb2.ReadResponse(**fields)
         return None
 
     def Update(self, request, context):
         with self._call(context, request.urn, request.timeout):
-            olds = rpc.deserialize_properties(request.olds, request.preview)
-            news = rpc.deserialize_properties(request.news, request.preview)
+            olds, _ = _receive(request.olds, request.preview)
+            news, secret = _receive(request.news, request.preview)
             provider = self._provider(news, olds)
             if request.preview:
                 if isinstance(provider, DynamicProvider):
@@ -291,19 +380,21 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
                         # A partial failure: the engine records what the platform shows now.
                         state = provider.failed_update_state(news, exc.cause)
                         state[PROVIDER_KEY] = news[PROVIDER_KEY]
-                        inputs = {k: v for k, v in news.items() if not k.startswith("__") or k == PROVIDER_KEY}
+                        inputs = {k: v for k, v in news.items()
+                                  if not k.startswith("__") or k in (PROVIDER_KEY, create.GENERATION)}
                         detail = provider_pb2.ErrorResourceInitFailed(
-                            id=request.id, properties=_serialize(state), inputs=_serialize(inputs),
+                            id=request.id, properties=_send(state, secret | _declared_secrets(provider)),
+                            inputs=_send(inputs, secret | _declared_secrets(provider)),
                             reasons=[exc.message])
                         raise CallFailed(exc.message, [detail]) from None
                     raise
             outs[PROVIDER_KEY] = news[PROVIDER_KEY]
-            return provider_pb2.UpdateResponse(properties=_serialize(outs))
+            return provider_pb2.UpdateResponse(properties=_send(outs, secret | _declared_secrets(provider)))
         return None
 
     def Delete(self, request, context):
         with self._call(context, request.urn, request.timeout):
-            props = rpc.deserialize_properties(request.properties)
+            props, _ = _receive(request.properties)
             self._provider(props).delete(request.id, props)
             return empty_pb2.Empty()
         return None
@@ -322,7 +413,12 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
         self._unimplemented(context, f"Invoke {request.tok}")
 
     def GetSchema(self, request, context):
-        self._unimplemented(context, "GetSchema")
+        """The package schema of this project's resources (``pulumi import`` generates code from it)."""
+        with self._call(context):
+            from providers.core.schema import schema_text
+
+            return provider_pb2.GetSchemaResponse(schema=schema_text(VERSION))
+        return None
 
 
 def _abort(context: grpc.ServicerContext, failure: CallFailed) -> None:
@@ -356,8 +452,41 @@ def workers() -> int:
     return max(1, value)
 
 
+ENGINE_CHECK_S = 0.5  # how often the server looks whether its engine is still there
+
+
+def watch_engine(parent: int, interval_s: float = ENGINE_CHECK_S,
+                 gone: Callable[[], None] | None = None) -> threading.Thread:
+    """Exit when the engine that started this process is gone (killed, crashed).
+
+    The engine starts the launcher, which ``exec``s this server, so the engine is the parent
+    process. When it dies the server is re-parented (``getppid`` changes): nothing will ever read
+    a reply again, so the server exits at once, whatever it is doing. Work in flight is
+    abandoned; a create's durable handle (providers.core.create) lets the next run recognise
+    what it had sent.
+    """
+
+    def leave() -> None:
+        try:
+            sys.stderr.write(f"pulumi-resource-pulumi-python: the engine (pid {parent}) is gone; exiting\n")
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass  # the engine's end of the pipe is closed
+        os._exit(1)
+
+    def run() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval_s)
+        (gone or leave)()
+
+    thread = threading.Thread(target=run, name="engine-watch", daemon=True)
+    thread.start()
+    return thread
+
+
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
+    watch_engine(os.getppid())
     engine = next((a for a in args if not a.startswith("-")), None)
     runtime.partial_state_supported = True
     server = grpc.server(
