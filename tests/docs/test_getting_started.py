@@ -17,6 +17,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.docs import tutorial
@@ -94,3 +95,8 @@ def test_the_getting_started_page_runs_as_written(sandbox: tuple[Path, dict[str,
         assert proc.returncode == step.exit_code, f"{where} exited {proc.returncode}, not {step.exit_code}\n{tail}"
         gone = tutorial.missing(step.expected, proc.stdout)
         assert gone is None, f"{where}: its output lacks the line the page shows: {gone!r}\n--- output ---\n{tail}"
+    # the page's last words: the stack files are back as checked out, and the emulator is stopped
+    leftover = subprocess.run(["git", "status", "--porcelain", "stacks/"], cwd=root, capture_output=True, text=True)
+    assert leftover.stdout == "", f"the page leaves stack files changed:\n{leftover.stdout}"
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{env['AIMODELS_EMULATOR_URL']}/_admin/health", timeout=2)
