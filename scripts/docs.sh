@@ -12,6 +12,6 @@ export NO_MKDOCS_2_WARNING=1   # the theme's notice about its future, printed on
 cd "$ROOT"
 if [ "${1:-}" = "--build" ]; then
     shift
-    exec "$VENV/bin/mkdocs" build --strict "$@"
+    exec "$VENV/bin/mkdocs" build --strict "$@"   # never -q: mkdocs then stops counting warnings
 fi
 exec "$VENV/bin/mkdocs" serve "$@"
