@@ -131,6 +131,9 @@ def test_expected_lines_must_appear_in_order() -> None:
     assert tutorial.missing(["+ ... created", "Resources:"], output) == "Resources:"  # order matters
     assert tutorial.missing(["+ 4 created"], output) == "+ 4 created"  # a broken line is caught
     assert tutorial.missing(["Resources"], output) == "Resources"  # a whole line, not a fragment
+    aligned = '        approval_status      : "Approved"\n'
+    assert tutorial.missing(['approval_status: "Approved"'], aligned) is None  # Pulumi's aligned keys
+    assert tutorial.missing(['approval_status: "Pending"'], aligned) == 'approval_status: "Pending"'
 
 
 def test_the_shell_keeps_exports_and_the_working_directory(tmp_path: Path) -> None:

@@ -7,8 +7,9 @@ The convention, stated on the page itself:
 * In a transcript, a line starting with ``$ `` is a command. The lines after it, up to the next
   command, are lines its output (stdout and stderr together) must contain, in that order; other
   output lines may come between them. Blank lines are ignored.
-* In an expected line, runs of spaces match any run of spaces, and ``...`` matches any text
-  (ids, times, counts that change from run to run).
+* In an expected line, runs of spaces match any run of spaces, a colon may have spaces before it
+  (Pulumi aligns its columns to the longest key), and ``...`` matches any text (ids, times,
+  counts that change from run to run).
 * A command must exit 0, unless it ends with a comment ``# exit N``: then it must exit N.
 
 Commands run one after the other in one working directory through ``bash``; what one command
@@ -67,7 +68,11 @@ def parse(text: str) -> list[Step]:
 
 
 def pattern(expected: str) -> re.Pattern[str]:
-    parts = [r"\s+".join(re.escape(word) for word in chunk.split()) for chunk in expected.strip().split("...")]
+    def words(chunk: str) -> str:
+        rx = r"\s+".join(re.escape(word) for word in chunk.split())
+        return re.sub(r"\\s\+:|(?<!\\s\+):", r"\\s*:", rx)  # "key:" and "key  :" both match
+
+    parts = [words(chunk) for chunk in expected.strip().split("...")]
     return re.compile(r"^\s*" + r".*?".join(parts) + r"\s*$")
 
 
