@@ -218,10 +218,13 @@ class Chaos:
                 "stopped_early": stopped, "totals": totals, "cycles": [asdict(c) for c in cycles]}
 
 
-def watchdog(limit_s: float, chaos: Chaos) -> None:
+def watchdog(limit_s: float, chaos: Any) -> None:
     """Past the hard limit: end what this run started (by pid), then the run itself."""
     time.sleep(limit_s)
     say(f"chaos: hard time limit ({limit_s / 60:.0f} min) reached; stopping the processes this run started")
+    sweep = getattr(chaos, "sweep", None)
+    if sweep is not None:  # the kill campaign's processes, also those whose parent is gone
+        sweep("")
     for pid in reversed(descendants(os.getpid())):
         try:
             os.kill(pid, signal.SIGTERM)
@@ -243,6 +246,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                    help="no cycle starts after this (default: 2 + 3 per cycle)")
     p.add_argument("--grace-minutes", type=float, default=10.0,
                    help="after --max-minutes, the watchdog ends the run this much later")
+    p.add_argument("--interrupt", action="store_true",
+                   help="kill campaign instead: SIGINT/SIGKILL to pulumi up/destroy at random moments, then the "
+                        "documented recovery (see tests/chaos/interrupt.py)")
+    p.add_argument("--wait-seconds", type=float, default=10.0,
+                   help="--interrupt: how long an ESD endpoint takes to come up (default 10)")
+    p.add_argument("--hang-seconds", type=float, default=60.0,
+                   help="--interrupt: a pulumi still running this long after SIGINT is killed (default 60)")
     p.add_argument("--json", type=Path, help="also write the report as JSON to this file")
     p.add_argument("--strict", action="store_true",
                    help="exit 1 if any cycle did not converge or left orphans, duplicates, diffs or dangling state")
@@ -258,6 +268,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    if args.interrupt:
+        return interrupt_main(args)
     with tempfile.TemporaryDirectory(prefix="aimodels-chaos-") as tmp:
         chaos = Chaos(args, Path(tmp))
         threading.Thread(target=watchdog, args=((args.max_minutes + args.grace_minutes) * 60, chaos),
@@ -269,6 +281,18 @@ def main(argv: list[str] | None = None) -> int:
     findings = (t["cycles"] - t["converged"]) + t["perpetual_diffs"] + t["orphans"] + t["duplicates"] \
         + t["state_without_object"]
     return 1 if args.strict and findings else 0
+
+
+def interrupt_main(args: argparse.Namespace) -> int:
+    from tests.chaos.interrupt import Interrupt, findings, write_json
+
+    with tempfile.TemporaryDirectory(prefix="aimodels-chaos-") as tmp:
+        campaign = Interrupt(args, Path(tmp))
+        threading.Thread(target=watchdog, args=((args.max_minutes + args.grace_minutes) * 60, campaign),
+                         daemon=True).start()
+        report = campaign.campaign()
+    write_json(args.json, report)
+    return 1 if args.strict and findings(report["totals"]) else 0
 
 
 if __name__ == "__main__":
