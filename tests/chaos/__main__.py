@@ -1,11 +1,15 @@
 """Chaos runs: the stack program through up / preview --expect-no-changes / destroy under injected faults.
 
-    python -m tests.chaos --cycles 10 --fault-rate 0.1 --seed 1
+    python -m tests.chaos --cycles 40 --fault-rate 0.085 --seed 1
+    python -m tests.chaos --interrupt --cycles 30 --seed 1     # the kill campaign: tests/chaos/interrupt.py
 
 What it does
     Starts its own emulator (a free loopback port, SQLite under a temp dir) and a throwaway Pulumi
     file backend under the same temp dir, then creates a stack of the project's program (stacks/)
-    through the Automation API, pointed at that emulator. A calibration cycle without faults records
+    through the Automation API, pointed at that emulator, with all five platforms: ESD (role, user,
+    two checkpoints, dataset, endpoint, training, inference), a PAI model and one ModelVersion, a
+    DataArts Fabric model and one version, a ZStack model center and one model, a Workshop model
+    sync (tests/chaos/common.py). Async transitions run fast (emulator settings). A calibration cycle without faults records
     how many objects of each kind one clean ``up`` makes. Then each cycle:
 
     1. arms a rate fault on every platform through the admin surface (per request, probability
@@ -16,8 +20,9 @@ What it does
        state entries without an object (a resource id the emulator does not know);
        ``preview --expect-no-changes`` (a perpetual diff is a resource preview wants to change);
     4. faults on again: ``destroy``, retried like ``up``;
-    5. faults off: orphans (objects left after destroy, minus the built-ins a reset seeds; bytes
-       left in the ESD blob directory are reported beside them), then an emulator reset so every
+    5. faults off: orphans (objects left after destroy, minus the built-ins a reset seeds and the
+       Workshop model, which has no delete API and stays by design; bytes left in the ESD blob
+       directory are reported beside them), then an emulator reset so every
        cycle starts from the same place (a stack that still holds resources is destroyed without
        faults, or removed, first).
 
