@@ -20,7 +20,8 @@ PARTS = ["p1", "p2", "p3", "p4", "s"]
 # Async timings for P1 (and the smoke run): short, so the request counts come quickly.
 FAST = {"esd": {"endpoint_create_seconds": 1.0, "checkpoint_download_seconds": 0.3, "checkpoint_rename_seconds": 0.2,
                 "inference_async_seconds": 0.3, "training_phase_seconds": 0.2},
-        "fabric": {"create_delay_s": 0.3, "version_delay_s": 0.3}}
+        "fabric": {"create_delay_s": 0.3, "version_delay_s": 0.3},
+        "zstack": {"job_delay_s": 0.2}, "workshop": {"listing_delay_s": 0.3}}
 
 
 def _ints(text: str) -> list[int]:

@@ -33,6 +33,8 @@ ACCESS = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[0-9.]+" (?P<status
 ESD_API_KEY = "09876543210987654321"
 PAI_AK, PAI_SK = "LTAI5tEmulatorAccessKey", "EmulatorSecretKey000000000000000"
 FABRIC_AK, FABRIC_SK = "EMULATORAK0000000000", "EmulatorSecretKey0000000000000000000000"
+ZSTACK_ACCOUNT, ZSTACK_PASSWORD = "admin", "password"
+WORKSHOP_APP_KEY, WORKSHOP_APP_SECRET = "24900001", "EmulatorWorkshopAppSecret0000000"
 
 
 @dataclass
@@ -75,6 +77,12 @@ class Emulator(EmulatorProcess):
             "PAI_ENDPOINT": f"{self.url}/pai",
             "ALIBABA_CLOUD_ACCESS_KEY_ID": PAI_AK, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": PAI_SK,
             "FABRIC_ENDPOINT": f"{self.url}/fabric", "HUAWEICLOUD_SDK_AK": FABRIC_AK, "HUAWEICLOUD_SDK_SK": FABRIC_SK,
+            "ZSTACK_ENDPOINT": f"{self.url}/zstack", "ZSTACK_ACCOUNT_NAME": ZSTACK_ACCOUNT,
+            "ZSTACK_ACCOUNT_PASSWORD": ZSTACK_PASSWORD,
+            "WORKSHOP_ENDPOINT": f"{self.url}/workshop", "WORKSHOP_APP_KEY": WORKSHOP_APP_KEY,
+            "WORKSHOP_APP_SECRET": WORKSHOP_APP_SECRET,
+            # the allocated Workshop token is kept next to the emulator's files, not in the user's cache
+            "WORKSHOP_TOKEN_CACHE": str(Path(self.log_path).parent / "workshop-tokens"),
         }
 
 

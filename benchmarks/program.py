@@ -15,7 +15,7 @@ import os
 
 import pulumi
 
-from providers import esd, fabric, pai
+from providers import esd, fabric, pai, workshop, zstack
 
 SCENARIO = os.environ["BENCH_SCENARIO"]
 STAGE = os.environ.get("BENCH_STAGE", "target")
@@ -114,6 +114,34 @@ elif SCENARIO == "fabric:Model":
             {"name": "v1", "base_model_type": "QWEN2_5_7B", "model_path": f"obs://aimodels-{P}/chat/v1/"},
             {"name": "v2", "base_model_type": "QWEN2_5_7B", "model_path": f"obs://aimodels-{P}/chat/v2/"},
         ], current_version="v2" if CHANGED else "v1")
+
+elif SCENARIO == "zstack:ModelCenter":
+    if TARGET:
+        zstack.ModelCenter("target", name=f"{P}-center", url="192.168.10.12:/ai/model_center",
+                           management_ip="192.168.10.12", management_port=8989,
+                           description="second" if CHANGED else "first")
+
+elif SCENARIO.startswith("zstack:"):
+    center = zstack.ModelCenter("center", name=f"{P}-center", url="192.168.10.12:/ai/model_center",
+                                management_ip="192.168.10.12", management_port=8989)
+    if TARGET and SCENARIO == "zstack:Model":
+        zstack.Model("target", name=f"{P}-qwen", install_path="192.168.10.12:/ai/model_center/qwen",
+                     model_center_uuid=center.uuid, size=102400, description="second" if CHANGED else "first")
+    elif TARGET and SCENARIO == "zstack:ModelService":
+        zstack.ModelService("target", name=f"{P}-vllm", yaml="kind: Service\n" + ("rev: 2\n" if CHANGED else ""),
+                            model_center_uuid=center.uuid, request_cpu=8, request_memory=34359738368,
+                            install_path="192.168.10.12:/ai/model_center/services/vllm", start_command="vllm serve")
+
+elif SCENARIO == "workshop:ModelSync":
+    if TARGET:
+        workshop.ModelSync("target", model_id=f"{P}-demo", name="Demo v2" if CHANGED else "Demo", model_type="lora",
+                           source_type="internal", versions=[{
+                               "model_version_id": "v1", "name": "1.0", "base_model": "v1.5",
+                               "covers": [{"cover": "https://models.example.com/demo.jpeg",
+                                           "cover_file": {"width": 512, "height": 512}}],
+                               "files": [{"name": "demo.safetensors", "alias_name": "demo",
+                                          "download_url": f"https://models.example.com/{P}/demo.safetensors",
+                                          "hash": "sha256:d1", "size_kb": 2048.5, "is_primary": True}]}])
 
 elif SCENARIO == "endpoints":  # P3: N endpoints, one role each (a role may own one live endpoint)
     owners = [role(f"r{i}", ["sagemaker_endpoint:all"]) for i in range(N)]

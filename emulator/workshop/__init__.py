@@ -66,7 +66,9 @@ Guesses (the spec marks these [I] or [?], or is silent)
     Model sync
     - ``apiToken`` is read from the JSON body, else the query. The session parameters of the
       page (roleId, sessionMode, expiredInSeconds, customResourceConfigId) are accepted and
-      ignored, except that sessionMode must be 10 or 20.
+      ignored, except that sessionMode must be 10 or 20. ``/openapi.json`` declares them (query and
+      body), the bodies and the gateway headers (emulator/workshop/openapi.py). Bodies are parsed
+      with emulator/core/jsonbody.py: deep nesting is ``InvalidParameter``, never a 500.
     - Required per the seed: modelId, name, modelType, sourceType; modelVersionId, name,
       baseModel; cover, coverFile.width/height; file name, aliasName, downloadUrl, hash, sizeKb.
       Also required (the page calls the structure complete): at least one version, one cover and

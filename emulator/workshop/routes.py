@@ -17,8 +17,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from emulator.core import jsonbody
 from emulator.core.store import Store
-from emulator.workshop import gateway
+from emulator.workshop import gateway, openapi
 from emulator.workshop.models import PLATFORM, WorkshopBackend, WorkshopError, invalid, invoke_id
 
 CONTENT_TYPE = "application/json;charset=UTF-8"
@@ -74,7 +75,8 @@ def build_router(store: Store) -> APIRouter:
                 return _json(200, {"data": data, "apiInvokeId": rid}, rid)
 
             endpoint.__name__ = ROUTES[path]
-            router.add_api_route(path, endpoint, methods=["POST"], name=ROUTES[path])
+            router.add_api_route(path, endpoint, methods=["POST"], name=ROUTES[path],
+                                 openapi_extra=openapi.operation(path))
 
         return register
 
@@ -105,7 +107,7 @@ def _body(raw: bytes) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        value = json.loads(raw)
+        value = jsonbody.loads(raw)  # never RecursionError (a 500) on deep nesting
     except ValueError:
         raise invalid("The request body is not valid JSON") from None
     if not isinstance(value, dict):

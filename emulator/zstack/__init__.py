@@ -1,4 +1,4 @@
-"""Emulated ZStack Cloud / AIOS REST API: sessions, API jobs, model centers and models.
+"""Emulated ZStack Cloud / AIOS REST API: sessions, API jobs, model centers, models and model services.
 
 An independent reading of ``shared/specs/zstack.md`` (§6 and §10) and the AddModel seed page;
 imports nothing from ``providers``.
@@ -21,7 +21,17 @@ POST     /zstack/v1/ai/models                          202 job; body {"param": {
 GET      /zstack/v1/ai/models[/{uuid}]                 200 {"inventories": [...]} (q grammar)
 PUT      /zstack/v1/ai/models/{uuid}                   202 job; body {"updateModel": {...}}
 DELETE   /zstack/v1/ai/models/{uuid}                   202 job; ?deleteMode=Permissive|Enforcing
+POST     /zstack/v1/ai/model-services                  202 job; body {"param": {...}, "systemTags", "userTags"}
+GET      /zstack/v1/ai/model-services[/{uuid}]         200 {"inventories": [...]} (q grammar)
+PUT      /zstack/v1/ai/model-services/{uuid}           202 job; body {"updateModelService": {...}}
+DELETE   /zstack/v1/ai/model-services/{uuid}           202 job; ?deleteMode=Permissive|Enforcing
 =======  ============================================  =============================================
+
+Model services are definitions only (AddModelService, UpdateModelService, DeleteModelService, the
+Java SDK's actions): ``deployModelService``, instance groups and clones are not served (404).
+``/openapi.json`` declares every route's body (with its wrapper key), query parameters (``q``,
+paging, ``deleteMode``) and auth headers (emulator/zstack/openapi.py). Bodies are parsed with
+emulator/core/jsonbody.py: deep nesting is a plain-text 400, never a 500.
 
 Anything else answers ``404 no api mapping to <path>`` (plain text), as RestServer does.
 
@@ -54,13 +64,15 @@ Settings (``PUT /_admin/settings/zstack``)
 ``accounts`` ({"admin": "password"}), ``access_keys`` ({"EmulatorAccessKeyId00":
 "EmulatorAccessKeySecret0000000000000000"}), ``session_timeout_s`` (7200), ``job_delay_s`` (1.0;
 0 = the API answers 200 with its result directly, no job to poll), ``job_retention_s`` (10800),
-``api_timeout_ms`` (1800000), ``location_base`` ("http://172.20.0.10:8080/zstack": an internal
-management-node address, so clients must rewrite it to their own host, as the official SDKs do),
+``api_timeout_ms`` (1800000), ``location_base`` (null: the emulator's own scheme, host, port and
+``/zstack`` as the request reached it, so a client that follows ``location`` as given stays on the
+address it used; set e.g. "http://172.20.0.10:8080/zstack" to play a management node that hands out
+an internal address, which clients must rewrite, as the official SDKs do),
 ``max_clock_skew_s`` (900), ``delete_missing_succeeds`` (true), ``require_zone_uuid`` (false),
 ``webhook_attempts`` (15), ``webhook_interval_s`` (2.0).
 
-Admin: kinds ``model_center``, ``model`` (inventories plus internal ``_`` keys), ``session`` and
-``job`` (bookkeeping). Deleting a ``session`` document expires that session.
+Admin: kinds ``model_center``, ``model``, ``model_service`` (inventories plus internal ``_`` keys),
+``session`` and ``job`` (bookkeeping). Deleting a ``session`` document expires that session.
 
 Guesses beyond the spec
 -----------------------
@@ -77,13 +89,33 @@ Guesses beyond the spec
   The signed path is the decoded path from ``/v1`` on; the query string is not signed.
 - Deleting a missing uuid succeeds (``successIfResourceNotExisting``); setting
   ``delete_missing_succeeds=false`` gives ``SYS.1003`` instead. An unknown ``deleteMode`` → 400 text.
-- AddModel: name ≤ 255, installPath/modelCenterUuid ≤ 2048, description ≤ 2048; ``size`` ≥ 0;
+- AddModel: name ≤ 255, installPath/modelCenterUuid ≤ 2048, description ≤ 255 (UpdateModel's
+  maxLength in the Java SDK: a description AddModel took must stay updatable); ``size`` ≥ 0;
   ``resourceUuid`` must be 32 lower-case hex and unused (SYS.1007). ``type`` of an added model is
   ``Custom``. ``recommendedGpuNum`` ("2", "1,2") is rendered as a list of ints ([2], [1, 2]) when
   it is a comma list of digits, else as the string sent. ``shareMode``, ``token``, ``tagUuids``,
   ``defaultModelServiceUuid``, ``systemTags`` and ``userTags`` are stored but not in the inventory.
-  ``modelServiceUuids`` are not checked (model services are not emulated) and appear as
-  ``modelServiceRefs``.
+  ``modelServiceUuids`` and ``defaultModelServiceUuid`` must name existing model services
+  (``SYS.1003 Unable to find ModelServiceVO``); each binding appears as a ``modelServiceRefs`` item
+  with the Java SDK's ModelServiceRefInventory keys: ``uuid``, ``modelUuid``, ``modelServiceUuid``,
+  ``isDefault`` (confirmed, not a guess). ``size`` is taken to be MiB (the seed's 102400 for a 32B
+  model is absurd in bytes): ``artifactSizeBytes`` = size × 2^20; ``versionSemver`` is the version
+  when it reads as x.y.z (a leading ``v`` dropped); ``isLatestVersion`` is true; the other
+  inventory fields (``artifactChecksum``, ``architectureType``, ``frameworkVersion``,
+  ``requiredAccelerator``, ``pipelineTag``, ``extraGpuMemRequest``, ``minGpuMemory``,
+  ``recommendedGpuMemory``) are null until an admin PATCH sets them (the platform fills them by
+  scanning the files). UpdateModel takes ``modelClassifications`` (a list of strings: a guess).
+- AddModelService: required name (≤ 255), yaml, modelCenterUuid (must exist), requestCpu and
+  requestMemory (≥ 1), installPath, startCommand; ``type`` ∈ Endpoint (default), FineTune,
+  ModelEval, App; ``source`` ∈ Other (default), Bentoml, HuggingFace; description ≤ 2048;
+  ``modelUuids`` must exist and bind those models; ``architectureImages`` appear as
+  ``modelServiceImages`` and their ``cpuArchitecture`` values as ``cpuArchitectures``;
+  ``zoneUuid``, ``tagUuids`` and the tags are stored, not shown. The service's
+  ``modelServiceRefs`` are the bindings its models hold. UpdateModelService changes name,
+  description, yaml, requestCpu, requestMemory, gpuComputeCapability, startCommand, pythonVersion,
+  type and framework (whose validValues there are source's: Other, Bentoml, HuggingFace, as in the
+  SDK); dockerImage/vmImageUuid are stored. A Permissive delete refuses (SYS.1006) while models
+  are bound; Enforcing unbinds them. Deleting a model center also counts its services.
 - AddModelCenter: managementIp must be an IP address, managementPort in 1..65535, ``status``
   is ``Connected``, ``capacity`` a fixed 10 TiB; ``zoneUuid`` is optional (``require_zone_uuid``)
   and not in the inventory.
@@ -95,8 +127,8 @@ Guesses beyond the spec
 - Timestamps: Gson's default format in UTC (the real server uses its local zone).
 - Web hooks: delivered from a background thread; a hook whose job is still pending when the
   emulator restarts is delivered only when a later request settles the job.
-- Not emulated: model services, batch delete, unbind, sub-user/IAM2 login, ``X-JSON-Schema``/
-  ``schema`` in replies.
+- Not emulated: model-service deployment (deployModelService, instance groups, clones), batch
+  delete, unbind, sub-user/IAM2 login, ``X-JSON-Schema``/``schema`` in replies.
 """
 
 from __future__ import annotations

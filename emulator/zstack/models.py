@@ -6,6 +6,8 @@ Documents in the shared store, platform ``zstack``:
 - ``model``         id = uuid: the ModelInventory as rendered, plus internal ``_`` keys
                     (``_shareMode``, ``_tagUuids``, ``_systemTags``, ``_userTags``, ``_token``:
                     accepted by AddModel but not part of the inventory).
+- ``model_service`` id = uuid: the ModelServiceInventory as rendered (its ``modelServiceRefs`` are
+                    computed from the models' bindings), plus internal ``_`` keys.
 - ``session``       id = session uuid: SessionInventory + ``_expires`` (epoch seconds).
 - ``job``           id = job uuid (= API message id): ``api``, ``request``, ``due`` (epoch
                     seconds), ``state`` running|done, ``status``/``body`` of the result once done.
@@ -32,7 +34,7 @@ from typing import Any
 from emulator.core.store import Store
 
 P = "zstack"
-MODEL, CENTER, SESSION, JOB = "model", "model_center", "session", "job"
+MODEL, CENTER, SERVICE, SESSION, JOB = "model", "model_center", "model_service", "session", "job"
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     # accounts that may log in: name -> clear-text password (the login compares SHA-512 hex)
@@ -43,8 +45,10 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "job_delay_s": 1.0,                 # an API job finishes this long after it was submitted
     "job_retention_s": 10800,           # rest/completedApi.expiredPeriod: then poll -> 404 expired
     "api_timeout_ms": 1800000,          # the apiTimeout of the 202 reply
-    # the management node's own address: the 202 ``location`` points here (clients rewrite it)
-    "location_base": "http://172.20.0.10:8080/zstack",
+    # where the 202 ``location`` points: None = the emulator's own scheme, host, port and context
+    # path as the request reached it; set e.g. "http://172.20.0.10:8080/zstack" to play a management
+    # node that hands out an internal address (clients must then rewrite it, as the official SDKs do)
+    "location_base": None,
     "max_clock_skew_s": 900,            # AccessKey Date window (REQUEST_DURATION_MINUTES = 15)
     "delete_missing_succeeds": True,    # successIfResourceNotExisting on the delete APIs
     "require_zone_uuid": False,         # True: AddModelCenter needs zoneUuid (newest SDK)
@@ -187,9 +191,12 @@ def check_types(params: dict[str, Any], spec: dict[str, str]) -> None:
             "int": isinstance(v, int) and not isinstance(v, bool),
             "bool": isinstance(v, bool),
             "list": isinstance(v, list) and all(isinstance(i, str) for i in v),
+            "objects": isinstance(v, list) and all(isinstance(i, dict) for i in v),
+            "map": isinstance(v, dict),
         }[kind]
         if not ok:
-            java = {"str": "String", "int": "Long", "bool": "Boolean", "list": "List<String>"}[kind]
+            java = {"str": "String", "int": "Long", "bool": "Boolean", "list": "List<String>", "objects": "List",
+                    "map": "Map"}[kind]
             raise TextError(400, f"field[{name}] must be of type {java}, but got {type(v).__name__}[{v!r}]")
 
 
@@ -209,6 +216,31 @@ MODEL_TYPES = {"name": "str", "installPath": "str", "description": "str", "param
 MODEL_UPDATABLE = ("name", "installPath", "description", "vendor", "parameters", "modelCenterUuid",
                    "recommendedGpuNum", "gpuConstraintDescription", "modelId", "defaultModelServiceUuid",
                    "modelClassifications")
+# AddModelService / UpdateModelService (Java SDK AddModelServiceAction, UpdateModelServiceAction)
+SERVICE_TYPES = {"name": "str", "description": "str", "yaml": "str", "modelCenterUuid": "str", "requestCpu": "int",
+                 "requestMemory": "int", "gpuComputeCapability": "str", "installPath": "str", "system": "bool",
+                 "startCommand": "str", "containerCommand": "str", "containerArgs": "str", "pythonVersion": "str",
+                 "condaVersion": "str", "zoneUuid": "str", "type": "str", "source": "str", "framework": "str",
+                 "modelUuids": "list", "architectureImages": "objects", "supportDistributed": "bool",
+                 "vendorToSpecUuidsMap": "map", "resourceUuid": "str", "tagUuids": "list", "dockerImage": "str",
+                 "vmImageUuid": "str"}
+SERVICE_UPDATABLE = ("name", "description", "yaml", "requestCpu", "requestMemory", "gpuComputeCapability",
+                     "startCommand", "pythonVersion", "type", "framework")
+SERVICE_KINDS = ("Endpoint", "FineTune", "ModelEval", "App")
+SERVICE_SOURCES = ("Other", "Bentoml", "HuggingFace")
+
+
+# ``size`` of AddModel: the seed page says Long with no unit; its example is 102400 for a 32B model, which
+# is absurd in bytes or KiB and right in MiB (100 GiB), while the inventory's separate
+# ``artifactSizeBytes`` is documented in bytes. Guess: size is MiB, and artifactSizeBytes = size * 2**20.
+SIZE_UNIT_BYTES = 1024 * 1024
+_SEMVER = re.compile(r"v?(\d+)\.(\d+)\.(\d+)([-+].*)?")
+
+
+def semver(version: str | None) -> str | None:
+    """versionSemver: the version when it reads as semantic (a leading "v" dropped); a guess."""
+    m = _SEMVER.fullmatch(version or "")
+    return version.lstrip("v") if m and version else None
 
 
 def gpu_num(value: str | None) -> Any:
@@ -227,7 +259,7 @@ def _resource_uuid(store: Store, params: dict[str, Any]) -> str:
         return new_uuid()
     if not _HEX32.fullmatch(ru):
         raise invalid(f"resourceUuid[{ru}] is not a valid uuid (32 lower-case hex characters)")
-    if store.get(P, MODEL, ru) or store.get(P, CENTER, ru):
+    if store.get(P, MODEL, ru) or store.get(P, CENTER, ru) or store.get(P, SERVICE, ru):
         raise invalid(f"resourceUuid[{ru}] is already used by another resource")
     return ru
 
@@ -285,12 +317,16 @@ def delete_model_center(store: Store, uid: str, mode: str) -> dict[str, Any]:
             return {}
         raise not_found(f"Unable to find ModelCenterVO[uuid:{uid}]")
     models = [m for m in store.list(P, MODEL) if m.get("modelCenterUuid") == uid]
-    if models and mode != "Enforcing":
+    services = [s for s in store.list(P, SERVICE) if s.get("modelCenterUuid") == uid]
+    if (models or services) and mode != "Enforcing":
         raise ZsError("SYS.1006", "Operation error",
-                      f"model center[uuid:{uid}] still has {len(models)} model(s); delete them first "
-                      "or use deleteMode=Enforcing")
+                      f"model center[uuid:{uid}] still has {len(models)} model(s) and {len(services)} model "
+                      "service(s); delete them first or use deleteMode=Enforcing")
     for m in models:
         store.delete(P, MODEL, m["uuid"])
+    for svc in services:
+        _unbind_service(store, svc["uuid"])
+        store.delete(P, SERVICE, svc["uuid"])
     store.delete(P, CENTER, uid)
     return {}
 
@@ -299,6 +335,7 @@ def add_model(store: Store, params: dict[str, Any], tags: dict[str, Any]) -> dic
     params = {**params, "_api": "APIAddModelMsg"}
     for name in ("name", "installPath", "modelCenterUuid"):
         _str(params, name, required=True, max_len=255 if name == "name" else 2048)
+    _str(params, "description", max_len=255)
     _str(params, "recommendedGpuNum", max_len=255)
     _str(params, "gpuConstraintDescription", max_len=512)
     _str(params, "modelId", max_len=255)
@@ -310,9 +347,13 @@ def add_model(store: Store, params: dict[str, Any], tags: dict[str, Any]) -> dic
     center = params["modelCenterUuid"]
     if store.get(P, CENTER, center) is None:
         raise not_found(f"Unable to find ModelCenterVO[uuid:{center}]")
+    services = list(dict.fromkeys(params.get("modelServiceUuids") or []))
+    default = params.get("defaultModelServiceUuid")
+    for svc in services + ([default] if default and default not in services else []):
+        if store.get(P, SERVICE, svc) is None:
+            raise not_found(f"Unable to find ModelServiceVO[uuid:{svc}]")
     uid = _resource_uuid(store, params)
     now = time.time()
-    services = params.get("modelServiceUuids") or []
     doc = {"uuid": uid, "name": params["name"], "description": params.get("description"),
            "installPath": params["installPath"], "parameters": params.get("parameters"), "modelCenterUuid": center,
            "logo": params.get("logo"), "vendor": params.get("vendor"), "modelId": params.get("modelId"),
@@ -320,10 +361,11 @@ def add_model(store: Store, params: dict[str, Any], tags: dict[str, Any]) -> dic
            "type": "Custom", "minGpuMemory": None, "recommendedGpuMemory": None,
            "recommendedGpuNum": gpu_num(params.get("recommendedGpuNum")),
            "gpuConstraintDescription": params.get("gpuConstraintDescription"),
-           "versionSemver": None, "isLatestVersion": True, "artifactChecksum": None, "artifactSizeBytes": None,
-           "architectureType": None, "frameworkVersion": None, "requiredAccelerator": None, "pipelineTag": None,
-           "modelServiceRefs": [{"modelUuid": uid, "modelServiceUuid": s,
-                                 "isDefault": s == params.get("defaultModelServiceUuid")} for s in services],
+           "versionSemver": semver(params.get("version")), "isLatestVersion": True, "artifactChecksum": None,
+           "artifactSizeBytes": None if params.get("size") is None else params["size"] * SIZE_UNIT_BYTES,
+           "architectureType": None, "frameworkVersion": None, "requiredAccelerator": None,
+           "pipelineTag": None,
+           "modelServiceRefs": [_ref(uid, s, s == default) for s in services],
            "modelClassifications": [], "extraGpuMemRequest": None,
            "createDate": gson_date(now), "lastOpDate": gson_date(now),
            "_shareMode": share, "_tagUuids": params.get("tagUuids") or [], "_token": params.get("token"),
@@ -338,11 +380,14 @@ def update_model(store: Store, uid: str, params: dict[str, Any]) -> dict[str, An
         raise not_found(f"Unable to find ModelVO[uuid:{uid}]")
     for name in ("name", "installPath", "description", "vendor", "parameters", "modelCenterUuid",
                  "recommendedGpuNum", "modelId", "defaultModelServiceUuid"):
-        _str(params, name, max_len=255 if name != "description" else 2048)
+        _str(params, name, max_len=255)
     _str(params, "gpuConstraintDescription", max_len=512)
     center = params.get("modelCenterUuid")
     if center is not None and store.get(P, CENTER, center) is None:
         raise not_found(f"Unable to find ModelCenterVO[uuid:{center}]")
+    default = params.get("defaultModelServiceUuid")
+    if default and store.get(P, SERVICE, default) is None:
+        raise not_found(f"Unable to find ModelServiceVO[uuid:{default}]")
     changed = {k: params[k] for k in MODEL_UPDATABLE if params.get(k) is not None}
     if "recommendedGpuNum" in changed:
         changed["recommendedGpuNum"] = gpu_num(changed["recommendedGpuNum"])
@@ -350,6 +395,9 @@ def update_model(store: Store, uid: str, params: dict[str, Any]) -> dict[str, An
         changed["_defaultModelServiceUuid"] = changed.pop("defaultModelServiceUuid")
     if params.get("clearDefaultModelService"):
         changed["_defaultModelServiceUuid"] = None
+    if "_defaultModelServiceUuid" in changed:
+        changed["modelServiceRefs"] = [{**r, "isDefault": r["modelServiceUuid"] == changed["_defaultModelServiceUuid"]}
+                                       for r in doc.get("modelServiceRefs") or []]
     if changed:
         doc.update(changed)
         doc["lastOpDate"] = gson_date(time.time())
@@ -366,8 +414,126 @@ def delete_model(store: Store, uid: str, mode: str) -> dict[str, Any]:
     return {}
 
 
+def _ref(model_uuid: str, service_uuid: str, is_default: bool) -> dict[str, Any]:
+    """A ModelServiceRefInventory (Java SDK): uuid, modelUuid, modelServiceUuid, isDefault."""
+    return {"uuid": new_uuid(), "modelUuid": model_uuid, "modelServiceUuid": service_uuid, "isDefault": is_default}
+
+
+def _unbind_service(store: Store, service_uuid: str) -> None:
+    for model in store.list(P, MODEL):
+        refs = model.get("modelServiceRefs") or []
+        kept = [r for r in refs if r.get("modelServiceUuid") != service_uuid]
+        if len(kept) != len(refs):
+            model["modelServiceRefs"] = kept
+            if model.get("_defaultModelServiceUuid") == service_uuid:
+                model["_defaultModelServiceUuid"] = None
+            store.put(P, MODEL, model["uuid"], model)
+
+
+def service_refs(store: Store, service_uuid: str) -> list[dict[str, Any]]:
+    """The bindings of one service, as the models hold them (one source of truth)."""
+    return [r for m in store.list(P, MODEL) for r in m.get("modelServiceRefs") or []
+            if r.get("modelServiceUuid") == service_uuid]
+
+
+def _enum(params: dict[str, Any], name: str, valid: tuple[str, ...]) -> None:
+    v = params.get(name)
+    if v is not None and v not in valid:
+        raise invalid(f"field[{name}] must be one of {list(valid)}, but got {v}")
+
+
+def _positive(params: dict[str, Any], name: str) -> None:
+    v = params.get(name)
+    if v is not None and v < 1:
+        raise invalid(f"field[{name}] must be at least 1, but got {v}")
+
+
+def add_model_service(store: Store, params: dict[str, Any], tags: dict[str, Any]) -> dict[str, Any]:
+    """AddModelService: a service definition only (deployModelService is not emulated)."""
+    params = {**params, "_api": "APIAddModelServiceMsg"}
+    for name in ("name", "yaml", "modelCenterUuid", "installPath", "startCommand"):
+        _str(params, name, required=True, max_len=255 if name == "name" else None)
+    for name in ("requestCpu", "requestMemory"):
+        if params.get(name) is None:
+            raise invalid(f"field[{name}] of message type[APIAddModelServiceMsg] is mandatory, can not be null")
+        _positive(params, name)
+    _str(params, "description", max_len=2048)
+    _enum(params, "type", SERVICE_KINDS)
+    _enum(params, "source", SERVICE_SOURCES)
+    center = params["modelCenterUuid"]
+    if store.get(P, CENTER, center) is None:
+        raise not_found(f"Unable to find ModelCenterVO[uuid:{center}]")
+    models = list(dict.fromkeys(params.get("modelUuids") or []))
+    for model in models:
+        if store.get(P, MODEL, model) is None:
+            raise not_found(f"Unable to find ModelVO[uuid:{model}]")
+    images = params.get("architectureImages") or []
+    uid = _resource_uuid(store, params)
+    now = time.time()
+    doc = {"uuid": uid, "name": params["name"], "description": params.get("description"), "readme": None,
+           "yaml": params["yaml"], "requestCpu": params["requestCpu"], "requestMemory": params["requestMemory"],
+           "modelCenterUuid": center, "type": params.get("type") or "Endpoint", "framework": params.get("framework"),
+           "source": params.get("source") or "Other", "size": None, "system": bool(params.get("system")),
+           "gpuComputeCapability": params.get("gpuComputeCapability"), "installPath": params["installPath"],
+           "pythonVersion": params.get("pythonVersion"), "condaVersion": params.get("condaVersion"),
+           "startCommand": params["startCommand"], "containerCommand": params.get("containerCommand"),
+           "containerArgs": params.get("containerArgs"), "supportDistributed": bool(params.get("supportDistributed")),
+           "cpuArchitectures": sorted({i["cpuArchitecture"] for i in images if isinstance(i.get("cpuArchitecture"), str)}),
+           "vendorToSpecUuidsMap": params.get("vendorToSpecUuidsMap") or {}, "modelServiceRefs": [],
+           "modelServiceImages": images, "createDate": gson_date(now), "lastOpDate": gson_date(now),
+           "_zoneUuid": params.get("zoneUuid"), "_tagUuids": params.get("tagUuids") or [], "_created": now, **tags}
+    store.put(P, SERVICE, uid, doc)
+    for model_uuid in models:
+        model = store.get(P, MODEL, model_uuid)
+        assert model is not None
+        model["modelServiceRefs"] = [*(model.get("modelServiceRefs") or []), _ref(model_uuid, uid, False)]
+        store.put(P, MODEL, model_uuid, model)
+    return {"inventory": render_service(store, doc)}
+
+
+def update_model_service(store: Store, uid: str, params: dict[str, Any]) -> dict[str, Any]:
+    doc = store.get(P, SERVICE, uid)
+    if doc is None:
+        raise not_found(f"Unable to find ModelServiceVO[uuid:{uid}]")
+    _str(params, "name", max_len=255)
+    _str(params, "description", max_len=2048)
+    for name in ("requestCpu", "requestMemory"):
+        _positive(params, name)
+    _enum(params, "type", SERVICE_KINDS)
+    _enum(params, "framework", SERVICE_SOURCES)  # UpdateModelServiceAction's validValues (a copy of source's)
+    changed = {k: params[k] for k in SERVICE_UPDATABLE if params.get(k) is not None}
+    changed.update({f"_{k}": params[k] for k in ("dockerImage", "vmImageUuid") if params.get(k) is not None})
+    if changed:
+        doc.update(changed)
+        doc["lastOpDate"] = gson_date(time.time())
+        store.put(P, SERVICE, uid, doc)
+    return {"inventory": render_service(store, doc)}
+
+
+def delete_model_service(store: Store, uid: str, mode: str) -> dict[str, Any]:
+    if store.get(P, SERVICE, uid) is None:
+        if setting(store, "delete_missing_succeeds"):
+            return {}
+        raise not_found(f"Unable to find ModelServiceVO[uuid:{uid}]")
+    refs = service_refs(store, uid)
+    if refs and mode != "Enforcing":
+        raise ZsError("SYS.1006", "Operation error",
+                      f"model service[uuid:{uid}] is bound to {len(refs)} model(s); unbind them first "
+                      "or use deleteMode=Enforcing")
+    _unbind_service(store, uid)
+    store.delete(P, SERVICE, uid)
+    return {}
+
+
+def render_service(store: Store, doc: dict[str, Any]) -> dict[str, Any]:
+    return render({**doc, "modelServiceRefs": service_refs(store, doc["uuid"])})
+
+
 # -- jobs -------------------------------------------------------------------------------------
 OPERATIONS = {
+    "APIAddModelServiceMsg": lambda s, r: add_model_service(s, r["params"], r["tags"]),
+    "APIUpdateModelServiceMsg": lambda s, r: update_model_service(s, r["uuid"], r["params"]),
+    "APIDeleteModelServiceMsg": lambda s, r: delete_model_service(s, r["uuid"], r["deleteMode"]),
     "APIAddModelCenterMsg": lambda s, r: add_model_center(s, r["params"], r["tags"]),
     "APIUpdateModelCenterMsg": lambda s, r: update_model_center(s, r["uuid"], r["params"]),
     "APIDeleteModelCenterMsg": lambda s, r: delete_model_center(s, r["uuid"], r["deleteMode"]),
@@ -534,6 +700,8 @@ def _int_param(params: dict[str, str], name: str, default: int) -> int:
 def query(store: Store, kind: str, q: list[str], params: dict[str, str]) -> dict[str, Any]:
     settle(store)
     docs = store.list(P, kind)
+    if kind == SERVICE:  # bindings live on the models: show them on the service too
+        docs = [{**d, "modelServiceRefs": service_refs(store, d["uuid"])} for d in docs]
     fields = {k for d in docs for k in d if not k.startswith("_")}  # internal keys are not queryable
     for cond in q:
         field, op, value = parse_condition(cond)

@@ -20,8 +20,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from emulator.core import jsonbody
 from emulator.core.store import Store
 from emulator.zstack import models as m
+from emulator.zstack.openapi import operation as doc
 from emulator.zstack.models import TextError, ZsError
 
 TEXT = "text/plain;charset=UTF-8"
@@ -56,7 +58,7 @@ def _body(raw: bytes) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw)
+        body = jsonbody.loads(raw)  # never RecursionError (a 500) on deep nesting
     except ValueError:
         raise TextError(400, "Unable to parse the request body as JSON") from None
     if not isinstance(body, dict):
@@ -79,6 +81,14 @@ def _v1_path(request: Request) -> str:
     path = request.url.path
     at = path.find("/v1/")
     return path[at:] if at >= 0 else path
+
+
+def own_base(request: Request) -> str:
+    """The emulator's own address as this request reached it (scheme, ``Host``, port), with the
+    path up to ``/v1`` (the platform prefix, i.e. ZStack's context path ``/zstack``)."""
+    path = request.url.path
+    at = path.find("/v1/")
+    return f"{request.url.scheme}://{request.url.netloc}{path[:at] if at >= 0 else ''}"
 
 
 def authenticate(store: Store, request: Request) -> ZsError | None:
@@ -122,7 +132,7 @@ def build_router(store: Store) -> APIRouter:
     r = APIRouter(tags=["zstack"])
 
     def accepted(request: Request, job: str) -> Response:
-        base = m.setting(store, "location_base").rstrip("/")
+        base = (m.setting(store, "location_base") or own_base(request)).rstrip("/")
         return _json(202, {"location": f"{base}/v1/api-jobs/{job}",
                            "apiTimeout": m.setting(store, "api_timeout_ms")})
 
@@ -167,7 +177,7 @@ def build_router(store: Store) -> APIRouter:
         return await run_async(request, api, {"uuid": uuid, "deleteMode": mode})
 
     # -- identity --------------------------------------------------------------------------
-    @r.put("/v1/accounts/login")
+    @r.put("/v1/accounts/login", openapi_extra=doc("plain", "login", authenticated=False))
     @_errors
     async def login(request: Request) -> Response:
         return _json(200, m.login(store, _body(await request.body())))
@@ -184,7 +194,7 @@ def build_router(store: Store) -> APIRouter:
         return _json(200, {})
 
     # -- jobs ------------------------------------------------------------------------------
-    @r.get("/v1/api-jobs/{uuid}")
+    @r.get("/v1/api-jobs/{uuid}", openapi_extra=doc("plain", authenticated=False))
     @_errors
     async def job(uuid: str) -> Response:
         status, body = m.job_result(store, uuid)
@@ -198,56 +208,82 @@ def build_router(store: Store) -> APIRouter:
         return _text(405, f"Method {request.method} is not supported on {request.url.path}")
 
     # -- model centers ---------------------------------------------------------------------
-    @r.post("/v1/ai/model-centers")
+    @r.post("/v1/ai/model-centers", openapi_extra=doc("job", "add_center"))
     @_errors
     async def add_center(request: Request) -> Response:
         return await create(request, "APIAddModelCenterMsg", m.CENTER_TYPES)
 
-    @r.get("/v1/ai/model-centers")
+    @r.get("/v1/ai/model-centers", openapi_extra=doc("query"))
     @_errors
     async def query_centers(request: Request) -> Response:
         return query(request, m.CENTER)
 
-    @r.get("/v1/ai/model-centers/{uuid}")
+    @r.get("/v1/ai/model-centers/{uuid}", openapi_extra=doc("query"))
     @_errors
     async def get_center(request: Request, uuid: str) -> Response:
         return query(request, m.CENTER, uuid)
 
-    @r.put("/v1/ai/model-centers/{uuid}")
+    @r.put("/v1/ai/model-centers/{uuid}", openapi_extra=doc("job", "update_center"))
     @_errors
     async def update_center(request: Request, uuid: str) -> Response:
         return await update(request, "APIUpdateModelCenterMsg", "updateModelCenter", m.CENTER_TYPES, uuid)
 
-    @r.delete("/v1/ai/model-centers/{uuid}")
+    @r.delete("/v1/ai/model-centers/{uuid}", openapi_extra=doc("delete"))
     @_errors
     async def delete_center(request: Request, uuid: str) -> Response:
         return await delete(request, "APIDeleteModelCenterMsg", uuid)
 
     # -- models ----------------------------------------------------------------------------
-    @r.post("/v1/ai/models")
+    @r.post("/v1/ai/models", openapi_extra=doc("job", "add_model"))
     @_errors
     async def add_model(request: Request) -> Response:
         return await create(request, "APIAddModelMsg", m.MODEL_TYPES)
 
-    @r.get("/v1/ai/models")
+    @r.get("/v1/ai/models", openapi_extra=doc("query"))
     @_errors
     async def query_models(request: Request) -> Response:
         return query(request, m.MODEL)
 
-    @r.get("/v1/ai/models/{uuid}")
+    @r.get("/v1/ai/models/{uuid}", openapi_extra=doc("query"))
     @_errors
     async def get_model(request: Request, uuid: str) -> Response:
         return query(request, m.MODEL, uuid)
 
-    @r.put("/v1/ai/models/{uuid}")
+    @r.put("/v1/ai/models/{uuid}", openapi_extra=doc("job", "update_model"))
     @_errors
     async def update_model(request: Request, uuid: str) -> Response:
         return await update(request, "APIUpdateModelMsg", "updateModel", m.MODEL_TYPES, uuid)
 
-    @r.delete("/v1/ai/models/{uuid}")
+    @r.delete("/v1/ai/models/{uuid}", openapi_extra=doc("delete"))
     @_errors
     async def delete_model(request: Request, uuid: str) -> Response:
         return await delete(request, "APIDeleteModelMsg", uuid)
+
+    # -- model services (definitions only: deployModelService and instance groups are not served) -----
+    @r.post("/v1/ai/model-services", openapi_extra=doc("job", "add_service"))
+    @_errors
+    async def add_service(request: Request) -> Response:
+        return await create(request, "APIAddModelServiceMsg", m.SERVICE_TYPES)
+
+    @r.get("/v1/ai/model-services", openapi_extra=doc("query"))
+    @_errors
+    async def query_services(request: Request) -> Response:
+        return query(request, m.SERVICE)
+
+    @r.get("/v1/ai/model-services/{uuid}", openapi_extra=doc("query"))
+    @_errors
+    async def get_service(request: Request, uuid: str) -> Response:
+        return query(request, m.SERVICE, uuid)
+
+    @r.put("/v1/ai/model-services/{uuid}", openapi_extra=doc("job", "update_service"))
+    @_errors
+    async def update_service(request: Request, uuid: str) -> Response:
+        return await update(request, "APIUpdateModelServiceMsg", "updateModelService", m.SERVICE_TYPES, uuid)
+
+    @r.delete("/v1/ai/model-services/{uuid}", openapi_extra=doc("delete"))
+    @_errors
+    async def delete_service(request: Request, uuid: str) -> Response:
+        return await delete(request, "APIDeleteModelServiceMsg", uuid)
 
     # -- anything else -----------------------------------------------------------------------
     @r.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],

@@ -10,6 +10,7 @@ from providers.core.errors import (
     ProviderError,
     ResourceError,
     TransportError,
+    UpdatedButFailed,
     WaitTimeout,
 )
 from providers.core.fields import Inputs, Outputs, RuleError, prop
@@ -23,6 +24,6 @@ from providers.core.wait import Backoff, Poll, wait_for
 __all__ = [
     "ApiClient", "ApiError", "Backoff", "ClientSettings", "ConfigError", "Created", "CreatedButFailed", "DynamicProvider",
     "FailedState", "Handler", "Inputs", "NotFoundError", "Observed", "Outputs", "PlatformSettings", "Poll",
-    "ProviderError", "Resource", "ResourceError", "RetryPolicy", "RuleError", "TransportError", "VendorError",
+    "ProviderError", "Resource", "ResourceError", "RetryPolicy", "RuleError", "TransportError", "UpdatedButFailed", "VendorError",
     "WaitTimeout", "emulator_enabled", "emulator_url", "endpoint_setting", "is_import", "prop", "progress", "runtime", "setting", "shared_client", "wait_for",
 ]

@@ -120,3 +120,17 @@ class CreatedButFailed(ProviderError):
         self.id = id
         self.outputs = outputs  # the handler's Outputs model, as far as it is known
         self.cleanup = cleanup
+
+
+class UpdatedButFailed(ProviderError):
+    """Update failed after the platform took the change (e.g. a sync whose listing then failed).
+
+    ``outputs`` (the handler's Outputs model) is what the platform shows now. Under the project's
+    provider server the engine records them with the error (a partial failure), so state does not
+    keep showing the outputs of the last good update; the next ``up`` tries the update again. The
+    stock server cannot record them: the error then says what the state still shows.
+    """
+
+    def __init__(self, message: str, *, outputs: object) -> None:
+        super().__init__(message)
+        self.outputs = outputs

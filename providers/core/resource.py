@@ -36,7 +36,7 @@ from pulumi.output import Unknown
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from providers.core import runtime
-from providers.core.errors import CreatedButFailed, NotFoundError, ProviderError, ResourceError
+from providers.core.errors import CreatedButFailed, NotFoundError, ProviderError, ResourceError, UpdatedButFailed
 from providers.core.fields import Inputs, Marks, Outputs, RuleError, marks_of
 from providers.core.settings import PlatformSettings, shared_client
 
@@ -371,6 +371,7 @@ def _same(old: Any, new: Any, marks: Marks) -> bool:
 
 # Marks the state of a create that failed after the platform accepted the object.
 INIT_ERROR_KEY = "__init_error"
+UPDATE_ERROR_KEY = "__update_error"  # an update the platform took but that then failed: run it again
 # The engine's wire value for "not known until apply".
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 _impl_lock = threading.Lock()
@@ -503,6 +504,11 @@ class DynamicProvider(dynamic.ResourceProvider):
         old, new = self._stored_inputs(olds), self._stored_inputs(news)
         changed = [n for n, m in fields.items() if not _same(old.get(n), new.get(n), m)]
         replaces = [n for n in changed if fields[n].replace]
+        if UPDATE_ERROR_KEY in olds and not replaces:
+            # The last update failed after the platform took it: run it again, even with no change.
+            result = dynamic.DiffResult(changes=True, replaces=[], stables=[])
+            result.detailed = {**{n: "update" for n in changed}, UPDATE_ERROR_KEY: "delete"}  # type: ignore[attr-defined]
+            return result
         detailed = {}
         for n in changed:
             was, now = old.get(n), new.get(n)
@@ -590,8 +596,9 @@ class DynamicProvider(dynamic.ResourceProvider):
         if seen is None:
             return dynamic.ReadResult(None, {})
         state = self._state(seen.inputs, seen.outputs)
-        if INIT_ERROR_KEY in props:  # still the failed create: keep it marked for replacement
-            state[INIT_ERROR_KEY] = props[INIT_ERROR_KEY]
+        for key in (INIT_ERROR_KEY, UPDATE_ERROR_KEY):  # still failed: keep it marked (replace / update again)
+            if key in props:
+                state[key] = props[key]
         return dynamic.ReadResult(id, state, canonical(seen.inputs))
 
     def import_read(self, id: str) -> dynamic.ReadResult:
@@ -619,9 +626,23 @@ class DynamicProvider(dynamic.ResourceProvider):
         old, new = canonical(old_inputs), canonical(new_inputs)
         fields = self._input_fields()
         real = [n for n, m in fields.items() if not m.local and not _same(old.get(n), new.get(n), m)]
-        if real:
-            outputs = self.impl.update(id, old_inputs, new_inputs, outputs)
+        if real or UPDATE_ERROR_KEY in olds:
+            try:
+                outputs = self.impl.update(id, old_inputs, new_inputs, outputs)
+            except UpdatedButFailed as exc:
+                if runtime.partial_state_supported:
+                    raise  # the server records the outputs seen with the error
+                raise ProviderError(f"{exc.message}; the platform has the new values, but the stock provider "
+                                    "server cannot record that, so state still shows the last good update "
+                                    "until the next `pulumi up` retries it") from None
         return dynamic.UpdateResult(self._state(new_inputs, outputs))
+
+    def failed_update_state(self, news: dict[str, Any], exc: UpdatedButFailed) -> dict[str, Any]:
+        """The state recorded for an update that failed after the platform took the change."""
+        fields = self.handler.Inputs.model_fields
+        inputs = {k: v for k, v in news.items() if k in fields}
+        outputs = exc.outputs.model_dump(mode="json") if isinstance(exc.outputs, BaseModel) else {}
+        return {**inputs, **outputs, UPDATE_ERROR_KEY: exc.message}
 
     @_guarded("delete")
     def delete(self, id: str, props: dict[str, Any]) -> None:

@@ -13,7 +13,9 @@ programs written for the stock server run unchanged. For the project's providers
 * **Import.** Read without prior state finds the handler from the URN's type and reads by id.
 * **Partial failures.** A create that fails after the platform accepted the object
   (``CreatedButFailed``) is recorded in state with the engine's resource-init-error detail; the
-  next ``up`` replaces it, ``destroy`` removes it.
+  next ``up`` replaces it, ``destroy`` removes it. An update that fails after the platform took
+  the change (``UpdatedButFailed``) is recorded the same way with the outputs seen then, so state
+  does not keep showing the last good update; the next ``up`` runs the update again.
 * **Timeouts.** ``custom_timeouts`` (create/update/delete) become the deadline of every wait.
 * **Concurrency.** ``AIMODELS_PROVIDER_WORKERS`` calls at once (default 64, the stock server: 4).
 * **Progress on the resource's row.** Progress lines go to the engine's log with the URN.
@@ -45,7 +47,7 @@ from pulumi.runtime import Settings, configure, rpc
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, plugin_pb2, provider_pb2, provider_pb2_grpc
 
 from providers.core import runtime
-from providers.core.errors import CreatedButFailed, ProviderError, ResourceError
+from providers.core.errors import CreatedButFailed, ProviderError, ResourceError, UpdatedButFailed
 from providers.core.resource import DynamicProvider, handler_for
 
 PROVIDER_KEY = "__provider"
@@ -282,7 +284,19 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
                 else:
                     outs = {k: v for k, v in news.items() if k != PROVIDER_KEY}
             else:
-                outs = dict(provider.update(request.id, olds, news).outs or {})
+                try:
+                    outs = dict(provider.update(request.id, olds, news).outs or {})
+                except ResourceError as exc:
+                    if isinstance(exc.cause, UpdatedButFailed) and isinstance(provider, DynamicProvider):
+                        # A partial failure: the engine records what the platform shows now.
+                        state = provider.failed_update_state(news, exc.cause)
+                        state[PROVIDER_KEY] = news[PROVIDER_KEY]
+                        inputs = {k: v for k, v in news.items() if not k.startswith("__") or k == PROVIDER_KEY}
+                        detail = provider_pb2.ErrorResourceInitFailed(
+                            id=request.id, properties=_serialize(state), inputs=_serialize(inputs),
+                            reasons=[exc.message])
+                        raise CallFailed(exc.message, [detail]) from None
+                    raise
             outs[PROVIDER_KEY] = news[PROVIDER_KEY]
             return provider_pb2.UpdateResponse(properties=_serialize(outs))
         return None

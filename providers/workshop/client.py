@@ -2,9 +2,16 @@
 
 Two layers of credentials (spec §2): every call is signed with the AppKey/AppSecret of an API
 Gateway app (``auth.GatewayAuth``); business calls also carry an ``apiToken``, either given in
-config or allocated once per provider process with ``POST /scc/allocate_token`` under a fixed
-token name, so every run acts as the same end user (the platform keys synced models by the
-token's owner and the ``modelId``).
+config or allocated with ``POST /scc/allocate_token`` under a fixed token name, so every run acts
+as the same end user (the platform keys synced models by the token's owner and the ``modelId``).
+
+An allocated token is reused across provider processes: the platform has no API to list the
+tokens an app made, so the client keeps the one it allocated in a per-user cache file
+(``workshop:tokenCache``, default ``$XDG_CACHE_HOME/aimodels`` or ``~/.cache/aimodels``; ``off``
+disables it), one file per endpoint, AppKey and token name, readable by the user alone (0600 in a
+0700 directory). Never in Pulumi state. A token alone cannot call the API: every call is also
+signed with the AppSecret. The file is dropped when the platform refuses the token or it is
+within a minute of expiring, and a new token is allocated and cached.
 
 Errors come in two shapes (spec §4): the gateway's own rejections (bad signature, stale
 timestamp) carry ``X-Ca-Error-Code`` / ``X-Ca-Error-Message`` headers; the service answers
@@ -14,9 +21,12 @@ Both become one-line ``ApiError``s with the vendor's code and message.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import threading
 import time
+from pathlib import Path
 from typing import Any, Literal
 
 import httpx
@@ -48,6 +58,20 @@ class WorkshopSettings(PlatformSettings):
                                                      description="where spSdModelSync carries apiToken")
     stage: str | None = setting(None, config="stage", env=["WORKSHOP_STAGE"], description="X-Ca-Stage")
     timeout_s: float = setting(30.0, config="timeoutSeconds", env=["WORKSHOP_TIMEOUT_SECONDS"], gt=0)
+    token_cache: str | None = setting(None, config="tokenCache", env=["WORKSHOP_TOKEN_CACHE"],
+                                      description="directory that keeps the allocated token between runs; "
+                                                  "unset: $XDG_CACHE_HOME/aimodels or ~/.cache/aimodels; off: none")
+
+    def token_cache_file(self) -> Path | None:
+        """Where the allocated token of this endpoint, app and token name is kept (None: nowhere)."""
+        if self.api_token or (self.token_cache or "").strip().lower() == "off":
+            return None
+        if self.token_cache:
+            folder = Path(self.token_cache).expanduser()
+        else:
+            folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "aimodels"
+        key = hashlib.sha256("\n".join([self.endpoint.rstrip("/"), self.app_key, self.token_name]).encode())
+        return folder / f"workshop-token-{key.hexdigest()[:24]}.json"
 
 
 class WorkshopClient(ApiClient):
@@ -99,9 +123,13 @@ class WorkshopClient(ApiClient):
     # -- the business token --------------------------------------------------------------
     def api_token(self) -> str:
         with self._token_lock:
-            if self._token and (self._token_expires_ms is None
-                                or self._token_expires_ms - TOKEN_MARGIN_MS > time.time() * 1000):
+            if self._token and self._fresh(self._token_expires_ms):
                 return self._token
+            cached = self._cached_token()
+            if cached is not None:
+                self._secrets.append(cached[0])
+                self._token, self._token_expires_ms = cached
+                return cached[0]
             body: dict[str, Any] = {"name": self.options.token_name}
             if self.options.scene_role_id:
                 body["sceneRoleId"] = self.options.scene_role_id
@@ -114,27 +142,74 @@ class WorkshopClient(ApiClient):
                                vendor_message="the reply carries no apiToken")
             self._secrets.append(token)  # redacted from any text we pass on
             self._token, self._token_expires_ms = token, data.get("tokenExpiredAt")
+            self._keep_token(token, self._token_expires_ms)
             return token
+
+    def _fresh(self, expires_ms: Any) -> bool:
+        return expires_ms is None or (isinstance(expires_ms, int) and expires_ms - TOKEN_MARGIN_MS > time.time() * 1000)
+
+    def _cached_token(self) -> tuple[str, int | None] | None:
+        path = self.options.token_cache_file()
+        if path is None:
+            return None
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+        token, expires = (data.get("apiToken"), data.get("tokenExpiredAt")) if isinstance(data, dict) else (None, None)
+        if not isinstance(token, str) or not token or not self._fresh(expires):
+            return None
+        return token, expires
+
+    def _keep_token(self, token: str, expires_ms: int | None) -> None:
+        """Write the token for the next process: a private file, replaced atomically. Best effort."""
+        path = self.options.token_cache_file()
+        if path is None:
+            return
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                json.dump({"apiToken": token, "tokenExpiredAt": expires_ms}, f)
+            os.replace(tmp, path)
+        except OSError:
+            pass  # no cache: the next process allocates its own token, as before
+
+    def _drop_cached(self, token: str | None) -> None:
+        path = self.options.token_cache_file()
+        if path is None or token is None:
+            return
+        try:
+            if json.loads(path.read_text()).get("apiToken") == token:
+                path.unlink()
+        except (OSError, ValueError, AttributeError):
+            pass
 
     def _forget_token(self) -> bool:
         """Drop an allocated token the platform refused; False when the token was given in config."""
         with self._token_lock:
             if self.options.api_token:
                 return False
+            self._drop_cached(self._token)
             self._token = None
             return True
 
     # -- model sync ----------------------------------------------------------------------
-    def sync_model(self, model: dict[str, Any]) -> list[dict[str, Any]]:
+    def sync_model(self, model: dict[str, Any], session: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """``POST /scc/spSdModelSync`` with the complete tree. An upsert keyed by ``modelId``, so a
-        retry after a lost reply is safe. Returns the reply's items (one object, or a list)."""
+        retry after a lost reply is safe. Returns the reply's items (one object, or a list).
+
+        ``session`` holds the page's other request parameters (roleId, sessionMode, expiredInSeconds,
+        customResourceConfigId); they travel where ``apiToken`` does (body or query)."""
+        extra = {k: v for k, v in (session or {}).items() if v is not None}
         for attempt in (1, 2):
             token = self.api_token()
             in_query = self.options.api_token_in == "query"
-            body = model if in_query else {"apiToken": token, **model}
+            body = model if in_query else {"apiToken": token, **extra, **model}
+            query = {"apiToken": token, **{k: str(v) for k, v in extra.items()}} if in_query else None
             try:
-                data = self.call("SyncModel", "/scc/spSdModelSync", body,
-                                 params={"apiToken": token} if in_query else None, idempotent=True)
+                data = self.call("SyncModel", "/scc/spSdModelSync", body, params=query, idempotent=True)
             except ApiError as exc:
                 if attempt == 1 and exc.code in TOKEN_CODES and self._forget_token():
                     continue

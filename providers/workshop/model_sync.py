@@ -23,7 +23,8 @@ import pulumi
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from providers.core import (Created, CreatedButFailed, FailedState, Handler, Inputs, Observed, Outputs, Poll,
-                            ProviderError, Resource, RuleError, WaitTimeout, prop, progress, wait_for)
+                            ProviderError, Resource, RuleError, UpdatedButFailed, WaitTimeout, prop, progress,
+                            wait_for)
 from providers.core.fields import marks_of
 from providers.workshop.client import WorkshopClient, WorkshopSettings
 
@@ -73,8 +74,8 @@ class Version(_Spec):
     @model_validator(mode="after")
     def _files(self) -> Version:
         primaries = [f.name for f in self.files if f.is_primary]
-        if len(primaries) != 1:
-            raise ValueError(f"version {self.model_version_id!r} must have exactly one file with is_primary=true "
+        if len(primaries) > 1:  # the seed: "A version can have only one primary model file" (none is allowed)
+            raise ValueError(f"version {self.model_version_id!r} can have only one file with is_primary=true "
                              f"(has {len(primaries)})")
         names = [f.name for f in self.files]
         if len(set(names)) != len(names):
@@ -97,6 +98,14 @@ class ModelSyncInputs(Inputs):
     wait_timeout_s: int = prop(1800, local=True, ge=1, le=24 * 3600)
     resync_on_refresh: bool = prop(False, local=True,
                                    description="refresh re-sends the declared tree (overwrites console edits)")
+    # The page's other request parameters, sent where apiToken goes. They are the session APIs'
+    # parameters and probably ignored by model sync (spec §3.2), so changing one re-sends nothing.
+    role_id: str | None = prop(None, local=True, min_length=1, description="roleId, sent with each sync")
+    session_mode: Literal[10, 20] | None = prop(None, local=True,
+                                                description="sessionMode: 10 session, 20 inference; sent with each sync")
+    expired_in_seconds: int | None = prop(None, local=True, ge=1, description="expiredInSeconds, sent with each sync")
+    custom_resource_config_ids: list[str] = prop([], local=True,
+                                                 description="customResourceConfigId (comma-joined), sent with each sync")
 
     @model_validator(mode="after")
     def _versions(self) -> ModelSyncInputs:
@@ -107,6 +116,13 @@ class ModelSyncInputs(Inputs):
         if len(set(names)) != len(names):
             raise RuleError("versions", "version names must be unique within the model")
         return self
+
+    def session(self) -> dict[str, Any]:
+        """The request parameters beside apiToken (unset ones left out)."""
+        ids = ",".join(self.custom_resource_config_ids) or None
+        return {k: v for k, v in {"roleId": self.role_id, "sessionMode": self.session_mode,
+                                  "expiredInSeconds": self.expired_in_seconds,
+                                  "customResourceConfigId": ids}.items() if v is not None}
 
     def wire(self) -> dict[str, Any]:
         """The request body of spSdModelSync, camelCase, unset optional fields left out."""
@@ -162,6 +178,12 @@ def outputs_from(inputs: ModelSyncInputs, items: list[dict[str, Any]]) -> ModelS
     return out
 
 
+# Models this provider process created: a delete of one of them in the same run is the old half of a
+# replacement that kept the model_id (create-before-delete), not a model leaving the stack. (A model
+# is created and removed from the stack in different runs, so in different provider processes.)
+_SYNCED: set[tuple[str, ...]] = set()
+
+
 class ModelSyncHandler(Handler[ModelSyncInputs, ModelSyncOutputs]):
     """Id: ``model_id`` (ours: the sync is an upsert keyed by it). Import: not possible (no read API).
     Refresh: there is no read API: keeps the last synced state and cannot see console changes; with
@@ -177,7 +199,13 @@ class ModelSyncHandler(Handler[ModelSyncInputs, ModelSyncOutputs]):
     def label(self, inputs: ModelSyncInputs) -> str:
         return f"{self.type_token} {getattr(inputs, 'model_id', None) or ''}".strip()
 
+    def _owner(self, model_id: str) -> tuple[str, ...]:
+        """Who a model belongs to on the platform: endpoint, app, token owner, and our modelId."""
+        o = self.client.options
+        return (o.endpoint.rstrip("/"), o.app_key, o.api_token and "given" or o.token_name, model_id)
+
     def create(self, inputs: ModelSyncInputs) -> Created[ModelSyncOutputs]:
+        _SYNCED.add(self._owner(inputs.model_id))  # from here on a resource of this run manages it
         outputs, failure = self._sync(inputs)
         if failure is not None:
             raise CreatedButFailed(
@@ -191,7 +219,7 @@ class ModelSyncHandler(Handler[ModelSyncInputs, ModelSyncOutputs]):
         if inputs.resync_on_refresh:
             progress(f"{self.label(inputs)}: resync_on_refresh is set: re-sending the declared tree "
                      "(this overwrites changes made in the console; it cannot detect them)")
-            return Observed(inputs, outputs_from(inputs, self.client.sync_model(inputs.wire())))
+            return Observed(inputs, outputs_from(inputs, self.client.sync_model(inputs.wire(), inputs.session())))
         progress(f"{self.label(inputs)}: the AI Creation Workshop has no read API; refresh keeps the last "
                  "synced state and cannot see changes made in the console (set resync_on_refresh=true to "
                  "re-send the declared tree)")
@@ -205,10 +233,16 @@ class ModelSyncHandler(Handler[ModelSyncInputs, ModelSyncOutputs]):
                      "sync should drop them from the model (the API cannot confirm it: check the console)")
         outputs, failure = self._sync(news)
         if failure is not None:
-            raise failure
+            # The platform holds the new tree now, not the one the state describes: record what was
+            # seen (e.g. Listing failed) instead of keeping the last good outputs (Listed).
+            raise UpdatedButFailed(failure.message, outputs=outputs) from None
         return outputs
 
     def delete(self, id: str, inputs: ModelSyncInputs, outputs: ModelSyncOutputs) -> None:
+        if self._owner(id) in _SYNCED:  # a replacement with the same model_id: it still manages the model
+            progress(f"{self.type_token} {id}: the replaced resource is removed from the stack; the model stays "
+                     "managed by its replacement (same model_id)")
+            return
         progress(f"warning: {self.type_token} {id}: removed from the stack only. The AI Creation Workshop has "
                  f"no delete API, so the model {id!r} and its versions stay on the platform; remove them in "
                  "the console's Model Management if they should go")
@@ -217,7 +251,7 @@ class ModelSyncHandler(Handler[ModelSyncInputs, ModelSyncOutputs]):
         """Send the tree; unless told not to wait, re-send it (there is no status query, and the
         upsert is harmless) until every file is Listed, one fails, or the deadline passes.
         Returns the last state seen and the failure, if any."""
-        seen = [outputs_from(inputs, self.client.sync_model(inputs.wire()))]
+        seen = [outputs_from(inputs, self.client.sync_model(inputs.wire(), inputs.session()))]
         if not inputs.wait_for_listing:
             return seen[0], None
 
@@ -227,7 +261,7 @@ class ModelSyncHandler(Handler[ModelSyncInputs, ModelSyncOutputs]):
             if fresh:
                 fresh.clear()
             else:
-                seen.append(outputs_from(inputs, self.client.sync_model(inputs.wire())))
+                seen.append(outputs_from(inputs, self.client.sync_model(inputs.wire(), inputs.session())))
             now = seen[-1]
             failed = [k for k, s in now.file_statuses.items() if s == LISTING_FAILED] or ["a file"]
             return Poll(now, now.listing_status or "no status", done=now.status == LISTED,
@@ -289,6 +323,14 @@ class ModelSync(Resource, handler=ModelSyncHandler):
     wait_timeout_s: pulumi.Output[int]
     resync_on_refresh: pulumi.Output[bool]
     """refresh re-sends the declared tree (overwrites console edits)"""
+    role_id: pulumi.Output[str | None]
+    """roleId, sent with each sync"""
+    session_mode: pulumi.Output[Literal[10, 20] | None]
+    """sessionMode: 10 session, 20 inference; sent with each sync"""
+    expired_in_seconds: pulumi.Output[int | None]
+    """expiredInSeconds, sent with each sync"""
+    custom_resource_config_ids: pulumi.Output[list[str]]
+    """customResourceConfigId (comma-joined), sent with each sync"""
     workshop_model_id: pulumi.Output[str]
     """the platform's id of the model, as the reply gives it"""
     status: pulumi.Output[int]
@@ -317,6 +359,10 @@ class ModelSync(Resource, handler=ModelSyncHandler):
         wait_for_listing: pulumi.Input[bool] = True,
         wait_timeout_s: pulumi.Input[int] = 1800,
         resync_on_refresh: pulumi.Input[bool] = False,
+        role_id: pulumi.Input[str] | None = None,
+        session_mode: pulumi.Input[Literal[10, 20]] | None = None,
+        expired_in_seconds: pulumi.Input[int] | None = None,
+        custom_resource_config_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None,
     ) -> None:
         """Declare one workshop:ModelSync.
 
@@ -338,6 +384,11 @@ class ModelSync(Resource, handler=ModelSyncHandler):
             wait_timeout_s: default 1800; provider-side only; ≥ 1; ≤ 86400.
             resync_on_refresh: refresh re-sends the declared tree (overwrites console edits); default false; provider-
                 side only.
+            role_id: roleId, sent with each sync; provider-side only; length ≥ 1.
+            session_mode: sessionMode: 10 session, 20 inference; sent with each sync; provider-side only.
+            expired_in_seconds: expiredInSeconds, sent with each sync; provider-side only; ≥ 1.
+            custom_resource_config_ids: customResourceConfigId (comma-joined), sent with each sync; default [];
+                provider-side only.
         """
         given = {
             "model_id": model_id,
@@ -353,6 +404,10 @@ class ModelSync(Resource, handler=ModelSyncHandler):
             "wait_for_listing": wait_for_listing,
             "wait_timeout_s": wait_timeout_s,
             "resync_on_refresh": resync_on_refresh,
+            "role_id": role_id,
+            "session_mode": session_mode,
+            "expired_in_seconds": expired_in_seconds,
+            "custom_resource_config_ids": custom_resource_config_ids,
         }
         super().__init__(resource_name, opts, **{k: v for k, v in given.items() if v is not None})
 # ---- END GENERATED ----

@@ -9,7 +9,12 @@ SessionAuth, in words
 3. An expired session is not refused at the HTTP layer: a synchronous API answers 503 with error
    code ``ID.1001``. The flow then logs in again and re-sends that request, once. (For an async API
    the 503 arrives on the job poll; the client re-submits the API once after ``expire()``.)
-Login failures raise :class:`LoginError` with the status and ZStack's code and details.
+Login failures raise :class:`LoginError` with the status and ZStack's code and details. The login
+gets the client's retries: 429, and 500/502/503/504 that do not carry ZStack's authentication error
+(``ID.1000``: a wrong password is not transient), are tried again after the client's back-off
+(``Retry-After`` honoured), so one refused login does not fail the whole operation. Repeating a
+login is harmless: it only makes one more session. A login that gets no answer at all raises out
+of the flow into the client's own request loop, which retries the whole request where that is safe.
 
 AccessKeyAuth, in words
 -----------------------
@@ -27,14 +32,17 @@ import hashlib
 import hmac
 import json
 import threading
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from email.utils import format_datetime
 
 import httpx
 
+from providers.core.http import RETRY_STATUSES, RetryPolicy, parse_retry_after
+from providers.core.progress import progress
 from providers.core.signing import Clock, utc_now
 
 SESSION_EXPIRED = "ID.1001"
+AUTHENTICATION_ERROR = "ID.1000"
 JOBS_PATH = "/v1/api-jobs/"
 
 
@@ -72,6 +80,14 @@ class SessionAuth(httpx.Auth):
         self._session: str | None = None
         self._lock = threading.Lock()
         self.logins = 0  # how many times we logged in (observable in tests)
+        # the owning client's retry policy and sleep (ZStackClient sets both; defaults for standalone use)
+        self.retry = RetryPolicy()
+        self.sleep: Callable[[float], None] = lambda seconds: None
+
+    def _transient(self, response: httpx.Response) -> bool:
+        if response.status_code == 429:
+            return True
+        return response.status_code in RETRY_STATUSES and error_code_of(response) != AUTHENTICATION_ERROR
 
     @property
     def session(self) -> str | None:
@@ -110,7 +126,15 @@ class SessionAuth(httpx.Auth):
             current = self._session
         if current is not None and current != stale:
             return current
-        response = yield self._login_request()
+        attempt = 0
+        while True:
+            attempt += 1
+            response = yield self._login_request()
+            if not self._transient(response) or attempt >= self.retry.attempts:
+                break
+            delay = self.retry.delay(attempt, parse_retry_after(response.headers.get("Retry-After")))
+            progress(f"zstack login: HTTP {response.status_code}, retry {attempt} in {delay:.1f}s")
+            self.sleep(delay)
         session = self._take_session(response)
         with self._lock:
             self._session = session

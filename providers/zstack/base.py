@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import StringConstraints
 
-from providers.core import CreatedButFailed, Handler, Inputs, Outputs, progress, prop
+from providers.core import (ApiError, CreatedButFailed, Handler, Inputs, Outputs, TransportError, progress,
+                            prop)
 from providers.core.fields import marks_of
 from providers.zstack.client import JobTimeout, ZStackClient, ZStackSettings, new_uuid
 
@@ -62,17 +63,37 @@ class ZStackHandler(Handler[I, O]):
                                   "change resource_uuid too, or unset it")]
 
     def submit_create(self, what: str, operation: str, path: str, param: dict[str, Any], inputs: Any,
-                      outputs: Callable[[str], O], delete: Callable[[str, float], None]) -> tuple[str, dict[str, Any]]:
+                      outputs: Callable[[dict[str, Any]], O],
+                      delete: Callable[[str, float], None]) -> tuple[str, dict[str, Any]]:
         """Run an Add API with ``resourceUuid`` chosen here, so the object is ours and findable.
 
-        Returns (uuid, inventory). If the job outlives the deadline the object may still appear:
-        CreatedButFailed carries its uuid and a cleanup that deletes it.
+        Returns (uuid, inventory). ``outputs`` renders an inventory (``{"uuid": ...}`` when only the
+        uuid is known). If the job outlives the deadline the object may still appear: CreatedButFailed
+        carries its uuid and a cleanup that deletes it. If the job answers a failure (or the server
+        an outage), the chosen uuid is looked up before the failure is believed: an object found
+        under it was made by this create, so it is reported as created-but-failed with that id,
+        never left behind unrecorded (the next ``up`` would make a second one).
         """
         uid = inputs.resource_uuid or new_uuid()
         body = {"param": {k: v for k, v in {**param, "resourceUuid": uid}.items() if v is not None and v != []},
                 "systemTags": list(inputs.system_tags), "userTags": list(inputs.user_tags)}
         try:
             result = self.client.call(operation, "POST", path, json=body, timeout_s=inputs.wait_timeout_s)
+        except ApiError as exc:
+            if exc.status < 500 or getattr(exc, "login", False):
+                raise  # refused before any job ran (a framework 400, a failed login): nothing was made
+            try:
+                found = self.client.get(f"Query{operation[3:]}", path, uid)
+            except (ApiError, TransportError) as lookup:
+                raise CreatedButFailed(
+                    f"{what}: {exc.message}; whether {uid} was created could not be checked ({lookup.message})",
+                    id=uid, outputs=outputs({"uuid": uid}),
+                    cleanup=lambda: delete(uid, inputs.wait_timeout_s)) from None
+            if found is None:
+                raise
+            progress(f"{what}: the job answered a failure, but {uid} exists: recording it as a failed create")
+            raise CreatedButFailed(f"{what}: {exc.message}; yet {uid} was created", id=uid,
+                                   outputs=outputs(found), cleanup=lambda: delete(uid, inputs.wait_timeout_s)) from None
         except JobTimeout as exc:
             timed_out = exc
 
@@ -81,10 +102,11 @@ class ZStackHandler(Handler[I, O]):
                 self.client.finish(timed_out, patience)
                 delete(uid, patience)
 
-            raise CreatedButFailed(f"{what}: {exc.message}", id=uid, outputs=outputs(uid), cleanup=cleanup) from None
+            raise CreatedButFailed(f"{what}: {exc.message}", id=uid, outputs=outputs({"uuid": uid}),
+                                   cleanup=cleanup) from None
         inventory = result.get("inventory") or self.client.get(f"Query{operation[3:]}", path, uid)
         if not inventory:
             raise CreatedButFailed(f"{what}: the job succeeded but {uid} is not listed", id=uid,
-                                   outputs=outputs(uid), cleanup=lambda: delete(uid, inputs.wait_timeout_s))
+                                   outputs=outputs({"uuid": uid}), cleanup=lambda: delete(uid, inputs.wait_timeout_s))
         progress(f"{what}: created {uid}")
         return uid, inventory

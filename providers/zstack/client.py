@@ -7,6 +7,10 @@ safely: the server answers ``Duplicate job uuid`` and we follow the job the firs
 A direct 200 (servers that finish at once) is accepted too. The ``location`` host may be an
 internal management-node address: like the official SDKs we keep only its ``/v1/api-jobs/<uuid>``
 suffix and poll through our own base URL.
+
+A job's 503 verdict is believed only when a second poll repeats it byte for byte (a finished job's
+result is kept for hours, an outage's 503 rarely repeats); a 503 without ZStack's error code is an
+outage and is ridden out until the deadline. The session login retries like any request (auth.py).
 """
 
 from __future__ import annotations
@@ -98,6 +102,9 @@ class ZStackClient(ApiClient):
         self.auth = settings.auth()
         super().__init__(ClientSettings(base_url=settings.base_url, timeout_s=settings.timeout_s), self.auth,
                          secrets=settings.secrets(), **kwargs)
+        if isinstance(self.auth, SessionAuth):  # the login inside the auth flow retries like any request
+            self.auth.retry = self.settings.retry
+            self.auth.sleep = lambda seconds: self._sleep(seconds)  # looked up per call: patchable
 
     # -- errors ------------------------------------------------------------------------------
     def parse_error(self, response: httpx.Response) -> VendorError:
@@ -129,9 +136,11 @@ class ZStackClient(ApiClient):
         try:
             return super().request(operation, method, path, **kwargs)
         except LoginError as exc:  # raised inside the auth flow, before our call was sent
-            raise ApiError(platform=self.platform, operation=f"{operation} (login)", method="PUT",
-                           path=self._path("/v1/accounts/login"), status=exc.status, code=exc.code,
-                           vendor_message=self.redact(exc.message)) from None
+            error = ApiError(platform=self.platform, operation=f"{operation} (login)", method="PUT",
+                             path=self._path("/v1/accounts/login"), status=exc.status, code=exc.code,
+                             vendor_message=self.redact(exc.message))
+            error.login = True  # type: ignore[attr-defined]  # our call never left: nothing happened
+            raise error from None
 
     # -- synchronous queries -------------------------------------------------------------------
     def query(self, operation: str, path: str, *conditions: str, **params: Any) -> list[dict[str, Any]]:
@@ -220,15 +229,31 @@ class ZStackClient(ApiClient):
             pass  # purged: it ended long ago
 
     def _wait_job(self, operation: str, job_path: str, timeout_s: float) -> httpx.Response:
+        """Poll until the job answers 200 or, twice in a row with the same body, 503.
+
+        A finished job's result is kept (hours), so its 503 verdict repeats on every poll; a 503 from
+        something in between (a proxy, an overloaded node) in ZStack's own error envelope looks the
+        same once but rarely twice. One confirming poll keeps such an answer from being taken as
+        the job's verdict (issue 18: it made creates that had succeeded look failed).
+        """
+        verdict: list[bytes] = []  # the 503 body of the previous poll, to be confirmed
+
         def poll() -> Poll[httpx.Response]:
             r = self.request(f"{operation} job", "GET", job_path, expect=(200, 202, 404, 503))
-            if r.status_code == 202:
-                return Poll(None, "running")
             if r.status_code == 404:
                 raise _JobUnknown(r.text)
-            if r.status_code == 503 and not self.parse_error(r).code:
-                raise self._error(f"{operation} job", "GET", job_path, r)  # an outage, not the job's answer
-            return Poll(r, "finished" if r.status_code == 200 else "failed", done=True)
+            if r.status_code == 503:
+                if not self.parse_error(r).code:
+                    verdict.clear()
+                    raise self._error(f"{operation} job", "GET", job_path, r)  # an outage, not the job's answer
+                if verdict != [r.content]:
+                    verdict[:] = [r.content]
+                    return Poll(None, "answered 503, confirming")
+                return Poll(r, "failed", done=True)
+            verdict.clear()
+            if r.status_code == 202:
+                return Poll(None, "running")
+            return Poll(r, "finished", done=True)
 
         return wait_for(f"zstack {operation}", poll, timeout_s=timeout_s)
 

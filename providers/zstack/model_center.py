@@ -77,8 +77,7 @@ class ModelCenterHandler(ZStackHandler[ModelCenterInputs, ModelCenterOutputs]):
         param = {api: getattr(inputs, name) for name, api in UPDATABLE.items()}
         param.update(zoneUuid=inputs.zone_uuid, tagUuids=inputs.tag_uuids)
         uid, inventory = self.submit_create(self.label(inputs), "AddModelCenter", PATH, param, inputs,
-                                            lambda u: ModelCenterOutputs(uuid=u),
-                                            lambda u, t: self._delete(u, inputs, t))
+                                            self._outputs, lambda u, t: self._delete(u, inputs, t))
         return Created(uid, self._outputs(inventory))
 
     def read(self, id: str, inputs: ModelCenterInputs, outputs: ModelCenterOutputs) -> Observed | None:
@@ -95,10 +94,11 @@ class ModelCenterHandler(ZStackHandler[ModelCenterInputs, ModelCenterOutputs]):
                outputs: ModelCenterOutputs) -> ModelCenterOutputs:
         change = {api: cleared(getattr(olds, name), getattr(news, name)) for name, api in UPDATABLE.items()
                   if getattr(olds, name) != getattr(news, name)}
-        if change:
-            self.client.call("UpdateModelCenter", "PUT", f"{PATH}/{id}", json={"updateModelCenter": change},
-                             timeout_s=news.wait_timeout_s)
-        inv = self.client.get("QueryModelCenter", PATH, id)
+        if not change:
+            return outputs
+        result = self.client.call("UpdateModelCenter", "PUT", f"{PATH}/{id}", json={"updateModelCenter": change},
+                                  timeout_s=news.wait_timeout_s)
+        inv = result.get("inventory") or self.client.get("QueryModelCenter", PATH, id)  # the job's result first
         return self._outputs(inv) if inv else outputs
 
     def delete(self, id: str, inputs: ModelCenterInputs, outputs: ModelCenterOutputs) -> None:

@@ -1,4 +1,6 @@
-"""ZStack: a model center (the NFS export the models live on) and one model registered in it.
+"""ZStack: a model center (the NFS export the models live on), a model service definition in it
+(how the model is served: definition only, deployment stays in ZStack, see docs/zstack.md) and one
+model registered in the center and bound to that service.
 
 ZStack is on-premises: the block is declared only when the stack config names a management node
 (``zstack:endpoint`` or ``zstack:host``), or targets the emulator (``aimodels:emulator``) with
@@ -31,6 +33,20 @@ def declare(env: str, config: EnvironmentConfig) -> dict[str, Any] | None:
         management_port=cfg.center_port,
         description="models served in this environment",
     )
+    service = zstack.ModelService(
+        "qwen-service",
+        name=f"{env}-qwen-vllm",
+        model_center_uuid=center.id,
+        yaml=SERVICE_YAML,
+        request_cpu=8,
+        request_memory=32 * 1024**3,
+        install_path=f"{cfg.center_url.rstrip('/')}/services/vllm",
+        start_command="python -m vllm.entrypoints.openai.api_server --model /models/current --port 8000",
+        source="HuggingFace",
+        framework="vLLM",
+        python_version="3.10",
+        description="OpenAI-compatible vLLM server for the chat model",
+    )
     model = zstack.Model(
         "qwen-model",
         name=f"{env}-qwen-1.5-32b",
@@ -42,5 +58,18 @@ def declare(env: str, config: EnvironmentConfig) -> dict[str, Any] | None:
         size=102400,
         recommended_gpu_num=cfg.gpu_num,
         user_tags=[f"environment::{env}"],
+        model_service_uuids=[service.id],
     )
-    return {"model_center_uuid": center.id, "model_uuid": model.id, "model_center_status": center.status}
+    return {"model_center_uuid": center.id, "model_service_uuid": service.id, "model_uuid": model.id,
+            "model_center_status": center.status}
+
+
+# The service definition ZStack keeps as an opaque string (AddModelService ``yaml``).
+SERVICE_YAML = """\
+name: qwen-vllm
+port: 8000
+healthCheck: /health
+env:
+  - name: VLLM_WORKER_MULTIPROC_METHOD
+    value: spawn
+"""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pulumi import automation as auto
 
 from tests.e2e.conftest import REPO
@@ -29,10 +30,12 @@ def synced(emulator: Emulator, token_name: str, model_id: str) -> dict[str, Any]
     return emulator.objects("workshop").get("model", {}).get(f"{APP_KEY}/user:{token_name}/{model_id}")
 
 
-def test_model_sync_lifecycle(make_stack, emulator: Emulator) -> None:
+def test_model_sync_lifecycle(make_stack, emulator: Emulator, tmp_path: Path) -> None:
     emulator.reset("workshop")
     emulator.settings("workshop", listing_delay_s=0.5)
-    stack = make_stack(program_dir=PROGRAM, stack_name="workshop", config=workshop_config(emulator, "e2e"),
+    cache = tmp_path / "tokens"
+    stack = make_stack(program_dir=PROGRAM, stack_name="workshop",
+                       config={**workshop_config(emulator, "e2e"), "workshop:tokenCache": str(cache)},
                        secrets={"workshop:appSecret": APP_SECRET})
     lines: list[str] = []
 
@@ -73,6 +76,41 @@ def test_model_sync_lifecycle(make_stack, emulator: Emulator) -> None:
     text = "".join(lines)
     assert "removed from the stack only" in text and "no delete API" in text
     assert synced(emulator, "e2e", "e2e-style") is not None
+    # every operation above ran in its own provider process; they all used one API token (issue 18)
+    assert len(emulator.objects("workshop")["token"]) == 1
+    [kept] = list(cache.iterdir())
+    assert next(iter(emulator.objects("workshop")["token"])) not in persisted_state(stack)
+
+
+def test_a_failed_update_is_recorded_and_run_again(make_stack, emulator: Emulator, tmp_path: Path) -> None:
+    """Issue 18: after an update whose listing fails, state shows Listing failed (not the last good
+    Listed), and the next up runs the update again although nothing in the program changed."""
+    emulator.reset("workshop")
+    emulator.settings("workshop", listing_delay_s=0.3)
+    stack = make_stack(program_dir=PROGRAM, stack_name="workshop-fail",
+                       config={**workshop_config(emulator, "e2e-fail"), "workshop:tokenCache": str(tmp_path / "t")},
+                       secrets={"workshop:appSecret": APP_SECRET})
+    assert stack.up(on_output=lambda _: None).outputs["listing_status"].value == "Listed"
+
+    def synced_state() -> dict[str, Any]:
+        [res] = [r for r in stack.export_stack().deployment["resources"] if r["type"].endswith("workshop:ModelSync")]
+        return res.get("outputs", {})
+
+    stack.set_config("version", auto.ConfigValue(value="2.0"))  # a new file (a hash the platform has not seen)
+    stack.set_config("downloadUrl", auto.ConfigValue(value="https://models.example.com/fail/e2e.safetensors"))
+    with pytest.raises(auto.CommandError) as err:
+        stack.up(on_output=lambda _: None)
+    assert "listing failed" in str(err.value)
+    outs = synced_state()
+    assert outs["status"] == -10 and outs["listing_status"] == "Listing failed" and outs.get("__update_error")
+    # nothing changed in the program, yet the update is due again
+    assert changes(stack.preview(on_output=lambda _: None)) == {"update": 1}
+
+    stack.set_config("downloadUrl", auto.ConfigValue(value="https://models.example.com/ok/e2e.safetensors"))
+    up = stack.up(on_output=lambda _: None)
+    assert up.outputs["listing_status"].value == "Listed"
+    assert "__update_error" not in synced_state()
+    stack.preview(expect_no_changes=True, on_output=lambda _: None)
 
 
 def test_the_local_stack_block_previews_one_synced_model(make_stack, emulator: Emulator) -> None:

@@ -344,3 +344,25 @@ def test_injected_fault_uses_the_envelope(ws: Workshop, emulator: Any) -> None:
                        message="try again later")
     biz_error(ws.sync(model()), "ServiceUnavailable", status=503)
     assert ws.sync(model()).status_code == 200
+
+
+# -- hostile bodies and the OpenAPI document (issue 18) ------------------------------------------------
+@pytest.mark.parametrize("path", ["/scc/allocate_token", "/scc/spSdModelSync"])
+@pytest.mark.parametrize("raw", ["[" * 50_000 + "]" * 50_000, json.dumps(json.loads('{"a":' * 200 + "1" + "}" * 200)),
+                                 '{"modelId": ' + "[" * 50_000 + "]" * 50_000 + "}"], ids=["array", "map", "field"])
+def test_deep_json_is_a_business_error_not_a_5xx(ws: Workshop, path: str, raw: str) -> None:
+    biz_error(ws.post(path, None, tamper={"body": raw.encode(), "drop": ["Content-MD5"]}), "InvalidParameter")
+
+
+def test_openapi_declares_bodies_and_the_token_parameter(emulator: Any) -> None:
+    spec = httpx.get(f"{emulator.url}/openapi.json", timeout=30).json()["paths"]
+    sync = spec["/workshop/scc/spSdModelSync"]["post"]
+    query = {p["name"]: p for p in sync["parameters"] if p["in"] == "query"}
+    assert {"apiToken", "roleId", "sessionMode", "expiredInSeconds", "customResourceConfigId"} <= set(query)
+    body = sync["requestBody"]["content"]["application/json"]["schema"]
+    assert {"modelId", "name", "modelType", "sourceType", "versions"} <= set(body["required"])
+    assert {"apiToken", "roleId", "sessionMode", "expiredInSeconds", "customResourceConfigId"} <= set(body["properties"])
+    token = spec["/workshop/scc/allocate_token"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert set(token["properties"]) == {"name", "tokenExpiredAt", "sceneRoleId"}
+    headers = {p["name"] for p in sync["parameters"] if p["in"] == "header"}
+    assert {"X-Ca-Key", "X-Ca-Signature"} <= headers

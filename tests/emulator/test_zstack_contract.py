@@ -139,17 +139,39 @@ def test_async_create_is_a_job_polled_until_200(zs, emulator):
     assert r.status_code == 202
     body = r.json()
     assert body["apiTimeout"] == 1800000
-    assert re.fullmatch(r"http://172\.20\.0\.10:8080/zstack/v1/api-jobs/[0-9a-f]{32}", body["location"])
+    # by default ``location`` is the address the client used, so following it as given works
+    assert re.fullmatch(re.escape(f"{emulator.url}/zstack/v1/api-jobs/") + "[0-9a-f]{32}", body["location"])
     path = zs.job_path(r)
     first = zs.http.get(path)
     assert first.status_code == 202 and first.text == ""
     assert zs.send("GET", "/v1/ai/model-centers").json()["inventories"] == []  # not there before the job ends
     done = zs.wait(r)
     assert done.status_code == 200
+    assert httpx.get(body["location"], timeout=10).json() == done.json()  # followed as given
     inv = done.json()["inventory"]
     assert HEX32.fullmatch(inv["uuid"]) and GSON.fullmatch(inv["createDate"])
     assert inv["managementPort"] == 8989 and inv["status"] == "Connected"
     assert zs.http.post(path).status_code == 405
+
+
+def test_location_follows_the_address_the_client_used(zs, emulator):
+    """Issue 18: ``location`` never sends a client to a private address it did not use. The same
+    emulator reached as ``localhost`` and with another ``Host`` answers with that host; an explicit
+    ``location_base`` (a management node with an internal address) still wins."""
+    port = emulator.url.rsplit(":", 1)[1]
+    for base in (f"http://localhost:{port}", f"http://127.0.0.1:{port}"):
+        with httpx.Client(base_url=f"{base}/zstack", timeout=10, headers=zs.auth) as other:
+            r = other.post("/v1/ai/model-centers", json={"param": CENTER})
+            assert r.status_code == 202, r.text
+            location = r.json()["location"]
+            assert location.startswith(f"{base}/zstack/v1/api-jobs/"), location
+            assert other.get(location).status_code in (200, 202)  # followed exactly as given
+    r = zs.send("POST", "/v1/ai/model-centers", json={"param": CENTER}, headers={"Host": f"mn.example:{port}"})
+    assert r.json()["location"].startswith(f"http://mn.example:{port}/zstack/v1/api-jobs/")
+    assert "172.20.0.10" not in r.text
+    emulator.settings("zstack", location_base="http://172.20.0.10:8080/zstack")
+    r = zs.send("POST", "/v1/ai/model-centers", json={"param": CENTER})
+    assert r.json()["location"].startswith("http://172.20.0.10:8080/zstack/v1/api-jobs/")
 
 
 def test_job_uuid_header_makes_a_retry_the_same_job(zs):
@@ -354,3 +376,112 @@ def test_web_hook_gets_the_result_without_polling(zs):
         assert json.loads(body)["inventory"]["name"] == "mc"
     finally:
         server.shutdown()
+
+
+# -- model services (issue 18): definitions only -----------------------------------------------------
+SERVICE = {"name": "qwen-vllm", "yaml": "kind: Service\n", "requestCpu": 8, "requestMemory": 34359738368,
+           "installPath": "192.168.10.12:/ai/model_center/services/vllm", "startCommand": "vllm serve"}
+
+
+def test_model_service_lifecycle_and_bindings(zs):
+    center = zs.add_center()["uuid"]
+    for missing in ("name", "yaml", "modelCenterUuid", "requestCpu", "requestMemory", "installPath", "startCommand"):
+        param = {k: v for k, v in {**SERVICE, "modelCenterUuid": center}.items() if k != missing}
+        r = zs.call("POST", "/v1/ai/model-services", json={"param": param})
+        assert r.status_code == 503 and r.json()["error"]["code"] == "SYS.1007", missing
+        assert f"field[{missing}]" in r.json()["error"]["details"]
+    for bad in ({"type": "Batch"}, {"source": "Git"}):
+        r = zs.call("POST", "/v1/ai/model-services", json={"param": {**SERVICE, "modelCenterUuid": center, **bad}})
+        assert r.status_code == 503 and r.json()["error"]["code"] == "SYS.1007"
+    r = zs.send("POST", "/v1/ai/model-services", json={"param": {**SERVICE, "requestCpu": "eight"}})
+    assert r.status_code == 400 and "field[requestCpu]" in r.text  # TypeVerifier: synchronous, plain text
+    r = zs.call("POST", "/v1/ai/model-services", json={"param": {**SERVICE, "modelCenterUuid": "f" * 32}})
+    assert r.json()["error"]["code"] == "SYS.1003"
+
+    r = zs.call("POST", "/v1/ai/model-services", json={"param": {**SERVICE, "modelCenterUuid": center,
+                                                                 "architectureImages": [
+                                                                     {"cpuArchitecture": "x86_64",
+                                                                      "dockerImage": "vllm:0.6"}]}})
+    assert r.status_code == 200, r.text
+    svc = r.json()["inventory"]
+    assert HEX32.fullmatch(svc["uuid"]) and GSON.fullmatch(svc["createDate"])
+    assert (svc["type"], svc["source"], svc["system"], svc["supportDistributed"]) == ("Endpoint", "Other", False, False)
+    assert svc["yaml"] == "kind: Service\n" and svc["cpuArchitectures"] == ["x86_64"] and svc["modelServiceRefs"] == []
+    assert {"readme", "size", "framework", "vendorToSpecUuidsMap", "modelServiceImages", "lastOpDate"} <= set(svc)
+
+    # a model binds it (and must name services that exist); both sides show the ref
+    r = zs.add_model(center, modelServiceUuids=["d" * 32])
+    assert r.json()["error"]["code"] == "SYS.1003" and f"ModelServiceVO[uuid:{'d' * 32}]" in r.text
+    model = zs.add_model(center, modelServiceUuids=[svc["uuid"]], defaultModelServiceUuid=svc["uuid"]).json()["inventory"]
+    ref = model["modelServiceRefs"][0]
+    assert set(ref) == {"uuid", "modelUuid", "modelServiceUuid", "isDefault"}  # ModelServiceRefInventory
+    assert (ref["modelUuid"], ref["modelServiceUuid"], ref["isDefault"]) == (model["uuid"], svc["uuid"], True)
+    listed = zs.send("GET", f"/v1/ai/model-services/{svc['uuid']}").json()["inventories"]
+    assert [r["modelUuid"] for r in listed[0]["modelServiceRefs"]] == [model["uuid"]]
+    q = zs.send("GET", "/v1/ai/model-services", params={"q": "source=Other"}).json()["inventories"]
+    assert [s["uuid"] for s in q] == [svc["uuid"]]
+
+    r = zs.call("PUT", f"/v1/ai/model-services/{svc['uuid']}",
+                json={"updateModelService": {"yaml": "kind: Other\n", "requestCpu": 4, "type": "App"}})
+    assert r.status_code == 200 and (r.json()["inventory"]["yaml"], r.json()["inventory"]["type"]) == ("kind: Other\n", "App")
+    r = zs.call("PUT", f"/v1/ai/model-services/{svc['uuid']}", json={"updateModelService": {"framework": "vLLM"}})
+    assert r.json()["error"]["code"] == "SYS.1007"  # UpdateModelService's framework takes source's values
+
+    r = zs.call("DELETE", f"/v1/ai/model-services/{svc['uuid']}")
+    assert r.status_code == 503 and r.json()["error"]["code"] == "SYS.1006"  # still bound
+    r = zs.call("DELETE", f"/v1/ai/model-services/{svc['uuid']}", params={"deleteMode": "Enforcing"})
+    assert r.status_code == 200
+    assert zs.send("GET", f"/v1/ai/models/{model['uuid']}").json()["inventories"][0]["modelServiceRefs"] == []
+    assert zs.send("GET", "/v1/ai/model-services").json()["inventories"] == []
+
+
+def test_model_inventory_fields_and_description_limit(zs):
+    center = zs.add_center()["uuid"]
+    inv = zs.add_model(center, size=102400, version="v1.2.0").json()["inventory"]
+    for key in ("versionSemver", "isLatestVersion", "artifactChecksum", "artifactSizeBytes", "architectureType",
+                "frameworkVersion", "requiredAccelerator", "pipelineTag", "extraGpuMemRequest",
+                "modelClassifications"):
+        assert key in inv, key
+    assert inv["artifactSizeBytes"] == 102400 * 2**20 and inv["versionSemver"] == "1.2.0"
+    r = zs.add_model(center, description="x" * 256)
+    assert r.json()["error"]["code"] == "SYS.1007" and "field[description]" in r.text
+    r = zs.call("PUT", f"/v1/ai/models/{inv['uuid']}", json={"updateModel": {"modelClassifications": ["chat"]}})
+    assert r.json()["inventory"]["modelClassifications"] == ["chat"]
+
+
+# -- hostile bodies and the OpenAPI document ---------------------------------------------------------
+BODY_ROUTES = [("PUT", "/v1/accounts/login"), ("POST", "/v1/ai/model-centers"), ("PUT", "/v1/ai/model-centers/" + "a" * 32),
+               ("POST", "/v1/ai/models"), ("PUT", "/v1/ai/models/" + "a" * 32), ("POST", "/v1/ai/model-services"),
+               ("PUT", "/v1/ai/model-services/" + "a" * 32)]
+DEEP = ["[" * 50_000 + "]" * 50_000, json.dumps(json.loads('{"a":' * 200 + "1" + "}" * 200)),
+        '{"param": {"name": ' + "[" * 50_000 + "]" * 50_000 + "}}"]
+
+
+def test_deep_json_is_a_plain_400_on_every_body_route(zs):
+    for method, path in BODY_ROUTES:
+        for body in DEEP:
+            r = zs.send(method, path, content=body, headers={"Content-Type": "application/json"})
+            assert r.status_code == 400, (method, path, r.status_code, r.text[:200])
+            assert r.headers["content-type"].startswith("text/plain")
+
+
+def test_openapi_declares_bodies_and_query_parameters(emulator):
+    spec = httpx.get(f"{emulator.url}/openapi.json", timeout=30).json()
+    paths = spec["paths"]
+    for path in ("/zstack/v1/ai/model-centers", "/zstack/v1/ai/models", "/zstack/v1/ai/model-services"):
+        query = {p["name"] for p in paths[path]["get"]["parameters"] if p["in"] == "query"}
+        assert {"q", "limit", "start", "replyWithCount", "count", "sort", "fields"} <= query, path
+        assert {p["name"] for p in paths[path + "/{uuid}"]["delete"]["parameters"] if p["in"] == "query"} == \
+            {"deleteMode"}
+    wrappers = {("put", "/zstack/v1/accounts/login"): ("logInByAccount", {"accountName", "password"}),
+                ("post", "/zstack/v1/ai/model-centers"): ("param", {"name", "url", "managementIp", "managementPort"}),
+                ("put", "/zstack/v1/ai/model-centers/{uuid}"): ("updateModelCenter", set()),
+                ("post", "/zstack/v1/ai/models"): ("param", {"name", "installPath", "modelCenterUuid"}),
+                ("put", "/zstack/v1/ai/models/{uuid}"): ("updateModel", set()),
+                ("post", "/zstack/v1/ai/model-services"): ("param", {"name", "yaml", "modelCenterUuid", "requestCpu",
+                                                                     "requestMemory", "installPath", "startCommand"}),
+                ("put", "/zstack/v1/ai/model-services/{uuid}"): ("updateModelService", set())}
+    for (method, path), (key, required) in wrappers.items():
+        schema = paths[path][method]["requestBody"]["content"]["application/json"]["schema"]
+        assert schema["required"] == [key] and set(schema["properties"][key].get("required", [])) == required
+        assert set(schema["properties"][key]["properties"]) >= required

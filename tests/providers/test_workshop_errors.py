@@ -14,11 +14,12 @@ from tests.providers.test_workshop_lifecycle import APP_KEY, APP_SECRET, demo
 
 
 @pytest.fixture
-def ws(emulator):
+def ws(emulator, tmp_path):
     emulator.reset("workshop")
     emulator.settings("workshop", listing_delay_s=0.3)
     return {"workshop:endpoint": f"{emulator.url}/workshop", "workshop:appKey": APP_KEY,
-            "workshop:appSecret": APP_SECRET, "workshop:tokenName": f"errors-{uuid.uuid4().hex[:8]}"}
+            "workshop:appSecret": APP_SECRET, "workshop:tokenName": f"errors-{uuid.uuid4().hex[:8]}",
+            "workshop:tokenCache": str(tmp_path / "tokens")}
 
 
 def one_line(exc: BaseException, *secrets: str) -> str:
@@ -85,8 +86,8 @@ def test_the_listing_wait_rides_out_an_outage(ws, emulator, mocker):
     real = client.sync_model
     armed: list[bool] = []
 
-    def sync_then_break(body):
-        reply = real(body)
+    def sync_then_break(body, session=None):
+        reply = real(body, session)
         if not armed:  # the first sync succeeds; the next six calls (over two polls) hit a 503
             emulator.arm_fault("workshop", path="/scc/spSdModelSync", status=503, code="ServiceUnavailable",
                                message="down for maintenance", times=6)

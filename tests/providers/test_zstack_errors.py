@@ -105,7 +105,7 @@ def test_lost_create_reply_follows_the_same_job(zstack, emulator, mocker):
     no_sleep(p, mocker)
     send = mocker.spy(p.impl.client.http, "send")
     emulator.arm_fault("zstack", method="POST", path="/v1/ai/models", drop_response=True, times=1)
-    created = p.create(checked(p, model_props(center.id)))
+    created = p.create(checked(p, model_props(center.id, model_service_uuids=[], default_model_service_uuid=None)))
     posts = [c.args[0] for c in send.call_args_list if c.args[0].method == "POST"]
     assert len(posts) == 2 and posts[0].headers["X-Job-UUID"] == posts[1].headers["X-Job-UUID"]
     assert list(emulator.objects("zstack")["model"]) == [created.id]
@@ -175,3 +175,71 @@ def test_delete_of_a_vanished_object_is_done_either_way(zstack, emulator):
     assert err.value.code == "SYS.1003"
     p.delete(created.id, created.outs)  # ... which the delete treats as already gone
     assert p.read(created.id, created.outs).id is None
+
+
+# -- issue 18: faults that used to leave orphans and duplicates -----------------------------------
+def test_one_503_in_zstacks_envelope_on_a_job_poll_is_not_the_verdict(zstack, emulator, mocker):
+    p = configured(ModelCenterHandler, zstack)
+    no_sleep(p, mocker)
+    emulator.arm_fault("zstack", method="GET", path="/v1/api-jobs/.*", status=503, code="SYS.1000",
+                       message="management node busy", times=1)
+    created = p.create(checked(p, CENTER))  # the next poll disagrees with the 503: the job goes on
+    assert list(emulator.objects("zstack")["model_center"]) == [created.id]
+    p.delete(created.id, created.outs)
+
+
+@pytest.mark.parametrize("partial", [True, False], ids=["project-server", "stock-server"])
+def test_a_create_whose_polls_all_fail_is_found_by_its_chosen_uuid(zstack, emulator, mocker, monkeypatch, partial):
+    monkeypatch.setattr(runtime, "partial_state_supported", partial)
+    p = configured(ModelCenterHandler, zstack)
+    p.impl.client.query("warm-up", "/v1/ai/model-centers")  # a live session (the client is shared across tests)
+    no_sleep(p, mocker)
+    # two 503s in ZStack's envelope in a row: the poll takes them for the job's verdict
+    emulator.arm_fault("zstack", method="GET", path="/v1/api-jobs/.*", status=503, code="SYS.1000",
+                       message="management node busy", times=2)
+    uid = "00112233445566778899aabbccddeeff"
+    with pytest.raises(ResourceError) as err:
+        p.create(checked(p, {**CENTER, "resource_uuid": uid}))
+    emulator.clear_faults()
+    if partial:  # recorded with its id: the next up replaces it, destroy removes it
+        failed = err.value.cause
+        assert isinstance(failed, CreatedButFailed) and failed.id == uid
+        assert f"yet {uid} was created" in failed.message and failed.outputs.status == "Connected"
+        assert list(emulator.objects("zstack")["model_center"]) == [uid]
+        failed.cleanup()
+    else:  # the stock server cannot record it: it is removed again
+        assert "was removed again" in str(err.value)
+    assert emulator.objects("zstack").get("model_center", {}) == {}
+
+
+def test_a_failed_create_that_made_nothing_stays_a_plain_failure(zstack, emulator, mocker):
+    p = configured(ModelHandler, zstack)
+    query = mocker.spy(p.impl.client, "get")
+    with pytest.raises(ResourceError) as err:
+        p.create(checked(p, model_props("f" * 32, model_service_uuids=[], default_model_service_uuid=None)))
+    assert not isinstance(err.value.cause, CreatedButFailed) and "SYS.1003" in str(err.value)
+    assert len(query.call_args_list) == 1  # the chosen uuid was looked up once, and not found
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_the_login_gets_the_clients_retries(zstack, emulator, mocker, status):
+    p = configured(ModelCenterHandler, zstack)
+    p.impl.client.auth.expire()  # the client is shared across tests: make this one log in
+    before = p.impl.client.auth.logins
+    no_sleep(p, mocker)
+    send = mocker.spy(p.impl.client.http, "send")
+    emulator.arm_fault("zstack", method="PUT", path="/v1/accounts/login", status=status, code="SYS.1000",
+                       message="busy", times=2)
+    created = p.create(checked(p, CENTER))
+    logins = [c for c in send.call_args_list if c.args[0].url.path.endswith("/v1/accounts/login")]
+    assert p.impl.client.auth.logins == before + 1 and len(logins) == 0  # the auth flow sends them, not send()
+    assert emulator.objects("zstack")["model_center"][created.id]["name"] == "mc-1"
+    p.delete(created.id, created.outs)
+
+
+def test_a_wrong_password_is_not_retried(emulator, zstack, mocker):
+    p = configured(ModelCenterHandler, {**zstack, "zstack:accountPassword": "Wrong-Passw0rd"})
+    sleep = no_sleep(p, mocker)
+    with pytest.raises(ResourceError) as err:
+        p.create(checked(p, CENTER))
+    assert "ID.1000" in str(err.value) and sleep.call_count == 0

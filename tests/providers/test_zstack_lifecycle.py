@@ -16,6 +16,7 @@ from pulumi.output import Unknown
 from providers.core import DynamicProvider, ResourceError
 from providers.zstack.model import ModelHandler
 from providers.zstack.model_center import ModelCenterHandler
+from providers.zstack.model_service import ModelServiceHandler
 from tests.providers.support import checked
 from tests.providers.support import provider as configured
 
@@ -38,8 +39,25 @@ def zstack(emulator):
     emulator.reset("zstack")
     emulator.settings("zstack", job_delay_s=0.05)
     yield session_config(emulator)
-    left = {k: v for k, v in emulator.objects("zstack").items() if k in ("model", "model_center") and v}
+    left = {k: v for k, v in emulator.objects("zstack").items()
+            if k in ("model", "model_center", "model_service") and v}
     assert left == {}
+
+
+SERVICES = ("c" * 32, "b" * 32)  # the services model_props binds (created with these resource_uuids)
+
+
+def service_props(center_uuid: str, **extra) -> dict:
+    return {"name": "qwen-vllm", "yaml": "apiVersion: v1\nkind: Service\nspec: {port: 8000}\n",
+            "model_center_uuid": center_uuid, "request_cpu": 8, "request_memory": 34359738368,
+            "install_path": "192.168.10.12:/ai/model_center/services/vllm", "start_command": "vllm serve",
+            "source": "HuggingFace", "framework": "vLLM", "python_version": "3.10", "wait_timeout_s": 60, **extra}
+
+
+def make_services(config: dict[str, str], center_uuid: str) -> tuple:
+    p = configured(ModelServiceHandler, config)
+    return p, [p.create(checked(p, service_props(center_uuid, name=f"svc-{u[0]}", resource_uuid=u)))
+               for u in SERVICES]
 
 
 def model_props(center_uuid: str, **extra) -> dict:
@@ -63,6 +81,7 @@ def test_model_center_and_model_lifecycle(zstack, emulator):
     assert read.inputs == c_inputs
     assert centers.diff(center.id, {**read.outs, "__provider": "x"}, c_inputs).changes is False
 
+    services, made = make_services(zstack, center.id)
     models = configured(ModelHandler, zstack)
     m_inputs = checked(models, model_props(center.id))
     model = models.create(m_inputs)
@@ -107,6 +126,8 @@ def test_model_center_and_model_lifecycle(zstack, emulator):
     models.delete(model.id, outs)
     assert models.read(model.id, outs).id is None
     models.delete(model.id, outs)  # already gone: fine
+    for svc in made:
+        services.delete(svc.id, svc.outs)
     centers.delete(center.id, c_outs)
     assert centers.read(center.id, c_outs).id is None
 
@@ -123,6 +144,7 @@ def test_access_key_auth_and_chosen_uuid(zstack, emulator):
 def test_permissive_delete_refuses_a_center_with_models(zstack, emulator):
     centers = configured(ModelCenterHandler, zstack)
     center = centers.create(checked(centers, CENTER))
+    make_services(zstack, center.id)
     models = configured(ModelHandler, zstack)
     model = models.create(checked(models, model_props(center.id)))
     with pytest.raises(ResourceError) as err:
@@ -194,7 +216,7 @@ def test_model_center_uuid_may_be_unknown_at_preview():
 
 
 # -- serialization ------------------------------------------------------------------------------
-HANDLERS = [ModelCenterHandler, ModelHandler]
+HANDLERS = [ModelCenterHandler, ModelHandler, ModelServiceHandler]
 
 
 @pytest.mark.parametrize("handler", HANDLERS, ids=lambda h: h.type_token)
