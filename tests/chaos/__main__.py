@@ -8,7 +8,7 @@ What it does
     file backend under the same temp dir, then creates a stack of the project's program (stacks/)
     through the Automation API, pointed at that emulator, with all five platforms: ESD (role, user,
     two checkpoints, dataset, endpoint, training, inference), a PAI model and one ModelVersion, a
-    DataArts Fabric model and one version, a ZStack model center and one model, a Workshop model
+    DataArts Fabric model and one version, a ZStack model center, service and model, a Workshop model
     sync (tests/chaos/common.py). Async transitions run fast (emulator settings). A calibration cycle without faults records
     how many objects of each kind one clean ``up`` makes. Then each cycle:
 

@@ -2,7 +2,7 @@
 
 The stack is the project's own program (stacks/) with every platform switched on: ESD, a PAI model
 with one ModelVersion, a DataArts Fabric model with one version, a ZStack model center with one
-model, and a Workshop model sync. It runs against a private emulator (free loopback port, SQLite
+model service and one model, and a Workshop model sync. It runs against a private emulator (free loopback port, SQLite
 under the run's temp dir) and a throwaway file backend beside it.
 
 Counting

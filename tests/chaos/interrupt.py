@@ -5,7 +5,7 @@
 What it does
     Starts its own emulator and file backend (as the fault campaign does) and drives the project's
     program (stacks/) with all five platforms: ESD, a PAI model and ModelVersion, a Fabric model and
-    version, a ZStack model center and model, a Workshop model sync. The CLI is run directly (not
+    version, a ZStack model center, service and model, a Workshop model sync. The CLI is run directly (not
     through the Automation API) so the tool holds the ``pulumi`` process and can signal it. Every
     invocation gets its own value of the environment variable AIMODELS_CHAOS_RUN, which the engine
     passes on to the language host, the program and the provider server: that is how the tool finds

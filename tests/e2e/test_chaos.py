@@ -1,7 +1,7 @@
 """The chaos tool (``python -m tests.chaos``) runs end to end and reports its counts.
 
 A short run: 2 cycles at a modest fault rate with a fixed seed, over a stack with all five platforms
-(ESD, a PAI model and ModelVersion, a Fabric model and version, a ZStack center and model, a Workshop
+(ESD, a PAI model and ModelVersion, a Fabric model and version, a ZStack center, service and model, a Workshop
 model sync). It starts its own emulator and
 file backend, so it needs only the Pulumi CLI. What it asserts:
 
@@ -42,7 +42,7 @@ def test_chaos_tool_short_run(tmp_path: Path) -> None:
     # all five platforms and both kinds of version are in the stack the tool drives
     expected = report["expected_objects"]
     for kind in ("esd:endpoint", "pai:model", "pai:version", "fabric:model", "fabric:version", "zstack:model_center",
-                 "zstack:model", "workshop:model"):
+                 "zstack:model_service", "zstack:model", "workshop:model"):
         assert expected.get(kind) == 1, (kind, expected)
     cycles, totals = report["cycles"], report["totals"]
     assert len(cycles) == totals["cycles"] == CYCLES
