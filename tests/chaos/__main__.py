@@ -9,7 +9,8 @@ What it does
     through the Automation API, pointed at that emulator, with all five platforms: ESD (role, user,
     two checkpoints, dataset, endpoint, training, inference), a PAI model and one ModelVersion, a
     DataArts Fabric model and one version, a ZStack model center, service and model, a Workshop model
-    sync (tests/chaos/common.py). Async transitions run fast (emulator settings). A calibration cycle without faults records
+    sync (tests/chaos/common.py). Async transitions run fast (emulator settings). A calibration
+    cycle without faults records
     how many objects of each kind one clean ``up`` makes. Then each cycle:
 
     1. arms a rate fault on every platform through the admin surface (per request, probability

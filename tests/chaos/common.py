@@ -2,8 +2,8 @@
 
 The stack is the project's own program (stacks/) with every platform switched on: ESD, a PAI model
 with one ModelVersion, a DataArts Fabric model with one version, a ZStack model center with one
-model service and one model, and a Workshop model sync. It runs against a private emulator (free loopback port, SQLite
-under the run's temp dir) and a throwaway file backend beside it.
+model service and one model, and a Workshop model sync. It runs against a private emulator (free
+loopback port, SQLite under the run's temp dir) and a throwaway file backend beside it.
 
 Counting
     ``made`` is what the emulator holds beyond the built-ins a reset seeds, per (platform, kind).
