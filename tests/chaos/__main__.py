@@ -10,8 +10,7 @@ What it does
     two checkpoints, dataset, endpoint, training, inference), a PAI model and one ModelVersion, a
     DataArts Fabric model and one version, a ZStack model center, service and model, a Workshop model
     sync (tests/chaos/common.py). Async transitions run fast (emulator settings). A calibration
-    cycle without faults records
-    how many objects of each kind one clean ``up`` makes. Then each cycle:
+    cycle without faults records how many objects of each kind one clean ``up`` makes. Then each cycle:
 
     1. arms a rate fault on every platform through the admin surface (per request, probability
        ``--fault-rate``: 500/502/503/429, 2 s latency, or the response dropped after the handler
