@@ -62,9 +62,11 @@ def quiet(_: str) -> None:
 def short_error(exc: BaseException | str) -> str:
     """The engine's error lines, not its whole transcript."""
     text = str(exc)
-    for line in text.splitlines():
-        if "error:" in line:
-            return line.split("error:", 1)[1].strip().removeprefix("Exception calling application: ")[:300]
+    errors = [line.split("error:", 1)[1].strip().removeprefix("Exception calling application: ")[:300]
+              for line in text.splitlines() if "error:" in line]
+    telling = [e for e in errors if e and e not in ("update failed", "destroy failed", "preview failed")]
+    if telling or errors:
+        return (telling or errors)[0]
     return (text.strip().splitlines() or [repr(exc)])[-1][:300]
 
 

@@ -97,3 +97,12 @@ def test_findings_include_a_slow_exit() -> None:
     assert findings(zero) == 0
     assert findings({**zero, "largest_sigint_exit_s": 10.5}) == 1
     assert findings({**zero, "largest_sigint_exit_s": None, "leftover_processes": 2}) == 2
+
+
+def test_short_error_prefers_the_resource_diagnostic() -> None:
+    from tests.chaos.common import short_error
+
+    out = ("Updating (chaos):\n  pulumi:pulumi:Stack aimodels-chaos  error: update failed\n"
+           "Diagnostics:\n  esd:Endpoint (async-endpoint):\n    error: endpoint x already exists\n")
+    assert short_error(out) == "endpoint x already exists"
+    assert short_error("error: update failed\n") == "update failed"
