@@ -1,11 +1,17 @@
 """``aimodels``: bring environments up, promote what one proved to the next, roll back, review.
 
-    aimodels up --stack dev [--emulator]
-    aimodels preview --stack prod [--emulator] [-- --diff --policy-pack policy/aimodels-policy]
+    aimodels up --stack dev [--emulator] [--policy | --skip-policy]
+    aimodels preview --stack prod [--emulator] [--skip-policy] [-- --diff]
+    aimodels refresh --stack dev [--emulator]
+    aimodels status [--stack dev --stack prod] [--format table|markdown|json] [--emulator]
     aimodels promote --from dev --to staging [--only pai,fabric] [--dry-run] [--emulator]
     aimodels rollback --stack staging [--dry-run] [--emulator]
     aimodels review --stack staging [--emulator] | aimodels review --preview-json preview.json
     aimodels destroy --stack dev [--emulator]
+
+The policy pack (policy/aimodels-policy) runs on every preview, up and review of a prod stack;
+``--skip-policy`` skips it, says so on stderr, in the update's message in the stack history and in
+the review report. ``--policy`` runs it on any stack.
 
 Exit codes: 0 fine; 1 bad input or refused (one line on stderr, nothing changed); 2 the review
 flagged a risk (so CI can block); other codes are Pulumi's own when an up/preview fails.
@@ -25,9 +31,11 @@ from typing import Any
 import yaml
 
 from aimodels import pins as P
-from aimodels.envconfig import ConfigProblem, namespace_values, validate
+from aimodels import policy as POL
+from aimodels import status as ST
+from aimodels.envconfig import ConfigProblem, is_prod, namespace_values, validate
 from aimodels.pulumi_cli import Project, Pulumi, UserError
-from aimodels.review import RISK_EXIT, render, report_from_preview
+from aimodels.review import RISK_EXIT, PolicyResult, render, report_from_preview
 
 
 def _pulumi(args: argparse.Namespace) -> Pulumi:
@@ -51,23 +59,59 @@ def _stack_values(pulumi: Pulumi, stack: str) -> dict[str, Any]:
     return values
 
 
-# -- up / destroy ---------------------------------------------------------------------------------
+# -- policy ---------------------------------------------------------------------------------------
+def _policy(pulumi: Pulumi, args: argparse.Namespace, stack: str, values: dict[str, Any]) -> tuple[list[str], PolicyResult]:
+    """The ``--policy-pack`` arguments for this run and what the review should say about it."""
+    extra, given = POL.absolutize(list(getattr(args, "extra", []) or []))
+    if hasattr(args, "extra"):
+        args.extra = extra
+    prod = is_prod(str(values.get("environment") or stack)) or is_prod(stack)
+    skip = getattr(args, "skip_policy", False)
+    wanted = prod or getattr(args, "policy", False)
+    if skip:
+        if given:
+            raise UserError("--skip-policy and a --policy-pack argument contradict each other")
+        if prod:
+            print(f"aimodels {args.command}: WARNING: the policy pack is skipped for prod stack {stack} "
+                  "(--skip-policy)", file=sys.stderr, flush=True)
+        return [], PolicyResult(ran=False, required=prod, skipped=True)
+    if not wanted or given:
+        return [], PolicyResult(ran=bool(given), required=prod)
+    pack = POL.ensure_pack(pulumi.project.root)
+    return ["--policy-pack", str(pack)], PolicyResult(ran=True, required=prod)
+
+
+# -- up / preview / refresh / destroy -------------------------------------------------------------
 def cmd_up(args: argparse.Namespace) -> int:
     pulumi = _pulumi(args)
-    _stack_values(pulumi, args.stack)
+    values = _stack_values(pulumi, args.stack)
     if pulumi.init(args.stack):
         _say(f"created stack {args.stack}")
     cfg = pulumi.config_file(args.stack)
-    return pulumi.stream(["up", "--yes", "--stack", args.stack, *pulumi.config_args(cfg), *args.extra], "pulumi up")
+    policy, result = _policy(pulumi, args, args.stack, values)
+    message = ["--message", POL.SKIPPED_MESSAGE] if result.skipped and result.required else []
+    return pulumi.stream(["up", "--yes", "--stack", args.stack, *pulumi.config_args(cfg), *policy, *message,
+                          *args.extra], "pulumi up")
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
     pulumi = _pulumi(args)
-    _stack_values(pulumi, args.stack)
-    if pulumi.init(args.stack):
+    values = _stack_values(pulumi, args.stack)
+    if pulumi.init(args.stack):  # a new environment previews as all creates, not `unknown stack`
         _say(f"created stack {args.stack}")
     cfg = pulumi.config_file(args.stack)
-    return pulumi.stream(["preview", "--stack", args.stack, *pulumi.config_args(cfg), *args.extra], "pulumi preview")
+    policy, _ = _policy(pulumi, args, args.stack, values)
+    return pulumi.stream(["preview", "--stack", args.stack, *pulumi.config_args(cfg), *policy, *args.extra],
+                         "pulumi preview")
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    pulumi = _pulumi(args)
+    pulumi.require_stack(args.stack)
+    _stack_values(pulumi, args.stack)
+    cfg = pulumi.config_file(args.stack)
+    return pulumi.stream(["refresh", "--yes", "--stack", args.stack, *pulumi.config_args(cfg), *args.extra],
+                         "pulumi refresh")
 
 
 def cmd_destroy(args: argparse.Namespace) -> int:
@@ -138,7 +182,11 @@ def cmd_promote(args: argparse.Namespace) -> int:
         if stack not in known:
             raise UserError(f"unknown stack {stack!r} (known: {', '.join(sorted(known)) or 'none'})")
     target_values = _stack_values(pulumi, args.target)
-    found, refusals = P.proven(args.source, pulumi.export(args.source), only)
+    source_values = _stack_values(pulumi, args.source)
+    if not args.no_refresh:  # gate on what the platforms hold now, not on the last apply's record
+        _refresh_quietly(pulumi, args.source)
+    found, refusals = P.proven(args.source, pulumi.export(args.source), only,
+                               pinned=P.current_pins(source_values))
     old = P.current_pins(target_values)
     new, more = P.promoted(args.target, old, found)
     refusals += more
@@ -194,6 +242,47 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     return _preview_after(pulumi, args.stack, text, args.dry_run)
 
 
+def _refresh_quietly(pulumi: Pulumi, stack: str) -> None:
+    """``pulumi refresh`` of ``stack`` (its state then records what the platforms hold); one line out."""
+    cfg = pulumi.config_file(stack)
+    proc = pulumi.run(["refresh", "--yes", "--skip-preview", "--json", "--stack", stack, *pulumi.config_args(cfg)],
+                      check=False)
+    if proc.returncode != 0:
+        detail = " ".join(((proc.stderr or "") + (proc.stdout or "")).split()[-60:])
+        raise UserError(f"pulumi refresh --stack {stack} failed (exit {proc.returncode}), nothing promoted: {detail}")
+    _say(f"refreshed {stack} from the platforms (pulumi refresh): the gate reads what they hold now")
+
+
+# -- status ---------------------------------------------------------------------------------------
+def cmd_status(args: argparse.Namespace) -> int:
+    pulumi = _pulumi(args)
+    known = pulumi.stacks()
+    files = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in pulumi.project.config_dir.glob("Pulumi.*.yaml"))
+    stacks = args.stack or [s for s in ST.ORDER if s in known and s in files] + \
+        sorted(s for s in known if s in files and s not in ST.ORDER)
+    if not stacks:
+        raise UserError(f"no stacks to show (known: {', '.join(sorted(known)) or 'none'})")
+    rows = []
+    for stack in stacks:
+        if stack not in known:
+            raise UserError(f"unknown stack {stack!r} (known: {', '.join(sorted(known)) or 'none'})")
+        values = _stack_values(pulumi, stack)
+        cfg = pulumi.config_file(stack)
+        proc = pulumi.run(["refresh", "--preview-only", "--json", "--stack", stack, *pulumi.config_args(cfg)],
+                          check=False)
+        try:
+            live = ST.live_resources(proc.stdout)
+        except ValueError:
+            raise UserError(f"pulumi refresh --preview-only --stack {stack} failed (exit {proc.returncode}): "
+                            f"{' '.join(((proc.stderr or '') + (proc.stdout or '')).split()[-60:])}") from None
+        pinned = P.current_pins(values)
+        pinned["esd"].setdefault("baseModelUrl", validate(stack, values).esd.base_model_url)  # the schema default
+        rows += ST.rows(stack, pinned, live)
+    out = {"table": ST.table, "markdown": ST.markdown, "json": ST.as_json}[args.format](rows)
+    sys.stdout.write(out)
+    return 0
+
+
 # -- review ---------------------------------------------------------------------------------------
 def cmd_review(args: argparse.Namespace) -> int:
     if args.preview_json:
@@ -207,10 +296,20 @@ def cmd_review(args: argparse.Namespace) -> int:
         if not args.stack:
             raise UserError("review needs --stack or --preview-json")
         pulumi = _pulumi(args)
-        pulumi.require_stack(args.stack)
-        _stack_values(pulumi, args.stack)
+        if args.init:  # CI on a pull request that adds an environment
+            if pulumi.init(args.stack):
+                print(f"aimodels review: created stack {args.stack}", file=sys.stderr)
+        else:
+            pulumi.require_stack(args.stack)
+        values = _stack_values(pulumi, args.stack)
         cfg = pulumi.config_file(args.stack)
-        proc = pulumi.run(["preview", "--json", "--stack", args.stack, *pulumi.config_args(cfg)], check=False)
+        policy_args, policy = _policy(pulumi, args, args.stack, values)
+        with tempfile.TemporaryDirectory(prefix="aimodels-review-") as tmp:
+            events = Path(tmp) / "events.jsonl"
+            # --event-log is one of the CLI's debug flags (as the Automation API uses it).
+            proc = pulumi.run(["preview", "--json", "--stack", args.stack, *pulumi.config_args(cfg), *policy_args,
+                               "--event-log", str(events)], check=False, env={"PULUMI_DEBUG_COMMANDS": "true"})
+            policy.events = POL.policy_events(events)
         try:
             preview = json.loads(proc.stdout)
         except json.JSONDecodeError:
@@ -220,7 +319,8 @@ def cmd_review(args: argparse.Namespace) -> int:
         if args.save_json:
             Path(args.save_json).write_text(json.dumps(preview, indent=2) + "\n")
     deployment = pulumi.export(args.stack) if not args.preview_json else None
-    report = report_from_preview(preview, stack=stack, deployment=deployment)
+    report = report_from_preview(preview, stack=stack, deployment=deployment,
+                                 policy=None if args.preview_json else policy)
     text = render(report)
     if args.output:
         Path(args.output).write_text(text)
@@ -243,16 +343,32 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--emulator-url", help="emulator base URL (implies nothing without --emulator)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    up = sub.add_parser("up", parents=[common], help="create the stack if needed and run pulumi up")
+    policy = argparse.ArgumentParser(add_help=False)
+    policy.add_argument("--skip-policy", action="store_true",
+                        help="do not run the policy pack on a prod stack (recorded: stderr, update message, review)")
+    policy.add_argument("--policy", action="store_true", help="run the policy pack on a non-prod stack too")
+
+    up = sub.add_parser("up", parents=[common, policy], help="create the stack if needed and run pulumi up")
     up.add_argument("--stack", required=True)
     up.add_argument("extra", nargs="*", help="after --: passed to pulumi up (e.g. -- --diff)")
     up.set_defaults(func=cmd_up)
 
-    preview = sub.add_parser("preview", parents=[common], help="pulumi preview (e.g. -- --diff --policy-pack "
-                                                               "policy/aimodels-policy)")
+    preview = sub.add_parser("preview", parents=[common, policy], help="pulumi preview (creates a missing stack; "
+                                                                       "e.g. -- --diff)")
     preview.add_argument("--stack", required=True)
     preview.add_argument("extra", nargs="*", help="after --: passed to pulumi preview")
     preview.set_defaults(func=cmd_preview)
+
+    refresh = sub.add_parser("refresh", parents=[common], help="pulumi refresh: the state reads the platforms")
+    refresh.add_argument("--stack", required=True)
+    refresh.add_argument("extra", nargs="*", help="after --: passed to pulumi refresh")
+    refresh.set_defaults(func=cmd_refresh)
+
+    status = sub.add_parser("status", parents=[common], help="environments x platforms, read live")
+    status.add_argument("--stack", action="append", help="a stack to show (repeatable; default: every stack "
+                                                         "with a stack file)")
+    status.add_argument("--format", choices=("table", "markdown", "json"), default="table")
+    status.set_defaults(func=cmd_status)
 
     destroy = sub.add_parser("destroy", parents=[common], help="pulumi destroy")
     destroy.add_argument("--stack", required=True)
@@ -264,6 +380,8 @@ def build_parser() -> argparse.ArgumentParser:
     promote.add_argument("--only", help=f"comma-separated subset of {','.join(P.PLATFORMS)} (default: all)")
     promote.add_argument("--dry-run", action="store_true", help="print the config diff and the preview, write nothing")
     promote.add_argument("--no-preview", action="store_true", help="skip pulumi preview --diff")
+    promote.add_argument("--no-refresh", action="store_true",
+                         help="gate on the source's recorded state without refreshing it from the platforms first")
     promote.set_defaults(func=cmd_promote)
 
     rollback = sub.add_parser("rollback", parents=[common], help="repoint to the pins before the last promotion")
@@ -272,8 +390,23 @@ def build_parser() -> argparse.ArgumentParser:
     rollback.add_argument("--no-preview", action="store_true")
     rollback.set_defaults(func=cmd_rollback)
 
-    review = sub.add_parser("review", parents=[common], help="Markdown review of a preview, with risk flags")
+    # `aimodels recover` (aimodels/recover.py) and `aimodels import` (aimodels/importer.py) register
+    # their subcommands here with register(sub, common).
+    for module in ("recover", "importer"):
+        try:
+            mod = __import__(f"aimodels.{module}", fromlist=["register"])
+        except ModuleNotFoundError as exc:
+            if exc.name != f"aimodels.{module}":
+                raise
+            continue
+        if hasattr(mod, "register"):
+            mod.register(sub, common)
+
+    review = sub.add_parser("review", parents=[common, policy], help="Markdown review of a preview, with risk "
+                                                                     "flags and the policy pack's results")
     review.add_argument("--stack", help="preview this stack now")
+    review.add_argument("--init", action="store_true", help="create the stack when it is missing (CI: a pull "
+                                                            "request that adds an environment)")
     review.add_argument("--preview-json", help="a saved `pulumi preview --json` document ('-' for stdin)")
     review.add_argument("--save-json", help="also save the preview document here")
     review.add_argument("--output", "-o", help="write the Markdown here instead of stdout")

@@ -13,8 +13,8 @@ Promotion adds the source's *current* version to the target's list (if missing; 
 required) and points the target's ``current`` at it. Rollback repoints (``current``,
 ``baseModelUrl``) to the values before the last promotion; versions stay registered.
 
-:func:`proven` reads the source stack's *state* (``pulumi stack export``), never just its config,
-and refuses an item that is not proven there: the source's current PAI version must exist with
+:func:`proven` reads the source stack's *state* (``pulumi stack export``, after ``pulumi refresh``),
+never just its config, and refuses an item that is not proven there: the source's current PAI version must exist with
 approval status Approved; the Fabric version must exist on the platform and be the source's
 current version; the ESD base model must be the one the source's smoke-test inference job
 succeeded on.
@@ -78,12 +78,34 @@ def current_pins(values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def proven(source: str, deployment: dict[str, Any], platforms: list[str]) -> tuple[dict[str, Any], list[Refusal]]:
-    """What the source stack runs and has proven, per platform, plus every reason to refuse."""
+def proven(source: str, deployment: dict[str, Any], platforms: list[str],
+           pinned: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[Refusal]]:
+    """What the source stack runs and has proven, per platform, plus every reason to refuse.
+
+    ``deployment`` should be freshly refreshed (``aimodels promote`` refreshes the source first),
+    so it says what the platforms hold. With ``pinned`` (the source's own pins, from its stack
+    file), a current version the platform serves that is not the one the source pins is drift (a
+    pointer moved outside Pulumi, e.g. in the console): refused, since the source never proved it."""
     found: dict[str, Any] = {}
     refusals: list[Refusal] = []
     if not deployment.get("resources"):
         return found, [Refusal(source, "has no deployed resources (run `pulumi up` on it first)")]
+    found, refusals = _proven(source, deployment, platforms)
+    for platform in ("pai", "fabric"):
+        if pinned is None or platform not in found:
+            continue
+        want, serves = effective(platform, pinned[platform]), found[platform]["version"]["name"]
+        if want is not None and serves != want:
+            refusals.append(Refusal(f"{platform} {serves}", f"{source} serves {serves} on the platform but pins "
+                                                            f"{want} (moved outside Pulumi; run `aimodels up --stack "
+                                                            f"{source}` or pin {serves} there first)"))
+            del found[platform]
+    return found, refusals
+
+
+def _proven(source: str, deployment: dict[str, Any], platforms: list[str]) -> tuple[dict[str, Any], list[Refusal]]:
+    found: dict[str, Any] = {}
+    refusals: list[Refusal] = []
     if "pai" in platforms:
         models = resources_of(deployment, "pai:Model")
         versions = {_props(r).get("version_name"): _props(r) for r in resources_of(deployment, "pai:ModelVersion")}

@@ -7,6 +7,15 @@ that adds ``aimodels:emulator: true``, the emulator's endpoints and its document
 credentials (as environment variables for the provider processes, and the engineer password as
 a secret), and the emulator's one Fabric workspace, and keeps the copy's own ``encryptionsalt`` between runs. It also defaults the state
 backend, passphrase and PULUMI_HOME to the same project-local values as scripts/up.sh.
+
+The state backend is Pulumi's own choice: ``PULUMI_BACKEND_URL`` when set, else the backend of
+``pulumi login`` (``credentials.json`` in ``PULUMI_HOME``, or in ``~/.pulumi`` when the project's
+home has none); only when neither names one does emulator mode fall back to the file backend in
+``.pulumi-state/``. New stacks get the secrets provider in ``AIMODELS_SECRETS_PROVIDER`` (e.g.
+``awskms://alias/aimodels-state?region=us-east-1&endpoint=http://127.0.0.1:4566``), else a passphrase.
+
+:func:`pulumi_environment` is the one place that builds this environment; every command that
+runs Pulumi for the project (``aimodels import``, ``aimodels recover``, ...) gets it from there.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +33,8 @@ from typing import Any
 import yaml
 
 LOCAL_ONLY_PASSPHRASE = "aimodels-local-only"  # as scripts/lib.sh: protects nothing real
-DEFAULT_EMULATOR_URL = "http://127.0.0.1:8787"
+DEFAULT_EMULATOR_PORT = 8787
+DEFAULT_EMULATOR_URL = f"http://127.0.0.1:{DEFAULT_EMULATOR_PORT}"
 # The emulator's documented default credentials (emulator/<platform>/__init__.py); not secrets.
 EMULATOR_ENV = {
     "ESD_API_KEY": "09876543210987654321",
@@ -34,6 +45,15 @@ EMULATOR_ENV = {
 }
 EMULATOR_ENGINEER_PASSWORD = "Emulator-Engineer-0nly"
 EMULATOR_FABRIC_WORKSPACE = "emulator-workspace"
+# What `pulumi stack init` writes into a stack file for its secrets provider.
+SECRETS_KEYS = ("secretsprovider", "encryptedkey", "encryptionsalt")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Two runs on one stack may write the same overlay at once: each sees a whole file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 class UserError(Exception):
@@ -91,6 +111,66 @@ def find_pulumi(project: Project) -> Path:
     return Path(found)
 
 
+def default_emulator_url(environ: Mapping[str, str] | None = None) -> str:
+    """``AIMODELS_EMULATOR_URL``, else ``http://127.0.0.1:$AIMODELS_EMULATOR_PORT`` (default 8787),
+    the same rule as scripts/lib.sh."""
+    environ = os.environ if environ is None else environ
+    url = environ.get("AIMODELS_EMULATOR_URL")
+    if url:
+        return url.rstrip("/")
+    port = (environ.get("AIMODELS_EMULATOR_PORT") or "").strip() or str(DEFAULT_EMULATOR_PORT)
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise UserError(f"AIMODELS_EMULATOR_PORT must be a port number (got {port!r})")
+    return f"http://127.0.0.1:{port}"
+
+
+def logged_in_backend(environ: Mapping[str, str] | None = None) -> str | None:
+    """The backend URL of ``pulumi login``: the ``current`` entry of ``credentials.json`` in
+    ``PULUMI_HOME`` (when set), else in ``~/.pulumi``. None when nobody logged in."""
+    environ = os.environ if environ is None else environ
+    homes = [Path(environ["PULUMI_HOME"])] if environ.get("PULUMI_HOME") else []
+    homes.append(Path(environ.get("HOME") or Path.home()) / ".pulumi")
+    for home in homes:
+        try:
+            current = json.loads((home / "credentials.json").read_text()).get("current")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if current:
+            return str(current)
+    return None
+
+
+def pulumi_environment(project: Project, *, emulator: bool = False, emulator_url: str | None = None,
+                       binary: Path | None = None, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment every Pulumi command of the project runs in.
+
+    Always: the CLI's directory first on PATH, no update checks. The backend is
+    ``PULUMI_BACKEND_URL``, else ``pulumi login``'s (exported, so that a project-local
+    PULUMI_HOME does not hide a login in ``~/.pulumi``). In emulator mode also: the emulator URL
+    (``emulator_url``, ``AIMODELS_EMULATOR_URL`` or ``AIMODELS_EMULATOR_PORT``), the emulator's
+    documented test credentials, the local-only passphrase unless a passphrase (or its file) is
+    set, the project-local PULUMI_HOME, and the file backend in ``.pulumi-state/`` when no backend
+    is chosen."""
+    env = dict(os.environ if base is None else base)
+    if binary is not None:
+        env["PATH"] = f"{binary.parent}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("PULUMI_SKIP_UPDATE_CHECK", "true")
+    backend = env.get("PULUMI_BACKEND_URL") or logged_in_backend(env)
+    if backend:
+        env["PULUMI_BACKEND_URL"] = backend
+    if emulator:
+        env["AIMODELS_EMULATOR_URL"] = (emulator_url or default_emulator_url(env)).rstrip("/")
+        env.setdefault("PULUMI_BACKEND_URL", (project.root / ".pulumi-state").as_uri())
+        if "PULUMI_CONFIG_PASSPHRASE_FILE" not in env:
+            env.setdefault("PULUMI_CONFIG_PASSPHRASE", LOCAL_ONLY_PASSPHRASE)
+        env.setdefault("PULUMI_HOME", str(project.root / ".tools" / "pulumi-home"))
+        env.setdefault("PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION", "true")
+        env.update(EMULATOR_ENV)
+        if env["PULUMI_BACKEND_URL"].startswith("file://"):
+            Path(env["PULUMI_BACKEND_URL"][len("file://"):]).mkdir(parents=True, exist_ok=True)
+    return env
+
+
 @dataclass
 class Pulumi:
     project: Project
@@ -101,28 +181,17 @@ class Pulumi:
 
     def __post_init__(self) -> None:
         self.binary = find_pulumi(self.project)
-        env = dict(os.environ)
-        env["PATH"] = f"{self.binary.parent}{os.pathsep}{env.get('PATH', '')}"
-        env.setdefault("PULUMI_SKIP_UPDATE_CHECK", "true")
+        self.env = pulumi_environment(self.project, emulator=self.emulator, emulator_url=self.emulator_url,
+                                      binary=self.binary)
         if self.emulator:
-            self.emulator_url = (self.emulator_url or env.get("AIMODELS_EMULATOR_URL") or DEFAULT_EMULATOR_URL).rstrip("/")
-            env["AIMODELS_EMULATOR_URL"] = self.emulator_url
-            env.setdefault("PULUMI_BACKEND_URL", (self.project.root / ".pulumi-state").as_uri())
-            if "PULUMI_CONFIG_PASSPHRASE_FILE" not in env:
-                env.setdefault("PULUMI_CONFIG_PASSPHRASE", LOCAL_ONLY_PASSPHRASE)
-            env.setdefault("PULUMI_HOME", str(self.project.root / ".tools" / "pulumi-home"))
-            env.setdefault("PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION", "true")
-            env.update(EMULATOR_ENV)
-            if env["PULUMI_BACKEND_URL"].startswith("file://"):
-                Path(env["PULUMI_BACKEND_URL"][len("file://"):]).mkdir(parents=True, exist_ok=True)
-        self.env = env
+            self.emulator_url = self.env["AIMODELS_EMULATOR_URL"]
 
     # -- plumbing -------------------------------------------------------------------------------
     def run(self, args: list[str], *, capture: bool = True, check: bool = True,
-            what: str | None = None) -> subprocess.CompletedProcess[str]:
+            what: str | None = None, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         cmd = [str(self.binary), *args, "--non-interactive"] if args[0] in ("up", "preview", "destroy", "refresh") \
             else [str(self.binary), *args]
-        proc = subprocess.run(cmd, cwd=self.project.root, env=self.env, text=True,
+        proc = subprocess.run(cmd, cwd=self.project.root, env={**self.env, **(env or {})}, text=True,
                               stdout=subprocess.PIPE if capture else None,
                               stderr=subprocess.PIPE if capture else None)
         if check and proc.returncode != 0:
@@ -149,19 +218,44 @@ class Pulumi:
         return json.loads(proc.stdout or "{}")
 
     def init(self, stack: str) -> bool:
-        """Create the stack in the backend if it is not there; never leaves a change in the stack file."""
+        """Create the stack in the backend if it is not there; never leaves a change in the stack file
+        in emulator mode (the secrets provider's keys go to the generated overlay instead).
+
+        The secrets provider is ``AIMODELS_SECRETS_PROVIDER`` when set (e.g. an ``awskms://`` key),
+        else a passphrase. A stack another process created meanwhile counts as there."""
         if stack in self.stacks():
             return False
         path = self.project.stack_file(stack)
         before = path.read_bytes() if path.exists() else None
+        provider = self.env.get("AIMODELS_SECRETS_PROVIDER") or ("passphrase" if self.emulator else None)
+        args = ["stack", "init", stack, "--no-select", *(["--secrets-provider", provider] if provider else [])]
         try:
-            self.run(["stack", "init", stack, "--secrets-provider", "passphrase", "--no-select"]
-                     if self.emulator else ["stack", "init", stack, "--no-select"], what=f"pulumi stack init {stack}")
+            proc = self.run(args, check=False)
+            if proc.returncode != 0:
+                if "already exists" in (proc.stderr or "") + (proc.stdout or "") and stack in self.stacks():
+                    return False  # created by a concurrent run: same outcome
+                detail = " ".join(((proc.stderr or "") + (proc.stdout or "")).split()[-60:])
+                raise UserError(f"pulumi stack init {stack} failed (exit {proc.returncode}): {detail}")
+            if self.emulator and path.exists() and path.read_bytes() != before:
+                # The keys `stack init` wrote (encryptionsalt, or secretsprovider + encryptedkey) belong
+                # to the overlay in emulator mode; config_file() carries them over from there.
+                written = yaml.safe_load(path.read_text()) or {}
+                keys = {k: written[k] for k in SECRETS_KEYS if k in written}
+                if keys:
+                    out = self._overlay_path(stack)
+                    _write_atomic(out, yaml.safe_dump(keys, sort_keys=False))
         finally:
-            # In emulator mode the salt lives in the generated overlay, not in the committed file.
-            if self.emulator and before is not None and path.read_bytes() != before:
-                path.write_bytes(before)
+            if self.emulator and path.exists() and path.read_bytes() != before:
+                if before is None:
+                    path.unlink()
+                else:
+                    path.write_bytes(before)
         return True
+
+    def _overlay_path(self, stack: str) -> Path:
+        out = self.project.work_dir / ("emulator" if self.emulator else "dry-run") / f"Pulumi.{stack}.yaml"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return out
 
     # -- which config file a command uses ------------------------------------------------------------
     def config_file(self, stack: str, text: str | None = None) -> Path | None:
@@ -172,8 +266,7 @@ class Pulumi:
         source = text if text is not None else self.project.stack_file(stack).read_text()
         doc = yaml.safe_load(source) or {}
         kind = "emulator" if self.emulator else "dry-run"
-        out = self.project.work_dir / kind / f"Pulumi.{stack}.yaml"
-        out.parent.mkdir(parents=True, exist_ok=True)
+        out = self._overlay_path(stack)
         previous = {}
         if out.exists():
             previous = yaml.safe_load(out.read_text()) or {}
@@ -190,20 +283,22 @@ class Pulumi:
             if isinstance(fabric, dict) and fabric.get("workspace"):
                 # The emulator has one Fabric workspace; environments share it (names carry the env).
                 config["aimodels:fabric"] = {**fabric, "workspace": EMULATOR_FABRIC_WORKSPACE}
-        salt = doc.get("encryptionsalt") or previous.get("encryptionsalt")
+        # The secrets provider's keys: the stack file's own, else those kept in the overlay.
+        source_keys = doc if any(k in doc for k in SECRETS_KEYS) else previous
+        keys = {k: source_keys[k] for k in SECRETS_KEYS if k in source_keys}
+        same_keys = bool(keys) and all(previous.get(k) == v for k, v in keys.items())
         password_kept = False
         if self.emulator and "aimodels:engineerPassword" not in config:
             old = (previous.get("config") or {}).get("aimodels:engineerPassword")
-            if old is not None and salt and salt == previous.get("encryptionsalt"):
+            if old is not None and same_keys:
                 config["aimodels:engineerPassword"] = old
                 password_kept = True
-        new_doc = {k: v for k, v in doc.items() if k not in ("config", "encryptionsalt")}
-        if salt:
-            new_doc["encryptionsalt"] = salt
+        new_doc = {k: v for k, v in doc.items() if k not in ("config", *SECRETS_KEYS)}
+        new_doc.update(keys)
         new_doc["config"] = config
         header = (f"# GENERATED by `aimodels` from {self.project.rel(self.project.stack_file(stack))} "
                   f"({kind}); do not edit.\n")
-        out.write_text(header + yaml.safe_dump(new_doc, sort_keys=False, default_flow_style=False))
+        _write_atomic(out, header + yaml.safe_dump(new_doc, sort_keys=False, default_flow_style=False))
         if self.emulator and "aimodels:engineerPassword" not in config and not password_kept:
             self.run(["config", "set", "--secret", "aimodels:engineerPassword", EMULATOR_ENGINEER_PASSWORD,
                       "--stack", stack, "--config-file", str(out)], what="pulumi config set (emulator overlay)")

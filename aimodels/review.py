@@ -16,6 +16,10 @@ Risk flags, in plain words (each one makes ``aimodels review`` exit with :data:`
 - the prod policy rules (aimodels/policy_rules.py, shared with the CrossGuard pack in policy/):
   prod endpoints autoscale, prod PAI model versions are Approved, no PUBLIC model accessibility
   in prod.
+
+When the review ran the preview itself it also reports the CrossGuard pack's own results (a
+``Policy`` section): every violation the pack reported, as a risk, or that the pack was skipped
+for a prod stack (``--skip-policy``), also a risk; a prod review never says nothing about policy.
 """
 
 from __future__ import annotations
@@ -23,9 +27,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aimodels.policy_rules import RULES, violations
+
+if TYPE_CHECKING:
+    from aimodels.policy import Violation
 
 RISK_EXIT = 2
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's "known after apply" sentinel
@@ -61,6 +68,16 @@ class Change:
 
 
 @dataclass
+class PolicyResult:
+    """What happened to the policy pack in the preview behind a report."""
+
+    ran: bool
+    required: bool = False  # a prod stack: the pack runs unless skipped explicitly
+    skipped: bool = False
+    events: list[Violation] = field(default_factory=list)
+
+
+@dataclass
 class Report:
     stack: str
     environment: str
@@ -68,6 +85,7 @@ class Report:
     unchanged: int
     risks: list[str]
     errors: list[str]
+    policy: PolicyResult | None = None
 
 
 # -- values --------------------------------------------------------------------------------------
@@ -177,7 +195,7 @@ def _detailed(detailed: dict[str, Any], old: dict[str, Any], new: dict[str, Any]
 
 # -- the report ----------------------------------------------------------------------------------
 def report_from_preview(preview: dict[str, Any], stack: str | None = None,
-                        deployment: dict[str, Any] | None = None) -> Report:
+                        deployment: dict[str, Any] | None = None, policy: PolicyResult | None = None) -> Report:
     steps = preview.get("steps") or []
     config = preview.get("config") or {}
     if not stack:
@@ -224,7 +242,7 @@ def report_from_preview(preview: dict[str, Any], stack: str | None = None,
     ordered = sorted(changes.values(), key=lambda c: (OP_ORDER.get(c.op, 9), c.type, c.name))
     errors = [" ".join(str(d.get("message", "")).split()) for d in preview.get("diagnostics") or []
               if d.get("severity") == "error"]
-    report = Report(stack, environment, ordered, unchanged, [], errors)
+    report = Report(stack, environment, ordered, unchanged, [], errors, policy)
     report.risks = risks(report, deployment)
     return report
 
@@ -288,6 +306,13 @@ def risks(report: Report, deployment: dict[str, Any] | None = None) -> list[str]
         if c.op != "delete":
             for rule, message in violations(c.type, c.new, env):
                 out.append(f"**Policy ({RULES[rule]})**: {label} {message}.")
+    pol = report.policy
+    if pol is not None:
+        if pol.skipped and pol.required:
+            out.append(f"**Policy skipped**: the policy pack did not run on prod stack `{report.stack}` "
+                       "(`--skip-policy`); nothing here says its rules hold.")
+        for v in pol.events:
+            out.append(f"**Policy pack {v.pack} ({v.level})**: `{v.policy}` on `{v.resource}`: {v.message}")
     return out
 
 
@@ -307,6 +332,24 @@ def render(report: Report) -> str:
         lines += [f"### Risks ({len(report.risks)})", ""] + [f"- {r}" for r in report.risks] + [""]
     else:
         lines += ["### Risks", "", "None flagged.", ""]
+    pol = report.policy
+    if pol is not None:
+        lines += ["### Policy", ""]
+        if pol.skipped:
+            lines.append("Policy pack **skipped** (`--skip-policy`)" + (" on a prod stack." if pol.required else "."))
+        elif not pol.ran:
+            lines.append("Policy pack not run (not a prod stack; `--policy` runs it).")
+        elif pol.events:
+            blocking = sum(1 for v in pol.events if v.level == "mandatory")
+            lines.append(f"Policy pack **{pol.events[0].pack}**: {len(pol.events)} violation(s)"
+                         + (f", {blocking} mandatory (the update is blocked)." if blocking else "."))
+            lines += ["", "| policy | level | resource | message |", "|---|---|---|---|"]
+            for v in pol.events:
+                text = v.message.replace("|", "\\|")
+                lines.append(f"| `{v.policy}` | {v.level} | `{v.resource}` | {text} |")
+        else:
+            lines.append("Policy pack ran: no violations.")
+        lines.append("")
     if report.changes:
         lines += ["### Changes", ""]
     for c in report.changes:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tear the local environment down: `pulumi destroy` of stack `local` (the emulator must answer
 # while the providers delete their objects, so it is started if needed), then stop the emulator
-# that up.sh started. Idempotent. Extra arguments are passed to `pulumi destroy`.
+# that up.sh started (and, with AIMODELS_STATE=s3, the embedded state server). Idempotent. Extra
+# arguments are passed to `pulumi destroy`.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -18,3 +19,6 @@ if [ -n "$count" ] && [ "$count" != 0 ]; then
     pulumi destroy --yes --stack "$STACK" "${tty[@]}" "$@"
 fi
 stop_emulator
+# The embedded state server forgets everything when stopped: stop it only once the stack is gone.
+[ "${AIMODELS_STATE:-}" = s3 ] && stop_state_server
+exit 0

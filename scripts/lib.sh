@@ -8,6 +8,10 @@
 #   AIMODELS_EMULATOR_PORT    emulator port (default 8787). pulumi_env exports AIMODELS_EMULATOR_URL
 #                             from it: a stack with `aimodels:emulator: true` (stack local) sends
 #                             every request whose endpoint it does not set there.
+#   PULUMI_BACKEND_URL        state backend (e.g. s3://team-state?region=eu-west-1). Unset: the
+#                             backend of `pulumi login`, else the file backend in .pulumi-state/.
+#   AIMODELS_STATE=s3         use the embedded S3-compatible state server instead (moto, started on
+#                             127.0.0.1:$AIMODELS_STATE_PORT, default 4566; see docs/team.md).
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 PROJECT_DIR=$(cd "${PULUMI_PROJECT_DIR:-$ROOT}" && pwd -P)
@@ -17,6 +21,8 @@ EMULATOR_DIR=$ROOT/.emulator
 EMULATOR_PORT=${AIMODELS_EMULATOR_PORT:-8787}
 EMULATOR_URL=http://127.0.0.1:$EMULATOR_PORT
 EMULATOR_PIDFILE=$EMULATOR_DIR/emulator.pid
+STATE_DIR=$ROOT/.state-server
+STATE_PORT=${AIMODELS_STATE_PORT:-4566}
 
 # Local-only passphrase for the file backend in .pulumi-state/. It protects nothing of value:
 # the stack talks to the local emulator only. Set PULUMI_CONFIG_PASSPHRASE (or
@@ -29,7 +35,14 @@ die() { echo "${0##*/}: $*" >&2; exit 1; }
 # Pulumi environment: everything project-local, nothing downloaded, no update checks.
 pulumi_env() {
     export PULUMI_HOME=$ROOT/.tools/pulumi-home
-    export PULUMI_BACKEND_URL=file://$ROOT/.pulumi-state
+    if [ "${AIMODELS_STATE:-}" = s3 ]; then
+        ensure_state_server
+    elif [ -z "${PULUMI_BACKEND_URL:-}" ]; then
+        local login
+        login=$("$VENV/bin/python" -c 'from aimodels.pulumi_cli import logged_in_backend as b; print(b() or "")' \
+            2>/dev/null) || login=
+        export PULUMI_BACKEND_URL=${login:-file://$ROOT/.pulumi-state}
+    fi
     if [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
         export PULUMI_CONFIG_PASSPHRASE=${PULUMI_CONFIG_PASSPHRASE-$LOCAL_ONLY_PASSPHRASE}
     fi
@@ -41,7 +54,8 @@ pulumi_env() {
     export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
     # Read by the provider processes (providers/core/settings.py) of stacks with aimodels:emulator.
     export AIMODELS_EMULATOR_URL=$EMULATOR_URL
-    mkdir -p "$PULUMI_HOME" "$ROOT/.pulumi-state"
+    mkdir -p "$PULUMI_HOME"
+    case $PULUMI_BACKEND_URL in file://*) mkdir -p "${PULUMI_BACKEND_URL#file://}" ;; esac
     local bin
     bin=$("$ROOT/scripts/pulumi-cli.sh" | tail -n1) || die "could not obtain the Pulumi CLI"
     export PATH=$bin:$PATH
@@ -60,7 +74,7 @@ ensure_venv() {
         [ -f "$lock" ] && constraint=(-c "$lock")
         local log=$VENV/.aimodels-install.log
         if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${constraint[@]}" \
-            -e "$ROOT[emulator,test]" >"$log" 2>&1; then
+            -e "$ROOT[emulator,test,state]" >"$log" 2>&1; then
             cat "$log" >&2
             die "pip install failed (log: $log)"
         fi
@@ -119,7 +133,21 @@ stop_emulator() {
     rm -f "$EMULATOR_PIDFILE"
 }
 
-# Resource count of the stack in the file backend ("" when the stack does not exist).
+# The embedded state server (aimodels/stateserver.py): start it unless ours already answers, and
+# export what pulumi needs to use it (PULUMI_BACKEND_URL, AIMODELS_SECRETS_PROVIDER, AWS_*).
+ensure_state_server() {
+    local exports
+    exports=$(cd "$ROOT" && "$VENV/bin/python" -m aimodels.stateserver start --port "$STATE_PORT" \
+        --dir "$STATE_DIR") || die "the state server did not start; see $STATE_DIR/state-server.log"
+    eval "$exports"
+}
+
+stop_state_server() {
+    [ -x "$VENV/bin/python" ] || return 0
+    (cd "$ROOT" && "$VENV/bin/python" -m aimodels.stateserver stop --dir "$STATE_DIR")
+}
+
+# Resource count of the stack in the backend ("" when the stack does not exist).
 stack_resource_count() {
     (cd "$PROJECT_DIR" && pulumi stack ls --json 2>/dev/null) | "$VENV/bin/python" -c '
 import json, sys

@@ -1,5 +1,11 @@
 """ESD ("Extension for Stable Diffusion on AWS") v1.5.0 REST API, emulated from specs/esd.md.
 
+Where the spec is silent or loose, the rules follow the v1.5.0 product source (the public
+awslabs/stable-diffusion-aws-extension repository, tag v1.5.0): the API Gateway request models in
+infrastructure/src/api/<family>/*.ts (``schemas.SCHEMAS``) and the Lambda handlers in
+middleware_api/lambda/ (``schemas.DATACLASSES`` and the handlers in ``models``). Each rule names
+its source file in a comment; no source code is copied.
+
 Mounted under ``/esd``; the API hangs off the stage: ``http://127.0.0.1:<port>/esd/prod/<route>``.
 Presigned URLs point back at the emulator: ``/esd/_s3/<bucket>/<key>?X-Amz-...&X-Amz-Signature=...``.
 
@@ -59,10 +65,9 @@ Guesses beyond the spec:
     every resource answers 204 without an API key.
   * ``username`` header case cannot be checked over HTTP (servers lower-case names); any case works.
     ``Authorization`` is only used when it starts with ``Bearer ``.
-  * POST /roles with ``initial``: unknown/absent header user -> 400 ``creator <u> not exist``; no
-    ``role:*`` permission -> 400 ``creator <u> has no permission to create role``. With only
-    ``role:create``, overwriting someone else's role -> 400 ``'dict' object has no attribute 'creator'``.
-  * DELETE /users applies the role-assignment checks of §2.7 to each existing target's roles.
+  * POST /roles (roles/create_role.py): with ``initial``, no header user -> 401; an unknown one ->
+    400 ``user: "<u>" not exist``; no ``role:*`` permission -> 400 ``'role'`` (a KeyError). Without
+    ``role:all``, overwriting any existing role -> 400 ``'list' object has no attribute 'items'``.
   * GET /users shows ``*`` for users without password even with ``show_password``.
   * A user whose ``roles`` is empty: every permission check is a 400 (ExpressionAttributeValues text).
   * GET /checkpoints: ``status``/``types`` act as the scan filter; when it matches nothing the reply
@@ -91,13 +96,16 @@ Guesses beyond the spec:
     delete of a ``blob`` document leaves its bytes until the next S3 delete or reset sweeps them).
   * A request body, ``payload_string`` or inference parameter file nested deeper than 64 levels is
     treated as malformed JSON (``emulator/core/jsonbody.py``; the vendor documents no limit).
-  * Trainings: missing values are checked in the order training_instance_type, model, dataset,
-    fm_type; the ``Invalid fm_type`` wording; the output checkpoint gets the creator's roles;
-    ``sagemakerTrainName`` = ``kohya-<id8>-<epoch>``; the list-crash check looks at every scanned job
-    (before visibility filtering).
-  * Datasets: the info's ``s3`` is ``s3://<bucket>/dataset/<name>``, item keys
-    ``dataset/<name>[/<prefix>]/<filename>``; PUT status updates items too; DELETE message
-    ``datasets deleted``; unknown dataset on PUT is checked before the status value.
+  * Trainings (trainings/create_training_job.py, common/util.py ``query_data``): missing *or falsy*
+    model, dataset, fm_type, output_name, save_every_n_epochs, max_train_epochs -> 400 ``Missing
+    <dotted path>`` in that order; a falsy training_instance_type falls back to ml.g4dn.2xlarge;
+    ``s3_toml_path`` is ``<input>/kohya_config_cloud.toml`` (``_xl`` for sd_xl); the reply's params
+    keep every key sent. Guesses: ``sagemakerTrainName`` = ``kohya-<id8>-<epoch>``; the list-crash
+    check looks at every scanned job (before visibility filtering).
+  * Datasets (datasets/*.py, libs/data_types.py): ``s3`` is ``s3://<bucket>/dataset/<name>[/<prefix>]``;
+    uploads go to ``.../<filename>``; an item's ``key`` is its sort key ``<timestamp>_<name>``, its
+    ``preview_url`` points at ``.../<item name>``, its params gain ``original_file_name``; the list is
+    newest first. PUT status updates items too; unknown dataset on PUT is checked before the status.
   * Injected faults with 502/503/504 use the gateway body ``{"message": ...}``; other statuses the
     Lambda envelope ``{"statusCode", "message"}``.
 """

@@ -112,7 +112,9 @@ def decode_key(cursor: str) -> dict[str, Any]:
 
 
 def parse_int(value: str | None, default: int) -> int:
-    return default if value is None or value == "" else int(value)
+    """``int(get_query_param(event, name, default))`` as the list handlers write it: an absent parameter
+    is the default, a present one is converted, so ``?limit=`` is a 400 ``invalid literal for int()...``."""
+    return default if value is None else int(value)
 
 
 def dynamo_limit(limit: int, op: str) -> None:
@@ -141,6 +143,18 @@ def scan_page(rows: list[dict[str, Any]], key: str, limit: int,
         rows = [r for r in rows if r[key] > cursor[key]]
     page = rows[:limit]
     return page, (encode_key({key: page[-1][key]}) if len(page) == limit else None)
+
+
+def path_only(url: str) -> str:
+    """``/esd/_s3/...?...`` of an absolute URL the emulator made: what a stored record keeps."""
+    parts = urlparse(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def at_base(base_url: str, path: str) -> str:
+    """A stored path on the address the current request reached (records made before paths were
+    stored may hold an absolute URL: their path is kept, their host replaced)."""
+    return base_url.rstrip("/") + path_only(path)
 
 
 def url_basename(url: str) -> str:
@@ -276,7 +290,7 @@ class Esd:
         username = self.check_permission(ctx, ["role:all", "role:list"])
         perms = self.permissions_of(username)
         mine = set(self.roles_of(username))
-        only = ctx.query.get("role")
+        only = ctx.query.get("role") or None  # roles/list_roles.py: an empty value lists all
         roles = []
         for r in self.all("role"):
             if only is not None and r["role_name"] != only:
@@ -289,22 +303,25 @@ class Esd:
         return Reply(200, {"roles": roles, "previous_evaluated_key": "not_applicable", "last_evaluated_key": None})
 
     def create_role(self, ctx: Ctx) -> Reply:
+        """middleware_api/lambda/roles/create_role.py. With ``initial`` only the header user is needed
+        (libs/utils.py ``get_user_name``: none -> 401); then ``get_permissions_by_username`` (unknown
+        user -> 400 ``user: "<u>" not exist``) and ``creator_permissions['role']`` (no role permission ->
+        KeyError, 400 ``'role'``). Without ``role:all``, ``_get_role_by_name`` deserialises the query's
+        list of rows as one row, so overwriting any existing role fails with that AttributeError text."""
         body = ctx.body or {}
         if body.get("initial"):
             username = self.resolve_username(ctx)
-            if not username or self.get("user", username) is None:
-                raise bad_request(f"creator {username} not exist")
+            if not username:
+                raise EsdError(401, "Unauthorized")
         else:
             username = self.check_permission(ctx, ["role:all", "role:create"])
+        self.query_user(username)
         pmap = self.permission_map(username)
-        role_actions = pmap.get("role") or []
-        if not role_actions:
-            raise bad_request(f"creator {username} has no permission to create role")
+        role_actions = pmap["role"]
         name = body["role_name"]
         if "all" not in role_actions:
-            existing = self.get("role", name)
-            if existing is not None and existing.get("creator") != username:
-                raise bad_request("'dict' object has no attribute 'creator'")
+            if self.get("role", name) is not None:
+                raise AttributeError("'list' object has no attribute 'items'")
             for p in body["permissions"]:
                 resource, action = p.split(":")
                 held = pmap.get(resource, [])
@@ -328,7 +345,7 @@ class Esd:
     def list_users(self, ctx: Ctx) -> Reply:
         username = self.check_permission(ctx, ["user:all", "user:list"])
         perms = self.permissions_of(username)
-        only = ctx.query.get("username")
+        only = ctx.query.get("username") or None  # users/list_users.py: an empty value lists all
         show = bool(ctx.query.get("show_password"))
         users = []
         for u in self.all("user"):
@@ -376,9 +393,10 @@ class Esd:
         if body.get("initial"):
             self.put("user", name, {"username": name, "roles": [DEFAULT_ROLE], "creator": "ESD",
                                     "password": self._encrypt(body["password"])})
-            all_roles = sorted(r["role_name"] for r in self.all("role"))
-            return Reply(201, {"user": {"username": name, "roles": [DEFAULT_ROLE]}, "all_roles": all_roles},
-                         "Created")
+            # users/create_user.py: ``all_roles`` is the fixed pair [Default_Role, 'byoc'], whatever
+            # roles exist.
+            return Reply(201, {"user": {"username": name, "roles": [DEFAULT_ROLE]},
+                               "all_roles": [DEFAULT_ROLE, "byoc"]}, "Created")
         creator = self.check_permission(ctx, ["user:all"])
         if self.get("user", creator) is None:
             raise bad_request(f"creator {creator} not exist")
@@ -386,23 +404,24 @@ class Esd:
         if roles is None:
             raise TypeError("'NoneType' object is not iterable")
         pmap = self.permission_map(creator)
+        # users/create_user.py: the requested roles that exist are checked first, in table (key) order;
+        # only then is a requested role that does not exist a 400.
+        for r in sorted(set(roles)):
+            if self.get("role", r) is not None:
+                self._check_assignable(creator, pmap, r)
         for r in roles:
-            self._check_assignable(creator, pmap, r)
+            if self.get("role", r) is None:
+                raise bad_request(f'user roles "{r}" not exist')
         self.put("user", name, {"username": name, "roles": list(roles), "creator": creator,
                                 "password": self._encrypt(body["password"])})
         return Reply(201, message="Created")
 
     def delete_users(self, ctx: Ctx) -> Reply:
         names = (ctx.body or {})["user_name_list"]
-        creator = self.check_permission(ctx, ["user:all"])
-        pmap = self.permission_map(creator)
+        # users/delete_users.py: ``user:all``, then create_user's ``_check_action_permission`` per name,
+        # which a ``user:all`` holder always passes: no role checks, missing names are no-ops.
+        self.check_permission(ctx, ["user:all"])
         for name in names:
-            user = self.get("user", name)
-            if user is None:
-                continue
-            for r in user.get("roles") or []:
-                if self.get("role", r) is not None:
-                    self._check_assignable(creator, pmap, r)
             self.store.delete(P, "user", name)
         return Reply(204, message="Users Deleted")
 
@@ -459,18 +478,19 @@ class Esd:
     def create_checkpoint(self, ctx: Ctx) -> Reply:
         body = ctx.body or {}
         filenames = body.get("filenames")
-        if filenames is not None:
-            filenames = [MULTIPART_FILE.parse(f) for f in filenames]
+        # checkpoints/create_checkpoint.py: permission first, then the name check reads each item's
+        # ``filename`` (a missing one is a KeyError, 400 "'filename'"), and only the presigning builds
+        # ``MultipartFileReq`` from each item (libs/common_tools.py), after the URL branch.
         username = self.check_permission(ctx, ["checkpoint:all", "checkpoint:create"])
         ctype = body["checkpoint_type"]
         params = dict(body.get("params") or {})
         urls = body.get("urls")
         existing = self._all_checkpoint_names()
         for f in filenames or []:
-            if f["filename"] in existing:
+            if f["filename"].strip() in existing:
                 raise bad_request(self._exists_message(f["filename"]))
         for u in urls or []:
-            if url_basename(u) in existing:
+            if url_basename(u).strip() in existing:
                 raise bad_request(self._exists_message(url_basename(u)))
         if urls:
             creator = params.get("creator")
@@ -490,6 +510,7 @@ class Esd:
             return Reply(202, message="Checkpoint creation in progress, please check later")
         if filenames is None:
             raise TypeError("'NoneType' object is not iterable")
+        filenames = [MULTIPART_FILE.parse(f) for f in filenames]
         cid = str(uuid.uuid4())
         prefix = f"{ctype}/checkpoint/custom/{cid}"
         multipart: dict[str, Any] = {}
@@ -641,10 +662,13 @@ class Esd:
         if etype == "Serverless":
             raise bad_request("Serverless endpoint is not supported yet")
         count = body["initial_instance_count"]
-        if count < 1:
-            raise bad_request(f"initial_instance_count should be at least 1: {name}")
-        if body["autoscaling_enabled"] and etype == "Real-time" and float(body["min_instance_number"]) < 1:
-            raise bad_request(f"min_instance_number should be at least 1 for real-time endpoint: {name}")
+        # endpoints/create_endpoint.py: these texts name the requested ``endpoint_name`` (None when unset),
+        # not the physical name, which is only made after them.
+        if int(count) < 1:
+            raise bad_request(f"initial_instance_count should be at least 1: {body.get('endpoint_name')}")
+        if body["autoscaling_enabled"] and etype == "Real-time" and int(float(body["min_instance_number"])) < 1:
+            raise bad_request(f"min_instance_number should be at least 1 for real-time endpoint: "
+                              f"{body.get('endpoint_name')}")
         exts = [e for e in dict.fromkeys(re.split(r"[ ,\n]", body.get("custom_extensions") or "")) if e]
         if len(exts) >= 3:
             raise bad_request("custom_extensions should be at most 3")
@@ -758,35 +782,45 @@ class Esd:
         if task in TASK_TYPES_SD:
             missing = []
             active = [c for c in self.all("checkpoint") if c["checkpoint_status"] == "Active"]
+            # inferences/create_inference_job.py ``_get_checkpoint_by_name``: VAE "None"/"Automatic" stand
+            # for a pseudo checkpoint (id "VAE", location "None"); a used model is named by the found
+            # checkpoint's first name.
             for ctype, names in models.items():
                 for n in names or []:
                     if ctype == "VAE" and n in ("None", "Automatic"):
-                        continue
-                    hit = next((c for c in active if c["checkpoint_type"] == ctype
-                                and n in (c.get("checkpoint_names") or [])), None)
+                        hit: dict[str, Any] | None = {"id": "VAE", "checkpoint_names": [n], "s3_location": "None"}
+                    else:
+                        hit = next((c for c in active if c["checkpoint_type"] == ctype
+                                    and n in (c.get("checkpoint_names") or [])), None)
                     if hit is None:
                         missing.append(f"checkpoint with name {n}, type {ctype} is not found")
                         continue
                     used_models.setdefault(ctype, []).append(
-                        {"id": hit["id"], "model_name": n, "s3": hit["s3_location"], "type": ctype})
+                        {"id": hit["id"], "model_name": hit["checkpoint_names"][0], "s3": hit["s3_location"],
+                         "type": ctype})
                     reply_models.append({"id": hit["id"], "name": hit["checkpoint_names"], "type": ctype})
             if missing:
                 raise bad_request(" ".join(missing))
         job_id = str(uuid.uuid4())
         key = f"{task}/infer_v2/{job_id}/api_param.json"
-        upload_url = self.presign(ctx, "PUT", key)
+        # Only a request without payload_string gets an upload URL (an empty string gets none, and the
+        # job is not started either).
+        upload_url = self.presign(ctx, "PUT", key) if payload is None else None
         job: dict[str, Any] = {
             "InferenceJobId": job_id, "status": "created", "taskType": task, "inference_type": itype,
-            "owner_group_or_role": [username], "createTime": now_str(),
+            "owner_group_or_role": [username], "createTime": now_str(), "startTime": now_str(),
             "params": {
-                "input_body_s3": f"s3://{self.bucket}/{key}", "input_body_presign_url": upload_url,
+                # Stored without scheme and host: each reader gets it on the address it used (at_base).
+                "input_body_s3": f"s3://{self.bucket}/{key}",
+                "input_body_presign_url": path_only(upload_url) if upload_url else None,
                 "sagemaker_inference_endpoint_id": endpoint["EndpointDeploymentJobId"],
                 "sagemaker_inference_endpoint_name": endpoint["endpoint_name"],
                 "sagemaker_inference_instance_type": endpoint["instance_type"],
-                "used_models": used_models,
             },
         }
-        if payload:
+        if task in TASK_TYPES_SD:  # only txt2img/img2img record the models they use
+            job["params"]["used_models"] = used_models
+        if payload is not None:
             job["payload_string"] = payload
         self.put("inference", job_id, job)
         if payload:
@@ -901,7 +935,17 @@ class Esd:
         expires = int(self.setting("presign_expires_seconds"))
         imgs = [self.s3.presign(base_url, "GET", self.bucket, prefix + n, expires) for n in job.get("image_names") or []]
         out = [self.s3.presign(base_url, "GET", self.bucket, f"{prefix}{job['InferenceJobId']}_param.json", expires)]
-        return decimalize({"img_presigned_urls": imgs, "output_presigned_urls": out, **public(job)})
+        return decimalize({"img_presigned_urls": imgs, "output_presigned_urls": out,
+                           **self._job_at_base(public(job), base_url)})
+
+    @staticmethod
+    def _job_at_base(job: dict[str, Any], base_url: str) -> dict[str, Any]:
+        """The stored upload URL on the reader's own address (the job record keeps only its path)."""
+        params = job.get("params")
+        if isinstance(params, dict) and params.get("input_body_presign_url"):
+            job = {**job, "params": {**params,
+                                     "input_body_presign_url": at_base(base_url, params["input_body_presign_url"])}}
+        return job
 
     def get_inference(self, ctx: Ctx) -> Reply:
         job_id = ctx.path["id"]
@@ -911,12 +955,17 @@ class Esd:
         return Reply(200, self._inference_view(job, ctx.base_url))
 
     def list_inferences(self, ctx: Ctx) -> Reply:
-        task = ctx.query.get("type") or "txt2img"
+        task = ctx.query.get("type", "txt2img")  # inferences/list_inferences.py: only an absent type defaults
         limit = parse_int(ctx.query.get("limit"), 10)
         start = ctx.query.get("exclusive_start_key")
         param_user = ctx.query.get("username")
         roles = list(self.query_user(param_user).get("roles") or []) if param_user else []
         dynamo_limit(limit, "Query")
+        if task == "":  # the index's key may not be empty (DynamoDB's wording; guess)
+            raise bad_request("An error occurred (ValidationException) when calling the Query operation: One or "
+                              "more parameter values are not valid. The AttributeValue for a key attribute cannot "
+                              "contain an empty string value. IndexName: taskType-createTime-index, IndexKey: "
+                              "taskType")
         rows = sorted((j for j in self.all("inference") if j["taskType"] == task),
                       key=lambda j: (j["createTime"], j["InferenceJobId"]), reverse=True)
         if start:
@@ -931,7 +980,7 @@ class Esd:
             last = page[-1]
             lek = encode_key({"InferenceJobId": last["InferenceJobId"], "taskType": last["taskType"],
                               "createTime": last["createTime"]})
-        out = [{k: j.get(k) for k in INFERENCE_FIELDS} for j in page
+        out = [self._job_at_base({k: j.get(k) for k in INFERENCE_FIELDS}, ctx.base_url) for j in page
                if not param_user or visible(j.get("owner_group_or_role"), param_user, roles)]
         return Reply(200, {"inferences": decimalize(out), "last_evaluated_key": lek})
 
@@ -948,18 +997,42 @@ class Esd:
     # =============================================================================================
     # trainings
     # =============================================================================================
+    # Paths checked by the v1.5.0 Lambda with ``query_data`` (middleware_api/lambda/common/util.py):
+    # a missing *or falsy* value (``""``, ``0``, ``null``...) is a 400 ``Missing <dotted path>``, in this
+    # order. ``training_instance_type`` is not among them: a falsy one falls back to the stack's default.
+    REQUIRED_TRAINING_PATHS = (("training_params", "model"), ("training_params", "dataset"),
+                               ("training_params", "fm_type"), ("config_params", "saving_arguments", "output_name"),
+                               ("config_params", "saving_arguments", "save_every_n_epochs"),
+                               ("config_params", "training_arguments", "max_train_epochs"))
+    DEFAULT_TRAINING_INSTANCE_TYPE = "ml.g4dn.2xlarge"  # infrastructure/src/api/trainings/create-training-job.ts
+    TOML_FILES = {"sd_1_5": "kohya_config_cloud.toml", "sd_xl": "kohya_config_cloud_xl.toml"}  # common/const.py
+
+    @staticmethod
+    def _query_data(data: dict[str, Any], path: tuple[str, ...]) -> Any:
+        value: Any = data
+        for key in path:
+            value = value.get(key)
+            if not value:
+                raise ValueError(f"Missing {'.'.join(path)}")
+        return value
+
     def create_training(self, ctx: Ctx) -> Reply:
+        """middleware_api/lambda/trainings/create_training_job.py (``_create_training_job``): permission,
+        the kohya check, the ``query_data`` paths above, the model (first checkpoint name), the dataset
+        (its info row), then fm_type. The reply's ``params`` is the request's, with ``model`` and
+        ``dataset`` replaced by ``s3_model_path``/``s3_data_path`` and ``s3_toml_path`` added."""
         body = ctx.body or {}
         username = self.check_permission(ctx, ["train:all"])
         lora_type = body["lora_train_type"]
         if lora_type.lower() != "kohya":
             raise bad_request(f"Invalid lora train type: {lora_type}, the valid value is kohya.")
-        params = body["params"]
+        params = json.loads(json.dumps(body["params"]))
+        model, dataset_name, fm_type, output_name, save_every, max_epochs = (
+            self._query_data(params, path) for path in self.REQUIRED_TRAINING_PATHS)
+        config = params["config_params"]
+        config["saving_arguments"]["save_every_n_epochs"] = int(save_every)
+        config["training_arguments"]["max_train_epochs"] = int(max_epochs)
         tp = params["training_params"]
-        for k in ("training_instance_type", "model", "dataset", "fm_type"):
-            if not tp.get(k):
-                raise bad_request(f"Missing training_params.{k}")
-        model = tp["model"]
         base = None
         for c in self.all("checkpoint"):
             if c["checkpoint_names"][0] == model:  # an empty names list fails here, as in 1.5.0
@@ -967,28 +1040,34 @@ class Esd:
                 break
         if base is None:
             raise bad_request("Model not found")
-        dataset = self.get("dataset", tp["dataset"])
-        if dataset is None:
+        del tp["model"]
+        tp["s3_model_path"] = f"{base['s3_location']}/{model}"
+        if self.get("dataset", dataset_name) is None:
             raise bad_request("Dataset not found")
-        fm_type = tp["fm_type"]
-        if fm_type.lower() not in ("sd_1_5", "sd_xl"):
+        del tp["dataset"]
+        tp["s3_data_path"] = f"s3://{self.bucket}/dataset/{dataset_name}"  # get_dataset_location: no prefix
+        if fm_type.lower() not in self.TOML_FILES:
             raise bad_request(f"Invalid fm_type {fm_type}, the valid values are sd_1_5 and sd_xl.")
         job_id = str(uuid.uuid4())
-        config = params["config_params"]
-        output_name = config["saving_arguments"]["output_name"]
         train_prefix = f"kohya/train/{job_id}"
         input_location = f"s3://{self.bucket}/{train_prefix}/input"
         output_location = f"s3://{self.bucket}/{train_prefix}/output"
+        toml_key = f"{train_prefix}/input/{self.TOML_FILES[fm_type.lower()]}"
+        self.s3.put_object(self.bucket, toml_key, self._toml(config).encode(), "application/toml")
+        tp["s3_toml_path"] = f"s3://{self.bucket}/{toml_key}"
+        params["training_type"] = lora_type.lower()
+        # 1.5.0 compares the module string with an Enum member, which never matches: any
+        # additional_network.network_module makes the output checkpoint "Stable-diffusion".
+        network = config.get("additional_network")
+        ckpt_type = "Stable-diffusion" if isinstance(network, dict) and "network_module" in network else "Lora"
         created = round(time.time(), 6)
         self.put("checkpoint", job_id, {
-            "id": job_id, "checkpoint_type": "Lora", "s3_location": output_location,
+            "id": job_id, "checkpoint_type": ckpt_type, "s3_location": output_location,
             "checkpoint_status": "Initial", "checkpoint_names": [output_name],
             "params": {"creator": username, "created": now_str(created)}, "timestamp": created,
             "allowed_roles_or_users": self.roles_of(username), "version": "v1.0",
         })
-        toml_key = f"{train_prefix}/input/{output_name}.toml"
-        self.s3.put_object(self.bucket, toml_key, self._toml(config).encode(), "application/toml")
-        itype = tp["training_instance_type"]
+        itype = tp.get("training_instance_type") or self.DEFAULT_TRAINING_INSTANCE_TYPE
         if itype in (self.setting("training_fail_instance_types") or []):
             # The record was created and is deleted again; the output checkpoint is left behind.
             self.s3.delete_prefix(self.bucket, f"{train_prefix}/input/")
@@ -998,15 +1077,7 @@ class Esd:
                 f"utilization of 0 Instances and a request delta of 1 Instances. Please use AWS Service Quotas to "
                 f"request an increase for this quota. If AWS Service Quotas is not available, contact AWS support "
                 f"to request an increase for this quota.")
-        resp_params = {
-            "training_params": {
-                "training_instance_type": itype, "fm_type": fm_type,
-                "s3_model_path": f"{base['s3_location']}/{model}", "s3_data_path": dataset["s3"],
-                "s3_toml_path": f"s3://{self.bucket}/{toml_key}",
-            },
-            "config_params": config,
-            "training_type": "kohya",
-        }
+        resp_params = params
         phase = float(self.setting("training_phase_seconds"))
         t = time.time()
         pending = []
@@ -1026,8 +1097,10 @@ class Esd:
             "output_location": output_location, "sagemaker_train_name": f"kohya-{job_id[:8]}-{int(created)}",
             "_output_name": output_name, "_pending": pending,
         })
-        return Reply(201, decimalize({"id": job_id, "status": "Training", "created": created, "params": resp_params,
-                                      "input_location": input_location, "output_location": output_location}))
+        # _start_training_job replies with the request's own params (numbers stay numbers: only values read
+        # back from DynamoDB are Decimals) and ``created`` as str(timestamp).
+        return Reply(201, {"id": job_id, "status": "Training", "created": str(created), "params": resp_params,
+                           "input_location": input_location, "output_location": output_location})
 
     @staticmethod
     def _toml(config: dict[str, Any]) -> str:
@@ -1100,28 +1173,47 @@ class Esd:
     # =============================================================================================
     # datasets
     # =============================================================================================
+    # Datasets follow middleware_api/lambda/datasets/*.py and libs/data_types.py (DatasetInfo,
+    # DatasetItem). Object keys: the info's ``get_s3_key()`` is ``dataset/<name>[/<prefix>]``; uploads go
+    # to ``<that>/<filename>``; an item's own key (``get_s3_key(prefix)``, behind ``preview_url``) is
+    # ``dataset/<name>[/<prefix>]/<item name>``. An item's ``key`` on the wire is its sort key
+    # ``<timestamp>_<name>``, and its params gain ``original_file_name``.
+    @staticmethod
+    def _dataset_s3_key(name: str, prefix: str) -> str:
+        return f"dataset/{name}/{prefix}" if prefix else f"dataset/{name}"
+
+    def _dataset_visible(self, ds: dict[str, Any], username: str, roles: list[str]) -> bool:
+        """datasets/list_datasets.py, get_dataset.py: owners, when there are any, decide; a dataset with
+        no owners (legacy data) is shown to ``user:all`` holders only."""
+        owners = ds.get("allowed_roles_or_users")
+        if owners:
+            return visible(owners, username, roles)
+        return "user:all" in self.permissions_of(username)
+
     def create_dataset(self, ctx: Ctx) -> Reply:
+        """datasets/create_dataset.py"""
         body = ctx.body or {}
         items = [DATASET_ITEM.parse(i) for i in body["content"]]
         username = self.check_permission(ctx, ["train:all"])
         name = body["dataset_name"]
         prefix = body.get("prefix") or ""
-        base = f"dataset/{name}" + (f"/{prefix}" if prefix else "")
+        base = self._dataset_s3_key(name, prefix)
         now = time.time()
+        timestamp = repr(round(now, 6))
         self.put("dataset", name, {
             "dataset_name": name, "dataset_status": "Initialed", "timestamp": round(now, 6), "prefix": prefix,
-            "s3": f"s3://{self.bucket}/dataset/{name}", "params": body.get("params") or {},
-            "allowed_roles_or_users": self.roles_of(username),
+            "params": body.get("params") or {}, "allowed_roles_or_users": self.roles_of(username),
         })
         urls: dict[str, str] = {}
-        for i, item in enumerate(items):
-            key = f"{base}/{item['filename']}"
-            sort_key = f"{now + i * 1e-6:.6f}_{item['name']}"
+        for item in items:
+            params = dict(item.get("params") or {})
+            params["original_file_name"] = item["filename"]
+            sort_key = f"{timestamp}_{item['name']}"
             self.put("dataset_item", f"{name}/{sort_key}", {
                 "dataset_name": name, "sort_key": sort_key, "name": item["name"], "type": item["type"],
-                "key": key, "params": item.get("params") or {}, "data_status": "Initialed",
+                "params": params, "data_status": "Initialed",
             })
-            urls[item["filename"]] = self.presign(ctx, "PUT", key)
+            urls[item["filename"]] = self.presign(ctx, "PUT", f"{base}/{item['filename']}")
         return Reply(201, {"datasetName": name, "s3PresignUrl": urls})
 
     def _dataset_items(self, name: str) -> list[dict[str, Any]]:
@@ -1154,10 +1246,12 @@ class Esd:
         if not page:
             return Reply(200, {"datasets": []})
         roles = self.roles_of(username)
-        out = [{"datasetName": d["dataset_name"], "s3": d["s3"], "status": d["dataset_status"],
-                "timestamp": d["timestamp"], **(d.get("params") or {})}
+        out = [{"datasetName": d["dataset_name"],
+                "s3": f"s3://{self.bucket}/{self._dataset_s3_key(d['dataset_name'], d.get('prefix') or '')}",
+                "status": d["dataset_status"], "timestamp": d["timestamp"], **(d.get("params") or {})}
                for d in page if (not status or d["dataset_status"] == status)
-               and visible(d.get("allowed_roles_or_users"), username, roles)]
+               and self._dataset_visible(d, username, roles)]
+        out.sort(key=lambda d: d["timestamp"], reverse=True)  # datasets/list_datasets.py sort_datasets
         return Reply(200, {"datasets": decimalize(out), "last_evaluated_key": lek})
 
     def get_dataset(self, ctx: Ctx) -> Reply:
@@ -1166,13 +1260,15 @@ class Esd:
         ds = self.get("dataset", name)
         if ds is None:
             raise EsdError(404, f"dataset {name} is not found")
-        if not visible(ds.get("allowed_roles_or_users"), username, self.roles_of(username)):
+        if not self._dataset_visible(ds, username, self.roles_of(username)):
             raise EsdError(403, "no permission to view dataset")
-        data = [{"key": i["key"], "name": i["name"], "type": i["type"],
-                 "preview_url": self.presign(ctx, "GET", i["key"]), "dataStatus": i["data_status"],
-                 **(i.get("params") or {})} for i in self._dataset_items(name)]
+        prefix = ds.get("prefix") or ""
+        data = [{"key": i["sort_key"], "name": i["name"], "type": i["type"],
+                 "preview_url": self.presign(ctx, "GET", f"{self._dataset_s3_key(name, prefix)}/{i['name']}"),
+                 "dataStatus": i["data_status"], **(i.get("params") or {})} for i in self._dataset_items(name)]
         return Reply(200, decimalize({
-            "dataset_name": name, "datasetName": name, "prefix": ds.get("prefix", ""), "s3": ds["s3"],
+            "dataset_name": name, "datasetName": name, "prefix": ds.get("prefix", ""),
+            "s3": f"s3://{self.bucket}/{self._dataset_s3_key(name, prefix)}",
             "status": ds["dataset_status"], "timestamp": ds["timestamp"], "data": data, **(ds.get("params") or {}),
         }))
 

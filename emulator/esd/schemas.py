@@ -126,24 +126,23 @@ CHECKPOINT_TYPES = ["Stable-diffusion", "embeddings", "Lora", "hypernetworks", "
 ENDPOINT_TYPES = ["Real-time", "Serverless", "Async"]
 
 # -- the request models, one per method that has one --------------------------------------------------
+# Each follows the API Gateway model of the ESD v1.5.0 product source (the public
+# awslabs/stable-diffusion-aws-extension repository, tag v1.5.0), file named in the comment:
+# infrastructure/src/api/<family>/<operation>.ts, its ``createModel()`` schema.
 
 SCHEMAS: dict[str, dict[str, Any]] = {
-    "create_role": _obj(
-        {"role_name": STR1, "permissions": _list_of(STR1, 1, 20), "creator": {"type": "string"}},
-        ["role_name", "permissions"],
-    ),
+    # roles/create-role.ts: no ``creator`` property (the dataclass takes one, the model does not check it)
+    "create_role": _obj({"role_name": STR1, "permissions": _list_of(STR1, 1, 20)}, ["role_name", "permissions"]),
+    # roles/delete-roles.ts
     "delete_roles": _obj({"role_name_list": _list_of(STR1, 1, 100)}, ["role_name_list"]),
+    # users/create-user.ts: role names minLength 1; no ``creator`` property
     "create_user": _obj(
-        {
-            "username": STR1,
-            "password": STR1,
-            "initial": {"type": "boolean"},
-            "roles": _list_of({"type": "string"}, 1, 20),
-            "creator": {"type": "string"},
-        },
+        {"username": STR1, "password": STR1, "initial": {"type": "boolean"}, "roles": _list_of(STR1, 1, 20)},
         ["username"],
     ),
+    # users/delete-users.ts
     "delete_users": _obj({"user_name_list": _list_of(STR1, 1, 100)}, ["user_name_list"]),
+    # checkpoints/create-chekpoint.ts (sic): filename items without ``required``; urls minLength 1
     "create_checkpoint": _obj(
         {
             "checkpoint_type": {"type": "string", "enum": CHECKPOINT_TYPES},
@@ -152,11 +151,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 1,
                 20,
             ),
-            "urls": _list_of({"type": "string"}, 1, 20),
+            "urls": _list_of(STR1, 1, 20),
             "params": _obj({"message": {"type": "string"}, "creator": {"type": "string"}}),
         },
         ["checkpoint_type"],
     ),
+    # checkpoints/update-chekpoint.ts
     "update_checkpoint": _obj(
         {
             "status": STR1,
@@ -164,7 +164,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "multi_parts_tags": {"type": "object"},
         }
     ),
-    "delete_checkpoints": _obj({"checkpoint_id_list": _list_of({"type": "string"}, 1, 100)}, ["checkpoint_id_list"]),
+    # checkpoints/delete-checkpoints.ts: ids minLength 1
+    "delete_checkpoints": _obj({"checkpoint_id_list": _list_of(STR1, 1, 100)}, ["checkpoint_id_list"]),
+    # endpoints/create-endpoint.ts: assign_to_roles items have no minLength there
     "create_endpoint": _obj(
         {
             "endpoint_name": {"type": "string", "maxLength": 20},
@@ -182,7 +184,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         ["endpoint_type", "instance_type", "initial_instance_count", "autoscaling_enabled", "assign_to_roles",
          "creator"],
     ),
+    # endpoints/delete-endpoints.ts
     "delete_endpoints": _obj({"endpoint_name_list": _list_of(STR1, 1, 10)}, ["endpoint_name_list"]),
+    # inferences/create-inference-job.ts
     "create_inference": _obj(
         {
             "task_type": STR1,
@@ -193,7 +197,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         },
         ["task_type", "inference_type", "models"],
     ),
-    "delete_inferences": _obj({"inference_id_list": _list_of({"type": "string"}, 1, 100)}, ["inference_id_list"]),
+    # inferences/delete-inference-jobs.ts: ids minLength 1
+    "delete_inferences": _obj({"inference_id_list": _list_of(STR1, 1, 100)}, ["inference_id_list"]),
+    # trainings/create-training-job.ts: the inner strings have no minLength; the Lambda refuses falsy
+    # values itself (middleware_api/lambda/common/util.py ``query_data``, see Esd.create_training)
     "create_training": _obj(
         {
             "lora_train_type": STR1,
@@ -220,23 +227,26 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         },
         ["lora_train_type", "params"],
     ),
-    "delete_trainings": _obj({"training_id_list": _list_of({"type": "string"}, 1, 100)}, ["training_id_list"]),
+    # trainings/delete-training-jobs.ts: ids minLength 1
+    "delete_trainings": _obj({"training_id_list": _list_of(STR1, 1, 100)}, ["training_id_list"]),
+    # datasets/create-dataset.ts: content items list no ``required`` keys (the Lambda's DataUploadEvent
+    # needs all four); creator minLength 1; no ``prefix`` property (the dataclass takes one, unchecked)
     "create_dataset": _obj(
         {
             "dataset_name": {"type": "string", "minLength": 1, "maxLength": 20, "pattern": NAME_PATTERN},
             "content": _list_of(
-                _obj({"filename": STR1, "name": STR1, "type": STR1, "params": {"type": "object"}},
-                     ["filename", "name", "type"]),
+                _obj({"filename": STR1, "name": STR1, "type": STR1, "params": {"type": "object"}}),
                 1,
                 100,
             ),
-            "creator": {"type": "string"},
-            "prefix": {"type": "string"},
+            "creator": STR1,
             "params": _obj({"description": {"type": "string"}}),
         },
         ["dataset_name", "content", "creator"],
     ),
-    "update_dataset": _obj({"status": {"type": "string"}}, ["status"]),
+    # datasets/update-dataset.ts: status minLength 1
+    "update_dataset": _obj({"status": STR1}, ["status"]),
+    # datasets/delete-datasets.ts
     "delete_datasets": _obj(
         {"dataset_name_list": _list_of(
             {"type": "string", "minLength": 1, "maxLength": 20, "pattern": NAME_PATTERN}, 1, 10)},
@@ -278,48 +288,68 @@ class Dataclass:
         return {**self.optional, **body}
 
 
+# Names, required fields and defaults of the dataclass each v1.5.0 handler builds from the body
+# (middleware_api/lambda/<family>/<handler>.py); ``TypeError`` texts name the class.
 DATACLASSES: dict[str, Dataclass] = {
-    "create_role": Dataclass("CreateRoleEvent", ("role_name", "permissions"), {"creator": "", "initial": False}),
+    # roles/create_role.py
+    "create_role": Dataclass("UpsertRoleEvent", ("role_name", "permissions"), {"initial": False, "creator": ""}),
+    # roles/delete_roles.py
     "delete_roles": Dataclass("DeleteRolesEvent", ("role_name_list",)),
+    # users/create_user.py
     "create_user": Dataclass(
-        "UpsertUserEvent", ("username", "password"), {"creator": "", "initial": False, "roles": None}
+        "UpsertUserEvent", ("username", "password"), {"initial": False, "roles": None, "creator": ""}
     ),
+    # users/delete_users.py reads the key itself (no dataclass)
     "delete_users": Dataclass("DeleteUsersEvent", ("user_name_list",), tolerant=True),
+    # checkpoints/create_checkpoint.py
     "create_checkpoint": Dataclass(
         "CreateCheckPointEvent", ("checkpoint_type", "params"), {"filenames": None, "urls": None}
     ),
+    # checkpoints/update_checkpoint.py
     "update_checkpoint": Dataclass(
-        "UpdateCheckPointEvent", (), {"status": None, "name": None, "multi_parts_tags": None}
+        "UpdateCheckPointEvent", (), {"name": None, "status": None, "multi_parts_tags": None}
     ),
+    # checkpoints/delete_checkpoints.py
     "delete_checkpoints": Dataclass("DeleteCheckpointsEvent", ("checkpoint_id_list",)),
+    # endpoints/create_endpoint.py: ``creator`` is required there, ``endpoint_type`` has a default
     "create_endpoint": Dataclass(
         "CreateEndpointEvent",
-        ("instance_type", "autoscaling_enabled", "assign_to_roles", "initial_instance_count", "endpoint_type"),
+        ("instance_type", "autoscaling_enabled", "assign_to_roles", "creator", "initial_instance_count"),
         {
-            "endpoint_name": None,
-            "creator": "",
-            "min_instance_number": "0",
             "max_instance_number": "1",
+            "min_instance_number": "0",
+            "endpoint_name": None,
+            "endpoint_type": None,
             "custom_docker_image_uri": None,
             "custom_extensions": "",
         },
     ),
-    "delete_endpoints": Dataclass("DeleteEndpointEvent", ("endpoint_name_list",), {"username": None}),
+    # endpoints/delete_endpoints.py
+    "delete_endpoints": Dataclass("DeleteEndpointEvent", ("endpoint_name_list",), {"username": ""}),
+    # inferences/create_inference_job.py: ``inference_type`` has a default there
     "create_inference": Dataclass(
         "CreateInferenceEvent",
-        ("task_type", "inference_type", "models"),
-        {"payload_string": None, "sagemaker_endpoint_name": None, "filters": None, "user_id": None},
+        ("task_type", "models"),
+        {"sagemaker_endpoint_name": "", "inference_type": None, "filters": None, "user_id": "",
+         "payload_string": None},
     ),
+    # inferences/delete_inference_jobs.py
     "delete_inferences": Dataclass("DeleteInferenceJobsEvent", ("inference_id_list",)),
-    "create_training": Dataclass("CreateTrainingJobEvent", ("lora_train_type", "params")),
+    # trainings/create_training_job.py: the class is called ``Event``; lora_train_type defaults to kohya
+    "create_training": Dataclass("Event", ("params",), {"lora_train_type": "kohya"}),
+    # trainings/delete_training_jobs.py
     "delete_trainings": Dataclass("DeleteTrainingJobsEvent", ("training_id_list",)),
+    # datasets/create_dataset.py: ``creator`` has a default there
     "create_dataset": Dataclass(
-        "DatasetCreateEvent", ("dataset_name", "content", "params", "creator"), {"prefix": ""}
+        "DatasetCreateEvent", ("dataset_name", "content", "params"), {"prefix": "", "creator": ""}
     ),
+    # datasets/update_dataset.py
     "update_dataset": Dataclass("UpdateDatasetStatusEvent", ("status",)),
+    # datasets/delete_datasets.py
     "delete_datasets": Dataclass("DeleteDatasetsEvent", ("dataset_name_list",)),
 }
 
-# Nested dataclasses built per list item.
+# Nested dataclasses built per list item: libs/data_types.py ``MultipartFileReq`` (checkpoint files)
+# and datasets/create_dataset.py ``DataUploadEvent`` (dataset content items).
 MULTIPART_FILE = Dataclass("MultipartFileReq", ("filename", "parts_number"))
-DATASET_ITEM = Dataclass("DatasetItem", ("filename", "name", "type", "params"))
+DATASET_ITEM = Dataclass("DataUploadEvent", ("filename", "name", "type", "params"))

@@ -62,6 +62,8 @@ Guesses beyond the spec (each marked [I] there or not covered at all)
     - Legacy scheme: ``date`` is required, the nonce is optional (checked when sent), and
       ``Content-MD5`` is checked when sent. The resource part uses decoded query values.
     - STS tokens (``x-acs-security-token``) are not modelled; the header is just signed data.
+    - Header values are read as the UTF-8 the signer signed (the server hands their bytes over as
+      latin-1 text); bytes that are not valid UTF-8 are kept as latin-1 (``auth.header_text``).
     Models
     - ModelId ``model-`` + 18 of ``[a-z0-9]``; RequestId an upper-case UUID4; times ISO 8601 UTC
       with milliseconds and ``Z``.

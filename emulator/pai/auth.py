@@ -38,6 +38,16 @@ _ROA_AUTH = re.compile(r"^acs ([^:\s]+):(\S+)$")
 
 
 # -- pure building blocks --------------------------------------------------------------------
+def header_text(raw: str) -> str:
+    """A header value as the client sent it. Servers hand header bytes over as latin-1 text; signers
+    (Alibaba's SDKs, this project's) sign the UTF-8 text, so bytes that form valid UTF-8 are read as
+    UTF-8. Other bytes stay as they came (latin-1), which is all an ASCII-only client ever sends."""
+    try:
+        return raw.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return raw
+
+
 def percent_encode(value: str) -> str:
     """RFC 3986: only ``A-Za-z0-9-_.~`` stay literal (so space -> %20, ``*`` -> %2A)."""
     return quote(value, safe="-_.~")

@@ -95,6 +95,7 @@ def build_router(store: Store) -> APIRouter:
                     if setting("verify_signatures"):
                         headers: dict[str, str] = {}
                         for k, v in request.headers.items():
+                            v = auth.header_text(v)  # UTF-8 on the wire, latin-1 text from the server
                             headers[k] = f"{headers[k]},{v}" if k in headers else v
                         received = auth.Received(
                             method=request.method,

@@ -99,22 +99,19 @@ Ambiguities in the specification and what this module does
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import uuid
-from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from collections.abc import Callable
 from urllib.parse import unquote_to_bytes
 
 import httpx
 
+from providers.core import signing
 from providers.core.signing import (  # noqa: F401  (re-exported)
+    EMPTY_SHA256,
     Clock,
+    Signature,
     canonical_query_string,
-    join_pairs as _join_pairs,
-    parse_query as _parse_query,
     rfc3986_encode,
-    utc_now as _utc_now,
 )
 
 __all__ = [
@@ -131,7 +128,6 @@ __all__ = [
 
 ALGORITHM = "ACS3-HMAC-SHA256"
 DEFAULT_API_VERSION = "2021-02-04"
-EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 
 NonceFactory = Callable[[], str]
@@ -142,22 +138,13 @@ class AcsSigningError(ValueError):
     """The request cannot be signed (e.g. no action name).  Never carries secrets."""
 
 
-@dataclass(frozen=True)
-class AcsSignature:
-    """The intermediate and final values of one signing run (no secrets inside)."""
-
-    canonical_request: str
-    string_to_sign: str
-    signature: str
-    signed_headers: str
-    authorization: str
+#: The intermediate and final values of one signing run (no secrets inside).
+AcsSignature = Signature
 
 
 # ---------------------------------------------------------------------------
 # Pure helpers
 # ---------------------------------------------------------------------------
-
-
 
 
 def canonical_uri(raw_path: str) -> str:
@@ -171,14 +158,6 @@ def canonical_uri(raw_path: str) -> str:
     return "/".join(rfc3986_encode(unquote_to_bytes(seg)) for seg in raw_path.split("/"))
 
 
-
-
-
-
-
-
-
-
 def _default_nonce() -> str:
     return uuid.uuid4().hex
 
@@ -188,7 +167,7 @@ def _default_nonce() -> str:
 # ---------------------------------------------------------------------------
 
 
-class AcsV3Auth(httpx.Auth):
+class AcsV3Auth(signing.SigningAuth):
     """Sign httpx requests with Alibaba Cloud ``ACS3-HMAC-SHA256``.
 
     :param access_key_id: AccessKey ID (sent in clear in ``Authorization``).
@@ -202,8 +181,6 @@ class AcsV3Auth(httpx.Auth):
     :param version: API version for ``x-acs-version``.
     """
 
-    requires_request_body = True
-
     def __init__(
         self,
         access_key_id: str,
@@ -215,12 +192,9 @@ class AcsV3Auth(httpx.Auth):
         *,
         version: str = DEFAULT_API_VERSION,
     ) -> None:
-        if not isinstance(access_key_id, str) or not access_key_id:
-            raise TypeError("access_key_id must be a non-empty string")
-        if not isinstance(access_key_secret, str) or not access_key_secret:
-            raise TypeError("access_key_secret must be a non-empty string")
-        if security_token is not None and not isinstance(security_token, str):
-            raise TypeError("security_token must be a string or None")
+        signing.check_key_pair(
+            "access_key_id", access_key_id, "access_key_secret", access_key_secret, security_token
+        )
         self._access_key_id = access_key_id
         self._access_key_secret = access_key_secret
         self._security_token = security_token or None
@@ -239,14 +213,6 @@ class AcsV3Auth(httpx.Auth):
             f"{type(self).__name__}(access_key_id={self._access_key_id!r}, "
             f"access_key_secret='***', security_token={token}, version={self._version!r})"
         )
-
-    __str__ = __repr__
-
-    # -- httpx entry point ---------------------------------------------------
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        self.sign_request(request)
-        yield request
 
     # -- signing -------------------------------------------------------------
 
@@ -274,31 +240,21 @@ class AcsV3Auth(httpx.Auth):
             or request.headers.get("x-acs-version")
             or self._version
         )
-        date = _utc_now(self._clock).strftime("%Y-%m-%dT%H:%M:%SZ")
+        date = signing.utc_now(self._clock).strftime("%Y-%m-%dT%H:%M:%SZ")
         nonce = self._nonce()
         if not isinstance(nonce, str) or not nonce:
             raise AcsSigningError("nonce factory must return a non-empty string")
 
-        try:
-            body = request.content
-        except httpx.RequestNotRead:
-            body = request.read()
-        payload_hash = hashlib.sha256(body).hexdigest()
+        payload_hash = signing.sha256_hex(signing.request_body(request))
 
         # Canonical URI / query, and the same strict form on the wire.
-        raw_target = request.url.raw_path.decode("ascii")
-        raw_path, _, raw_query = raw_target.partition("?")
+        raw_path, pairs = signing.request_target(request)
         c_uri = canonical_uri(raw_path)
-        pairs = _parse_query(raw_query)
-        c_query = _join_pairs(sorted(pairs))
-        wire = c_uri + ("?" + _join_pairs(pairs) if pairs else "")
-        if wire != raw_target:
-            request.url = request.url.copy_with(raw_path=wire.encode("ascii"))
+        signing.set_wire_target(request, c_uri, pairs)
 
         headers = request.headers
         headers.pop("authorization", None)
-        if "host" not in headers:
-            headers["host"] = request.url.netloc.decode("ascii")
+        signing.ensure_host(request, "host")
         headers["x-acs-action"] = action
         headers["x-acs-version"] = version
         headers["x-acs-date"] = date
@@ -308,43 +264,18 @@ class AcsV3Auth(httpx.Auth):
             headers["x-acs-security-token"] = self._security_token
             headers["x-acs-accesskey-id"] = self._access_key_id
 
-        names = sorted(
-            {
-                name
-                for name in (key.lower() for key in headers.keys())
-                if name in ("host", "content-type") or name.startswith("x-acs-")
-            }
+        names = [
+            name
+            for name in (key.lower() for key in headers.keys())
+            if name in ("host", "content-type") or name.startswith("x-acs-")
+        ]
+        canonical, signed_headers = signing.canonical_request(
+            request.method, c_uri, pairs, headers, names, payload_hash
         )
-        canonical_headers = "".join(f"{name}:{headers[name].strip()}\n" for name in names)
-        signed_headers = ";".join(names)
-
-        canonical_request = "\n".join(
-            [
-                request.method.upper(),
-                c_uri,
-                c_query,
-                canonical_headers,
-                signed_headers,
-                payload_hash,
-            ]
-        )
-        string_to_sign = (
-            f"{ALGORITHM}\n{hashlib.sha256(canonical_request.encode('utf-8')).hexdigest()}"
-        )
-        signature = hmac.new(
-            self._access_key_secret.encode("utf-8"),
-            string_to_sign.encode("utf-8"),
-            hashlib.sha256,
-        ).hexdigest()
+        string_to_sign = f"{ALGORITHM}\n{signing.sha256_hex(canonical)}"
+        signature = signing.hmac_sha256_hex(self._access_key_secret, string_to_sign)
         authorization = (
             f"{ALGORITHM} Credential={self._access_key_id},"
             f"SignedHeaders={signed_headers},Signature={signature}"
         )
-        headers["Authorization"] = authorization
-        return AcsSignature(
-            canonical_request=canonical_request,
-            string_to_sign=string_to_sign,
-            signature=signature,
-            signed_headers=signed_headers,
-            authorization=authorization,
-        )
+        return self.finish(request, canonical, signed_headers, string_to_sign, signature, authorization)

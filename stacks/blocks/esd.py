@@ -43,6 +43,9 @@ def declare(env: str, config: EnvironmentConfig) -> dict[str, Any]:
         "style-lora",
         checkpoint_type="Lora",
         source_file=asset("demo-style.safetensors"),
+        # File names are unique per account: environments applied at the same time must not upload
+        # under one name (the rename to `name` comes only after the upload).
+        upload_name=f"{env}-demo-style.safetensors",
         name=f"{env}-style",
         message=f"{env} style LoRA",
     )

@@ -69,7 +69,7 @@ def project(pulumi_cli: Path, emulator: Emulator, tmp_path: Path) -> Iterator[Pr
     shutil.copytree(REPO / "stacks", root / "stacks", ignore=shutil.ignore_patterns("__pycache__", "pin-history",
                                                                                   "Pulumi.e2e*.yaml"))
     shutil.copy(REPO / "Pulumi.yaml", root / "Pulumi.yaml")
-    for shared in (".venv", "scripts"):  # the virtualenv and the launchers Pulumi.yaml points at
+    for shared in (".venv", "scripts", "policy"):  # the virtualenv, the launchers Pulumi.yaml points at, the pack
         (root / shared).symlink_to(REPO / shared)
     state = tmp_path / "state"
     state.mkdir()
@@ -157,7 +157,7 @@ def test_promotion_dev_staging_prod_with_gate_review_and_rollback(project: Proje
     refused = project.run("promote", "--from", "dev", "--to", "staging", "--only", "pai,fabric", expect=1)
     assert refused.stderr.strip() == ("aimodels promote: refusing to promote dev -> staging: "
                                       "pai 1.2.0: approval status in dev is Pending, not Approved")
-    assert refused.stdout == ""
+    assert refused.stdout == "refreshed dev from the platforms (pulumi refresh): the gate reads what they hold now\n"
     assert project.stack_file("staging").read_text() == staging_before
     assert not (project.root / "stacks" / "pin-history").exists()
     prod_text = project.stack_file("prod").read_text()
@@ -178,7 +178,7 @@ def test_promotion_dev_staging_prod_with_gate_review_and_rollback(project: Proje
     project.up("dev")
     dry = project.run("promote", "--from", "dev", "--to", "staging", "--only", "pai,fabric", "--dry-run",
                       "--no-preview")
-    assert dry.stdout.startswith("would promote dev -> staging: pai current 1.2.0; fabric current v2")
+    assert dry.stdout.splitlines()[1].startswith("would promote dev -> staging: pai current 1.2.0; fabric current v2")
     assert project.stack_file("staging").read_text() == staging_before
     done = project.run("promote", "--from", "dev", "--to", "staging", "--only", "pai,fabric")
     diff = done.stdout.split("\n$ pulumi preview")[0]

@@ -505,7 +505,11 @@ def test_endpoint_create_errors(esd: httpx.Client) -> None:
                                                                          initial_instance_count=9)
     assert msg(endpoint_type="Serverless") == "Serverless endpoint is not supported yet"
     assert msg(endpoint_type="Real-time", autoscaling_enabled=True) == (
-        "min_instance_number should be at least 1 for real-time endpoint: esd-real-time-test")
+        "min_instance_number should be at least 1 for real-time endpoint: test")  # the requested name
+    unnamed = {k: v for k, v in endpoint_body(endpoint_type="Real-time", autoscaling_enabled=True).items()
+               if k != "endpoint_name"}
+    r = esd.post("/endpoints", json=unnamed)
+    assert r.json()["message"] == "min_instance_number should be at least 1 for real-time endpoint: None"
     assert msg(custom_extensions="a,b c") == "custom_extensions should be at most 3"
     assert msg(custom_extensions="a", custom_docker_image_uri="img") == (
         "custom_extensions and custom_docker_image_uri cannot be used together")
@@ -570,7 +574,8 @@ def test_async_inference_round_trip(esd: httpx.Client, emulator: Any) -> None:
     assert r.status_code == 201
     inf = r.json()["data"]["inference"]
     assert inf["type"] == "txt2img" and inf["api_params_s3_location"].endswith(f"/infer_v2/{inf['id']}/api_param.json")
-    assert [m["name"] for m in inf["models"]] == [[BASE_MODEL]]
+    # VAE "Automatic" is a pseudo checkpoint with id "VAE" (inferences/create_inference_job.py)
+    assert [(m["id"] == "VAE", m["name"]) for m in inf["models"]] == [(False, [BASE_MODEL]), (True, ["Automatic"])]
 
     params = {"prompt": "a cat", "batch_size": 2, "steps": 20}
     assert httpx.put(inf["api_params_s3_upload_url"], content=json.dumps(params)).status_code == 200
@@ -678,7 +683,8 @@ def test_dataset_lifecycle(esd: httpx.Client, emulator: Any) -> None:
     assert r.status_code == 400 and "missing 1 required positional argument: 'params'" in r.json()["message"]
 
     r = esd.post("/datasets", json={"dataset_name": "ds", "creator": "api", "params": {"description": "d"},
-                                    "content": [{"filename": "a.png", "name": "a", "type": "image", "params": {}}]})
+                                    "content": [{"filename": "a.png", "name": "a.png", "type": "image",
+                                                 "params": {}}]})
     assert r.status_code == 201
     data = r.json()["data"]
     assert data["datasetName"] == "ds" and set(data["s3PresignUrl"]) == {"a.png"}
@@ -695,7 +701,7 @@ def test_dataset_lifecycle(esd: httpx.Client, emulator: Any) -> None:
     got = esd.get("/datasets/ds").json()["data"]
     assert got["dataset_name"] == got["datasetName"] == "ds" and got["status"] == "Enabled"
     item = got["data"][0]
-    assert item["name"] == "a" and item["dataStatus"] == "Enabled"
+    assert item["name"] == "a.png" and item["dataStatus"] == "Enabled"
     assert httpx.get(item["preview_url"]).content == b"img-bytes"
 
     r = esd.request("DELETE", "/datasets", json={"dataset_name_list": ["ds"]}, headers={"username": ""})
@@ -714,7 +720,8 @@ def test_training_lifecycle(esd: httpx.Client, emulator: Any) -> None:
     tp = data["params"]["training_params"]
     assert tp["s3_model_path"].endswith(f"{base_id}/{BASE_MODEL}") and tp["s3_data_path"].endswith("dataset_name")
     assert data["params"]["training_type"] == "kohya"
-    assert data["params"]["config_params"]["saving_arguments"]["save_every_n_epochs"] == "1"
+    # the POST reply echoes the request's numbers (trainings/create_training_job.py); reads give strings
+    assert data["params"]["config_params"]["saving_arguments"]["save_every_n_epochs"] == 1
     assert data["output_location"].endswith(f"kohya/train/{data['id']}/output")
 
     seen = set()
@@ -727,6 +734,7 @@ def test_training_lifecycle(esd: httpx.Client, emulator: Any) -> None:
     wait_for(completed, interval=0.02)
     assert len(seen) >= 2
     job = esd.get(f"/trainings/{data['id']}").json()["data"]
+    assert job["params"]["config_params"]["saving_arguments"]["save_every_n_epochs"] == "1"
     assert job["model_id"] == "kohya" and job["checkpoint_id"] == data["id"] and isinstance(job["timestamp"], str)
 
     out = [c for c in esd.get("/checkpoints").json()["data"]["checkpoints"] if c["id"] == data["id"]][0]
