@@ -54,7 +54,8 @@ def test_kill_campaign_short_run(tmp_path: Path) -> None:
     assert totals["largest_sigint_exit_s"] == max(c["sigint_exit_s"] for c in sigint)
 
     findings = {k: totals[k] for k in ("orphans", "duplicates", "stuck", "leftover_processes")}
-    details = [{k: c[k] for k in ("plan", "errors", "leftovers", "orphans", "duplicates", "sigint_exit_s")}
-               for c in cycles]
-    assert findings == {"orphans": 0, "duplicates": 0, "stuck": 0, "leftover_processes": 0}, (total_line, details)
-    assert totals["largest_sigint_exit_s"] <= 10.0, (total_line, details)
+    details = "\n".join([total_line, *(json.dumps({k: c[k] for k in ("plan", "errors", "leftovers", "orphans",
+                                                                    "duplicates", "sigint_exit_s")})
+                                       for c in cycles)])
+    assert findings == {"orphans": 0, "duplicates": 0, "stuck": 0, "leftover_processes": 0}, details
+    assert totals["largest_sigint_exit_s"] <= 10.0, details
