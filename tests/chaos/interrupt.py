@@ -20,7 +20,8 @@ What it does
        pairs come equally often, in an order shuffled in blocks of four; the moment: uniform over
        the first 80 % of the calibrated length of that operation (later ones often miss);
     2. ``pulumi <op> --yes --skip-preview --non-interactive``, sent the signal at that moment (to the
-       ``pulumi`` process only). SIGINT-to-exit is the time until ``pulumi`` exits (after
+       ``pulumi`` process only, in a session of its own: unlike a terminal's Ctrl-C, which reaches
+       the whole foreground process group, the engine has to pass the stop on). SIGINT-to-exit is the time until ``pulumi`` exits (after
        ``--hang-seconds`` without an exit it is killed and the time counts as that long);
     3. 5 s after ``pulumi`` is gone, every process of that invocation still alive is a leftover
        (counted, named in the cycle's details, then killed by pid so the next step starts clean);
