@@ -8,6 +8,7 @@
     aimodels rollback --stack staging [--dry-run] [--emulator]
     aimodels review --stack staging [--emulator] | aimodels review --preview-json preview.json
     aimodels destroy --stack dev [--emulator]
+    aimodels import esd:Role operators <role name> --stack dev [--output adopted.py] [--emulator]
 
 The policy pack (policy/aimodels-policy) runs on every preview, up and review of a prod stack;
 ``--skip-policy`` skips it, says so on stderr, in the update's message in the stack history and in
@@ -331,6 +332,21 @@ def cmd_review(args: argparse.Namespace) -> int:
     return RISK_EXIT if report.risks and not args.no_fail else 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from aimodels.importer import run_import
+
+    pulumi = _pulumi(args)
+    pulumi.require_stack(args.stack)
+    code = run_import(pulumi, args.stack, args.type, args.name, args.id,
+                      pulumi.config_args(pulumi.config_file(args.stack)))
+    if args.output:
+        Path(args.output).write_text(code)
+        _say(f"imported {args.name}; its declaration is in {args.output}")
+    else:
+        sys.stdout.write(code)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aimodels", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -412,6 +428,14 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("--output", "-o", help="write the Markdown here instead of stdout")
     review.add_argument("--no-fail", action="store_true", help="exit 0 even when risks are flagged")
     review.set_defaults(func=cmd_review)
+
+    adopt = sub.add_parser("import", parents=[common], help="adopt an existing object and write its declaration")
+    adopt.add_argument("type", help="<platform>:<Kind>, e.g. esd:Role (or pulumi-python:dynamic/esd:Role)")
+    adopt.add_argument("name", help="the resource name in the stack")
+    adopt.add_argument("id", help="the import id (docs/reference/<platform>.md, Lifecycle)")
+    adopt.add_argument("--stack", required=True)
+    adopt.add_argument("--output", "-o", help="write the declaration here instead of stdout")
+    adopt.set_defaults(func=cmd_import)
     return parser
 
 

@@ -39,6 +39,8 @@ UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's "known after ap
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 SECRET_NAMES = {"password", "api_key", "apikey", "secret_key", "access_key_secret", "token", "security_token"}
 IGNORED = {"__provider"}
+INIT_ERROR = "__init_error"  # the state of a create that failed after the platform accepted the object
+FAILED_CREATE = "its last create failed"
 KNOWN_ENVS = {"local", "dev", "staging", "prod", "e2e"}
 OP_ORDER = {"delete": 0, "replace": 1, "update": 2, "create": 3, "import": 4}
 OP_SIGN = {"create": "+", "update": "~", "replace": "+-", "delete": "-", "import": "="}
@@ -132,12 +134,17 @@ def _get(obj: Any, path: str) -> Any:
     return obj
 
 
+def _internal(key: str) -> bool:
+    """The provider's own bookkeeping (``__provider``, ``__init_error``...): never an input row."""
+    return key in IGNORED or key.startswith("__")
+
+
 def _inputs(state: dict[str, Any] | None) -> dict[str, Any]:
-    return {k: v for k, v in ((state or {}).get("inputs") or {}).items() if k not in IGNORED}
+    return {k: v for k, v in ((state or {}).get("inputs") or {}).items() if not _internal(k)}
 
 
 def _outputs(state: dict[str, Any] | None) -> dict[str, Any]:
-    return {k: v for k, v in ((state or {}).get("outputs") or {}).items() if k not in IGNORED}
+    return {k: v for k, v in ((state or {}).get("outputs") or {}).items() if not _internal(k)}
 
 
 def _type(urn: str) -> str:
@@ -186,7 +193,7 @@ def _diff_props(old: dict[str, Any], new: dict[str, Any], replace_reasons: list[
 def _detailed(detailed: dict[str, Any], old: dict[str, Any], new: dict[str, Any]) -> list[PropertyChange]:
     """From the provider's detailed diff: its paths, values looked up in the old and new inputs."""
     out = []
-    for path in sorted(detailed):
+    for path in sorted(p for p in detailed if not _internal(p)):
         kind = str((detailed[path] or {}).get("kind", "update")).lower().replace("_", "-")
         a, b = _norm(_get(old, path)), _norm(_get(new, path))
         out += _expand(path, a, b, kind) if a != b else [PropertyChange(path, a, b, kind)]
@@ -220,7 +227,9 @@ def report_from_preview(preview: dict[str, Any], stack: str | None = None,
             continue
         old_state, new_state = step.get("oldState"), step.get("newState")
         old, new = _inputs(old_state), _inputs(new_state)
-        reasons = list(step.get("replaceReasons") or [])
+        reasons = [r for r in step.get("replaceReasons") or [] if not _internal(r)]
+        if INIT_ERROR in (step.get("replaceReasons") or []) or INIT_ERROR in (step.get("detailedDiff") or {}):
+            reasons.append(FAILED_CREATE)
         change = Change(kind, typ, urn.split("::")[-1], replace_reasons=reasons,
                         old={**_outputs(old_state), **old}, new=new)
         if kind == "create":
@@ -361,7 +370,9 @@ def render(report: Report) -> str:
             lines += [f"Deletes {show(ident) if ident else 'it'}.", ""]
             continue
         if not c.props:
-            lines += ["Replaced because a resource it depends on is replaced." if c.op == "replace"
+            lines += ["Replaced because its last create failed (the failed object is kept in state)."
+                      if FAILED_CREATE in c.replace_reasons else
+                      "Replaced because a resource it depends on is replaced." if c.op == "replace"
                       else "No input changes (outputs only).", ""]
             continue
         lines += ["| property | old | new |", "|---|---|---|"]

@@ -625,8 +625,9 @@ def _models_in(tp: Any) -> Iterator[type[BaseModel]]:
 def render_resource_doc(res: ResourceInfo, renderer: Renderer, nested: dict[str, type[BaseModel]]) -> list[str]:
     h = res.handler
     facts = res.facts
-    out = [f"## {res.name}", "", f"Type token `{h.type_token}`; Python `providers.{res.platform}.{res.name}` "
-           f"(module `{res.module.__name__}`).", "", (inspect.getdoc(res.module) or "").strip(), ""]
+    out = [f"## {res.name}", "", f"Type token `pulumi-python:dynamic/{h.type_token}` (the engine's; `{h.type_token}` "
+           f"in this project); Python `providers.{res.platform}.{res.name}` (module `{res.module.__name__}`).", "",
+           (inspect.getdoc(res.module) or "").strip(), ""]
     required = [(n, f) for n, f in h.Inputs.model_fields.items() if f.is_required()]
     example = ", ".join(f"{n}=..." for n, _ in required)
     out += ["```python", f'{res.platform}.{res.name}("my-{res.name.lower()}"{", " + example if example else ""})',
@@ -659,6 +660,9 @@ def render_resource_doc(res: ResourceInfo, renderer: Renderer, nested: dict[str,
     out += ["### Lifecycle", "",
             f"- **Id**: {facts.get('Id') or '(not declared: add `Id:` to the handler docstring)'}",
             f"- **Import id**: {facts.get('Import') or 'the id'}",
+            (f"- **Import**: not possible ({h.import_refusal})" if h.import_refusal else
+             f"- **Import**: `{h.import_command('<name>', '<import id>')}` (prints the declaration to paste, "
+             f"with `providers.{res.platform}.{res.name}`), or `aimodels import {h.type_token} <name> <import id>`"),
             f"- **Changes in place**: {', '.join(f'`{n}`' for n in inplace) or 'none'}; "
             f"**replace**: {', '.join(f'`{n}`' for n in replace) or 'none'}"
             f"{' (deleting the old one first)' if h.delete_before_replace else ''}",

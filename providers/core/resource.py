@@ -33,7 +33,7 @@ from typing import Annotated, Any, ClassVar, Generic, TypeVar
 import pulumi
 from pulumi import dynamic
 from pulumi.output import Unknown
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError, create_model
 
 from providers.core import runtime
 from providers.core.errors import CreatedButFailed, NotFoundError, ProviderError, ResourceError, UpdatedButFailed
@@ -52,10 +52,14 @@ class Created(Generic[O]):
 
 @dataclass
 class Observed(Generic[I, O]):
-    """What read found: the inputs as they are on the platform now, and the outputs."""
+    """What read found: the inputs as they are on the platform now, and the outputs.
+
+    ``unseen`` names inputs the platform cannot show (no read API): a refresh records them, the
+    next preview shows them as changed and ``up`` sends them again (a read itself never writes)."""
 
     inputs: I
     outputs: O
+    unseen: tuple[str, ...] = ()
 
 
 class Handler(Generic[I, O]):
@@ -85,9 +89,15 @@ class Handler(Generic[I, O]):
             HANDLERS[cls.type_token] = cls
 
     @functools.cached_property
+    def settings(self) -> PlatformSettings:
+        """Credentials and endpoints from stack config (or the environment); a ConfigError names
+        the missing or bad key. Loaded at check, so a configuration mistake fails the preview."""
+        return self.Settings.load(self.config)
+
+    @functools.cached_property
     def client(self) -> Any:
         """The platform client, created on first use in the provider process; one per settings."""
-        return shared_client(self.Client, self.Settings.load(self.config))
+        return shared_client(self.Client, self.settings)
 
     def label(self, inputs: I) -> str:
         """How progress lines and errors name the object before it has an id."""
@@ -103,6 +113,12 @@ class Handler(Generic[I, O]):
         """Whether a replacement must delete the old object before creating the new one (e.g. the
         new one would take the same unique name). Canonical input dicts; values may be unknown."""
         return self.delete_before_replace
+
+    def planned_outputs(self, inputs: I) -> dict[str, Any]:
+        """Outputs that follow from the inputs alone (a physical name built from the name), known
+        in a preview of a create; the rest are unknown until apply. Dependents of a replaced
+        object then see the value they will get, instead of an unknown that diffs as a change."""
+        return {}
 
     def create(self, inputs: I) -> Created[O]:
         raise NotImplementedError
@@ -350,9 +366,67 @@ def check_inputs(model_cls: type[Inputs], props: dict[str, Any]) -> tuple[dict[s
             return dict(props), failures_from(exc, secret=secret, values=props)
         except Exception as exc:  # noqa: BLE001
             return dict(props), [dynamic.CheckFailure("", f"the inputs could not be validated ({type(exc).__name__})")]
-    out = _sort_unordered(model_cls, out)
-    out.update({k: props[k] for k in unknown})
+    missing = [n for n, f in model_cls.model_fields.items() if n not in props and f.is_required()]
+    if missing:  # absent whatever the unknowns turn out to be
+        return dict(props), [_failure(n, "is required", secret) for n in missing]
+    out = _with_unknowns(model_cls, out, {k: props[k] for k in unknown})
     return out, []
+
+
+_PENDING = Unknown()  # what a model validator sees in place of a value not known until apply
+
+
+def _identity_validator(mode: str) -> Any:
+    if mode == "after":
+        return lambda self, *_: self
+    if mode == "wrap":
+        return classmethod(lambda cls, data, handler, *_: handler(data))
+    return classmethod(lambda cls, data, *_: data)
+
+
+@functools.lru_cache(maxsize=None)
+def _pending_model(model_cls: type[Inputs], pending: frozenset[str], rules: bool) -> type[Inputs]:
+    """``model_cls`` with the ``pending`` fields accepting anything, so the rest validates as usual;
+    without ``rules``, the model-level validators (cross-field rules) do nothing either."""
+    fields: dict[str, Any] = {n: (Any, None) for n in pending}
+    model = create_model(f"{model_cls.__name__}Pending", __base__=model_cls, **fields)
+    if not rules:
+        validators = model_cls.__pydantic_decorators__.model_validators
+        model = type(f"{model_cls.__name__}PendingFields", (model,),
+                     {name: _identity_validator(dec.info.mode) for name, dec in validators.items()})
+    return model
+
+
+def _with_unknowns(model_cls: type[Inputs], known: dict[str, Any], unknown: dict[str, Any]) -> dict[str, Any]:
+    """The canonical inputs while some values are unknown: the same keys, defaults and derived
+    values as when every value is known (so a preview diffs what ``up`` will diff), with the
+    unknown values as they are. The model is validated with a placeholder for each unknown value;
+    when a cross-field rule cannot run without the value, the fields and defaults are validated
+    without the model's rules (those run once every value is known)."""
+    data = {**known, **dict.fromkeys(unknown, _PENDING)}
+    out = None
+    for rules in (True, False):
+        try:
+            model = _pending_model(model_cls, frozenset(unknown), rules).model_validate(data)
+            out = model.model_dump(mode="json", exclude=set(unknown))
+        except Exception:  # noqa: BLE001 - a rule that needs the unknown value
+            continue
+        if not _has_unknown(out):  # a placeholder copied elsewhere: nothing derived can be trusted
+            break
+        out = None
+    if out is None:
+        out = dict(known)
+        for name, field in model_cls.model_fields.items():
+            if name in known or name in unknown or field.is_required():
+                continue
+            adapter = _field_adapter(model_cls, name)
+            try:
+                out[name] = adapter.dump_python(field.get_default(call_default_factory=True), mode="json")
+            except Exception:  # noqa: BLE001 - a default that cannot be dumped: leave it to the engine
+                continue
+    out = _sort_unordered(model_cls, out)
+    out.update(unknown)
+    return out
 
 
 def _same(old: Any, new: Any, marks: Marks) -> bool:
@@ -372,6 +446,8 @@ def _same(old: Any, new: Any, marks: Marks) -> bool:
 # Marks the state of a create that failed after the platform accepted the object.
 INIT_ERROR_KEY = "__init_error"
 UPDATE_ERROR_KEY = "__update_error"  # an update the platform took but that then failed: run it again
+# Inputs a refresh could not compare with the platform (``Observed.unseen``): the next up sends them.
+UNSEEN_KEY = "__unseen"
 # The engine's wire value for "not known until apply".
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 _impl_lock = threading.Lock()
@@ -486,6 +562,8 @@ class DynamicProvider(dynamic.ResourceProvider):
             if before is not None:
                 after = self.handler.Inputs.model_validate(inputs)
                 failures = [dynamic.CheckFailure(p, r) for p, r in self.impl.check_change(before, after)]
+        if not failures and "_config" in self.__dict__ and getattr(self.handler, "Settings", None) is not None:
+            self.impl.settings  # noqa: B018 - a configuration mistake fails the preview, naming the key
         return dynamic.CheckResult(inputs, failures)
 
     @_guarded("diff")
@@ -494,15 +572,21 @@ class DynamicProvider(dynamic.ResourceProvider):
         ``detailed`` ({property: "add"|"delete"|"update", with "-replace" when it forces one}) and
         ``stables`` (what an in-place update leaves as it is), which the project's server sends."""
         fields = self._input_fields()
-        if INIT_ERROR_KEY in olds:
-            # A create that failed after the platform accepted the object: replace it.
-            old, new = self._stored_inputs(olds), self._stored_inputs(news)
-            result = dynamic.DiffResult(changes=True, replaces=[INIT_ERROR_KEY], stables=[],
-                                        delete_before_replace=self.impl.deletes_first(old, new))
-            result.detailed = {INIT_ERROR_KEY: "update-replace"}  # type: ignore[attr-defined]
-            return result
         old, new = self._stored_inputs(olds), self._stored_inputs(news)
         changed = [n for n, m in fields.items() if not _same(old.get(n), new.get(n), m)]
+        if INIT_ERROR_KEY in olds:
+            # A create that failed after the platform accepted the object: replace it. Every changed
+            # input is shown (as forcing the replacement); with none, the failed create is the reason.
+            replaces = changed or [INIT_ERROR_KEY]
+            result = dynamic.DiffResult(changes=True, replaces=replaces, stables=[],
+                                        delete_before_replace=self.impl.deletes_first(old, new))
+            result.detailed = {  # type: ignore[attr-defined]
+                n: ("add" if n in changed and old.get(n) is None else
+                    "delete" if n in changed and new.get(n) is None else "update") + "-replace"
+                for n in replaces}
+            return result
+        unseen = [n for n in olds.get(UNSEEN_KEY) or [] if n in fields and n not in changed]
+        changed += unseen  # the platform cannot show them (no read API): up sends them again
         replaces = [n for n in changed if fields[n].replace]
         if UPDATE_ERROR_KEY in olds and not replaces:
             # The last update failed after the platform took it: run it again, even with no change.
@@ -542,6 +626,13 @@ class DynamicProvider(dynamic.ResourceProvider):
         """What create will store: the checked inputs as they are, every output unknown."""
         state = {k: v for k, v in news.items() if k in self.handler.Inputs.model_fields}
         state.update({k: UNKNOWN for k in self.handler.Outputs.model_fields})
+        raw = {k: v for k, v in state.items() if k in self.handler.Inputs.model_fields}
+        if not _has_unknown(raw):
+            try:
+                planned = self.impl.planned_outputs(self.handler.Inputs.model_validate(raw))
+            except Exception:  # noqa: BLE001 - a plan is a courtesy: unknown is always true
+                planned = {}
+            state.update({k: v for k, v in planned.items() if k in self.handler.Outputs.model_fields})
         return state
 
     def preview_update(self, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
@@ -549,6 +640,7 @@ class DynamicProvider(dynamic.ResourceProvider):
         fields = self._input_fields()
         old, new = self._stored_inputs(olds), self._stored_inputs(news)
         changed = {n for n, m in fields.items() if not _same(old.get(n), new.get(n), m)}
+        changed |= set(olds.get(UNSEEN_KEY) or []) & set(fields)
         state = {k: v for k, v in news.items() if k in fields}
         for name, field in self.handler.Outputs.model_fields.items():
             if marks_of(field).changes_on(changed):
@@ -596,6 +688,8 @@ class DynamicProvider(dynamic.ResourceProvider):
         if seen is None:
             return dynamic.ReadResult(None, {})
         state = self._state(seen.inputs, seen.outputs)
+        if seen.unseen:
+            state[UNSEEN_KEY] = sorted(seen.unseen)
         for key in (INIT_ERROR_KEY, UPDATE_ERROR_KEY):  # still failed: keep it marked (replace / update again)
             if key in props:
                 state[key] = props[key]
@@ -625,7 +719,9 @@ class DynamicProvider(dynamic.ResourceProvider):
         new_inputs = self.handler.Inputs.model_validate({k: v for k, v in news.items() if not k.startswith("__")})
         old, new = canonical(old_inputs), canonical(new_inputs)
         fields = self._input_fields()
-        real = [n for n, m in fields.items() if not m.local and not _same(old.get(n), new.get(n), m)]
+        unseen = set(olds.get(UNSEEN_KEY) or [])
+        real = [n for n, m in fields.items()
+                if not m.local and (n in unseen or not _same(old.get(n), new.get(n), m))]
         if real or UPDATE_ERROR_KEY in olds:
             try:
                 outputs = self.impl.update(id, old_inputs, new_inputs, outputs)

@@ -48,6 +48,7 @@ from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, plugin_pb2, provid
 
 from providers.core import runtime
 from providers.core.errors import CreatedButFailed, ProviderError, ResourceError, UpdatedButFailed
+from providers.core.fields import marks_of
 from providers.core.resource import DynamicProvider, handler_for
 
 PROVIDER_KEY = "__provider"
@@ -91,6 +92,55 @@ class CallFailed(Exception):
 
 def _serialize(props: dict[str, Any]) -> Any:
     return asyncio.run(rpc.serialize_properties(props, {}))
+
+
+# -- secrets: the server accepts them (Configure's acceptSecrets), so the engine sends secret values
+# wrapped and expects them wrapped in replies; its logs then mask them. Providers see plain values.
+def _unwrap(value: Any) -> tuple[Any, bool]:
+    """The value with every secret wrapper removed, and whether it held one."""
+    if rpc.is_rpc_secret(value):
+        return _unwrap(rpc.unwrap_rpc_secret(value))[0], True
+    if isinstance(value, dict):
+        pairs = {k: _unwrap(v) for k, v in value.items()}
+        return {k: v for k, (v, _) in pairs.items()}, any(s for _, s in pairs.values())
+    if isinstance(value, list):
+        pairs_l = [_unwrap(v) for v in value]
+        return [v for v, _ in pairs_l], any(s for _, s in pairs_l)
+    return value, False
+
+
+def _receive(struct: Any, keep_unknowns: bool | None = None) -> tuple[dict[str, Any], set[str]]:
+    """Deserialized properties, plain, and the top-level keys that held a secret."""
+    props, secret = {}, set()
+    for key, value in rpc.deserialize_properties(struct, keep_unknowns).items():
+        props[key], held = _unwrap(value)
+        if held:
+            secret.add(key)
+    return props, secret
+
+
+def _declared_secrets(provider: Any) -> set[str]:
+    """The declared-secret inputs and outputs of one of the project's providers."""
+    if not isinstance(provider, DynamicProvider):
+        return set()
+    fields = {**provider.handler.Inputs.model_fields, **provider.handler.Outputs.model_fields}
+    return {name for name, field in fields.items() if marks_of(field).secret}
+
+
+def _send(props: dict[str, Any], secret: set[str]) -> Any:
+    """Serialize a reply with the ``secret`` keys wrapped as secrets (the engine masks them)."""
+    return _serialize({k: rpc.wrap_rpc_secret(v) if k in secret and v is not None else v
+                       for k, v in props.items()})
+
+
+def _failure_line(prop: str, reason: str) -> str:
+    """One check failure as the engine prints it: the property and the rule. The property goes in
+    the text, not in the failure's own field: for that the engine also prints the value, in Go's
+    notation (``{<nil>}``, or a whole tree)."""
+    reason = " ".join(str(reason).split())
+    if not prop or prop == "(resource)" or reason.startswith((f"{prop}:", f"{prop}.", f"{prop}[", f"{prop} ")):
+        return reason
+    return f"{prop}: {reason}"
 
 
 def _type_token(urn: str) -> str:
@@ -173,11 +223,12 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
 
     # -- configuration -----------------------------------------------------------------------
     def Configure(self, request, context):
-        config = rpc.deserialize_properties(request.args)
-        self._config = {k: rpc.unwrap_rpc_secret(v) for k, v in config.items()}
+        config, _ = _receive(request.args)
+        self._config = config
         with self._lock:
             self._providers.clear()
-        return provider_pb2.ConfigureResponse(acceptSecrets=False, supportsPreview=True)
+        # Secret values travel wrapped both ways, so the engine masks them in its logs too.
+        return provider_pb2.ConfigureResponse(acceptSecrets=True, supportsPreview=True)
 
     def GetPluginInfo(self, request, context):
         return plugin_pb2.PluginInfo(version=VERSION)
@@ -188,25 +239,26 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
     # -- the resource lifecycle ----------------------------------------------------------------
     def Check(self, request, context):
         with self._call(context, request.urn):
-            olds = rpc.deserialize_properties(request.olds, True)
-            news = rpc.deserialize_properties(request.news, True)
+            olds, old_secret = _receive(request.olds, True)
+            news, secret = _receive(request.news, True)
             provider = self._provider(news, olds)
             result = provider.check(olds, news)
             inputs = dict(result.inputs or {})
             inputs[PROVIDER_KEY] = news.get(PROVIDER_KEY, olds.get(PROVIDER_KEY))
-            failures = [provider_pb2.CheckFailure(property=f.property, reason=f.reason)
+            failures = [provider_pb2.CheckFailure(reason=_failure_line(f.property, f.reason))
                         for f in result.failures or []]
-            return provider_pb2.CheckResponse(inputs=_serialize(inputs), failures=failures)
+            return provider_pb2.CheckResponse(inputs=_send(inputs, secret | _declared_secrets(provider)),
+                                              failures=failures)
         return None
 
     def Diff(self, request, context):
         with self._call(context, request.urn):
-            olds = rpc.deserialize_properties(request.olds, True)
-            news = rpc.deserialize_properties(request.news, True)
+            olds, _ = _receive(request.olds, True)
+            news, _ = _receive(request.news, True)
             provider = self._provider(news, olds)
             if isinstance(provider, DynamicProvider) and request.HasField("old_inputs"):
                 # Write-only inputs (a password) live in the old inputs, not in the platform's outputs.
-                olds = provider.with_write_only(olds, rpc.deserialize_properties(request.old_inputs, True))
+                olds = provider.with_write_only(olds, _receive(request.old_inputs, True)[0])
             result = provider.diff(request.id, olds, news)
             if result.changes is None:
                 changes = provider_pb2.DiffResponse.DIFF_UNKNOWN
@@ -228,15 +280,16 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
 
     def Create(self, request, context):
         with self._call(context, request.urn, request.timeout):
-            props = rpc.deserialize_properties(request.properties, request.preview)
+            props, secret = _receive(request.properties, request.preview)
             provider = self._provider(props)
+            secret |= _declared_secrets(provider)
             if request.preview:
                 if isinstance(provider, DynamicProvider):
                     outs = provider.preview_create(props)
                 else:
                     outs = {k: v for k, v in props.items() if k != PROVIDER_KEY}
                 outs[PROVIDER_KEY] = props[PROVIDER_KEY]
-                return provider_pb2.CreateResponse(id="", properties=_serialize(outs))
+                return provider_pb2.CreateResponse(id="", properties=_send(outs, secret))
             try:
                 result = provider.create(props)
             except ResourceError as exc:
@@ -245,19 +298,20 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
                     state[PROVIDER_KEY] = props[PROVIDER_KEY]
                     inputs = {k: v for k, v in props.items() if not k.startswith("__") or k == PROVIDER_KEY}
                     detail = provider_pb2.ErrorResourceInitFailed(
-                        id=exc.cause.id, properties=_serialize(state), inputs=_serialize(inputs),
+                        id=exc.cause.id, properties=_send(state, secret), inputs=_send(inputs, secret),
                         reasons=[exc.message])
                     raise CallFailed(exc.message, [detail]) from None
                 raise
             outs = dict(result.outs or {})
             outs[PROVIDER_KEY] = props[PROVIDER_KEY]
-            return provider_pb2.CreateResponse(id=result.id, properties=_serialize(outs))
+            return provider_pb2.CreateResponse(id=result.id, properties=_send(outs, secret))
         return None
 
     def Read(self, request, context):
         with self._call(context, request.urn, request.timeout):
-            props = rpc.deserialize_properties(request.properties)
-            inputs = rpc.deserialize_properties(request.inputs) if request.HasField("inputs") else {}
+            props, secret = _receive(request.properties)
+            inputs, input_secret = _receive(request.inputs) if request.HasField("inputs") else ({}, set())
+            secret |= input_secret
             if PROVIDER_KEY in props or PROVIDER_KEY in inputs:
                 provider = self._provider(props, inputs)
                 text = props.get(PROVIDER_KEY) or inputs[PROVIDER_KEY]
@@ -265,18 +319,19 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
             else:  # import, or a get without state: the URN names the type
                 provider, text = self._provider_for_type(request.urn)
                 result = provider.read(request.id, {})
+            secret |= _declared_secrets(provider)
             fields: dict[str, Any] = {"id": result.id or ""}
             if result.id:
-                fields["properties"] = _serialize({**(result.outs or {}), PROVIDER_KEY: text})
+                fields["properties"] = _send({**(result.outs or {}), PROVIDER_KEY: text}, secret)
                 if result.inputs is not None:
-                    fields["inputs"] = _serialize({**result.inputs, PROVIDER_KEY: text})
+                    fields["inputs"] = _send({**result.inputs, PROVIDER_KEY: text}, secret)
             return provider_pb2.ReadResponse(**fields)
         return None
 
     def Update(self, request, context):
         with self._call(context, request.urn, request.timeout):
-            olds = rpc.deserialize_properties(request.olds, request.preview)
-            news = rpc.deserialize_properties(request.news, request.preview)
+            olds, _ = _receive(request.olds, request.preview)
+            news, secret = _receive(request.news, request.preview)
             provider = self._provider(news, olds)
             if request.preview:
                 if isinstance(provider, DynamicProvider):
@@ -293,17 +348,18 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
                         state[PROVIDER_KEY] = news[PROVIDER_KEY]
                         inputs = {k: v for k, v in news.items() if not k.startswith("__") or k == PROVIDER_KEY}
                         detail = provider_pb2.ErrorResourceInitFailed(
-                            id=request.id, properties=_serialize(state), inputs=_serialize(inputs),
+                            id=request.id, properties=_send(state, secret | _declared_secrets(provider)),
+                            inputs=_send(inputs, secret | _declared_secrets(provider)),
                             reasons=[exc.message])
                         raise CallFailed(exc.message, [detail]) from None
                     raise
             outs[PROVIDER_KEY] = news[PROVIDER_KEY]
-            return provider_pb2.UpdateResponse(properties=_serialize(outs))
+            return provider_pb2.UpdateResponse(properties=_send(outs, secret | _declared_secrets(provider)))
         return None
 
     def Delete(self, request, context):
         with self._call(context, request.urn, request.timeout):
-            props = rpc.deserialize_properties(request.properties)
+            props, _ = _receive(request.properties)
             self._provider(props).delete(request.id, props)
             return empty_pb2.Empty()
         return None
@@ -322,7 +378,12 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
         self._unimplemented(context, f"Invoke {request.tok}")
 
     def GetSchema(self, request, context):
-        self._unimplemented(context, "GetSchema")
+        """The package schema of this project's resources (``pulumi import`` generates code from it)."""
+        with self._call(context):
+            from providers.core.schema import schema_text
+
+            return provider_pb2.GetSchemaResponse(schema=schema_text(VERSION))
+        return None
 
 
 def _abort(context: grpc.ServicerContext, failure: CallFailed) -> None:

@@ -19,6 +19,7 @@ import hashlib
 import math
 import os
 import posixpath
+import re
 import time
 import urllib.parse
 from typing import Any, Literal
@@ -35,6 +36,7 @@ from providers.esd.base import (CLOCK_MARGIN_S, MARKER, EsdHandler, maybe_commit
 CheckpointType = Literal["Stable-diffusion", "embeddings", "Lora", "hypernetworks", "ControlNet", "VAE"]
 EXTENSIONS = (".pt", ".pth", ".ckpt", ".safetensors", ".yaml")  # what the URL downloader accepts
 RENAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]*$"
+NAME_MAX = 20
 # Changing only the status still needs a non-empty multi_parts_tags; entries for files that
 # are not in the checkpoint are ignored by the platform (spec §4.4), so we send this one. [guess]
 STATUS_ONLY_TAGS = {"status-change": []}
@@ -64,7 +66,7 @@ class CheckpointInputs(Inputs):
     upload_name: str | None = prop(None, replace=True, write_only=True, min_length=1, max_length=255, pattern=r"^[^/\\]+$",
                                    description="file name on the platform (source_file only; default: the "
                                                "local file's name); names are unique across the platform")
-    name: str | None = prop(None, server_default=True, min_length=1, max_length=20, pattern=RENAME_PATTERN,
+    name: str | None = prop(None, server_default=True, min_length=1, max_length=NAME_MAX, pattern=RENAME_PATTERN,
                             description="rename in place (no extension); unset keeps the file name")
     enabled: bool = prop(True, description="Active when true, Disabled when false")
     message: str = prop("", replace=True, description="free text stored in params.message")
@@ -97,6 +99,14 @@ class CheckpointInputs(Inputs):
         if self.source_file:
             return self.upload_name or os.path.basename(self.source_file)
         return posixpath.basename(urllib.parse.urlparse(self.source_url or "").path)
+
+
+def _as_name(file_name: str | None) -> str | None:
+    """A file name as the ``name`` input: only a name that input's own rule accepts (a rename's
+    result); a file name with an extension, or too long, is the unset ``name`` (keep the file name)."""
+    if file_name and len(file_name) <= NAME_MAX and re.fullmatch(RENAME_PATTERN, file_name):
+        return file_name
+    return None
 
 
 class CheckpointOutputs(Outputs):
@@ -137,6 +147,9 @@ class CheckpointHandler(EsdHandler[CheckpointInputs, CheckpointOutputs]):
             old = {olds["name"]}
         return bool(old & new)
 
+    def planned_outputs(self, inputs: CheckpointInputs) -> dict[str, Any]:
+        return {"file_names": [inputs.name or inputs.file_name]}  # create renames to ``name`` when set
+
     def create(self, inputs: CheckpointInputs) -> Created[CheckpointOutputs]:
         token = new_token()  # marks what this very create sends (params.aimodels_create_token)
         since = self.client.server_now() - CLOCK_MARGIN_S
@@ -163,7 +176,7 @@ class CheckpointHandler(EsdHandler[CheckpointInputs, CheckpointOutputs]):
             "checkpoint_type": ckpt.get("type"),
             "message": params.get("message") or "",
             "enabled": ckpt.get("status") != "Disabled",
-            "name": (names[0] if names else None) if managed_name else None,
+            "name": _as_name(names[0] if names else None) if managed_name else None,
         })
         return Observed(seen, self._outputs(ckpt))
 

@@ -94,6 +94,9 @@ class EndpointHandler(EsdHandler[EndpointInputs, EndpointOutputs]):
     def label(self, inputs: EndpointInputs) -> str:
         return f"{self.type_token} {physical_name(inputs.endpoint_type, inputs.name)}"
 
+    def planned_outputs(self, inputs: EndpointInputs) -> dict[str, Any]:
+        return {"endpoint_name": physical_name(inputs.endpoint_type, inputs.name)}
+
     def create(self, inputs: EndpointInputs) -> Created[EndpointOutputs]:
         physical = physical_name(inputs.endpoint_type, inputs.name)
         label = self.label(inputs)

@@ -136,8 +136,8 @@ class ModelOutputs(Outputs):
 
 
 class ModelHandler(Handler[ModelInputs, ModelOutputs]):
-    """Id: the model id the platform assigned; the workspace is an input. Import: the model id (the workspace
-    must be declared: every call is under it).
+    """Id: the model id the platform assigned; the workspace is an input. Import: ``<workspace id>/<model id>``
+    (a model id alone cannot be found: every call is under its workspace).
     Refresh: sees name, description, the versions (by name and content) and which one is current; versions
     made behind our back show up as extra list entries.
     """

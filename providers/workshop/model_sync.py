@@ -9,8 +9,9 @@ The platform documents one call: a full-state upsert keyed by *our* ``modelId``.
   same tree (an upsert, so harmless) and reads the status from the reply;
 * a lost reply is harmless: the client re-sends the same upsert, which cannot make a duplicate;
 * there is no read API: refresh keeps the last synced state and says it cannot see changes made
-  in the console, unless ``resync_on_refresh`` asks it to re-send the declared tree (which
-  overwrites such changes and refreshes the listing status);
+  in the console, unless ``resync_on_refresh`` asks for the declared tree to be re-sent: refresh
+  then marks it as drift and the next ``up`` re-sends it (which overwrites such changes and
+  refreshes the listing status); a refresh itself never writes;
 * there is no delete API: delete removes the model from the stack only, with a warning that the
   platform keeps it.
 """
@@ -97,7 +98,8 @@ class ModelSyncInputs(Inputs):
     wait_for_listing: bool = prop(True, local=True, description="wait until every file is Listed")
     wait_timeout_s: int = prop(1800, local=True, ge=1, le=24 * 3600)
     resync_on_refresh: bool = prop(False, local=True,
-                                   description="refresh re-sends the declared tree (overwrites console edits)")
+                                   description="refresh marks the declared tree as drift; the next up re-sends it "
+                                               "(overwrites console edits)")
     # The page's other request parameters, sent where apiToken goes. They are the session APIs'
     # parameters and probably ignored by model sync (spec §3.2), so changing one re-sends nothing.
     role_id: str | None = prop(None, local=True, min_length=1, description="roleId, sent with each sync")
@@ -178,6 +180,10 @@ def outputs_from(inputs: ModelSyncInputs, items: list[dict[str, Any]]) -> ModelS
     return out
 
 
+# What a resync re-sends: everything the console can edit (model_id is the key; the rest steer the provider).
+RESYNCED = ("name", "model_type", "model_desc", "source", "source_type", "is_original", "original_creator",
+            "original_creator_homepage", "versions")
+
 # Models this provider process created: a delete of one of them in the same run is the old half of a
 # replacement that kept the model_id (create-before-delete), not a model leaving the stack. (A model
 # is created and removed from the stack in different runs, so in different provider processes.)
@@ -187,7 +193,8 @@ _SYNCED: set[tuple[str, ...]] = set()
 class ModelSyncHandler(Handler[ModelSyncInputs, ModelSyncOutputs]):
     """Id: ``model_id`` (ours: the sync is an upsert keyed by it). Import: not possible (no read API).
     Refresh: there is no read API: keeps the last synced state and cannot see console changes; with
-    ``resync_on_refresh`` it re-sends the declared tree (overwriting them) and refreshes the listing status.
+    ``resync_on_refresh`` it marks the declared tree as drift, and the next up re-sends it (overwriting
+    them) and refreshes the listing status.
     """
 
     Inputs, Outputs = ModelSyncInputs, ModelSyncOutputs
@@ -217,9 +224,11 @@ class ModelSyncHandler(Handler[ModelSyncInputs, ModelSyncOutputs]):
 
     def read(self, id: str, inputs: ModelSyncInputs, outputs: ModelSyncOutputs) -> Observed | None:
         if inputs.resync_on_refresh:
-            progress(f"{self.label(inputs)}: resync_on_refresh is set: re-sending the declared tree "
-                     "(this overwrites changes made in the console; it cannot detect them)")
-            return Observed(inputs, outputs_from(inputs, self.client.sync_model(inputs.wire(), inputs.session())))
+            # A read never writes (a preview refresh cannot be told from a real one): the tree is
+            # marked unseen, so the next preview shows it as drift and `up` re-sends it.
+            progress(f"{self.label(inputs)}: resync_on_refresh is set: the declared tree is marked for "
+                     "re-sending; the next `pulumi up` syncs it (overwriting changes made in the console)")
+            return Observed(inputs, outputs, unseen=RESYNCED)
         progress(f"{self.label(inputs)}: the AI Creation Workshop has no read API; refresh keeps the last "
                  "synced state and cannot see changes made in the console (set resync_on_refresh=true to "
                  "re-send the declared tree)")
@@ -297,8 +306,9 @@ class ModelSync(Resource, handler=ModelSyncHandler):
       same tree (an upsert, so harmless) and reads the status from the reply;
     * a lost reply is harmless: the client re-sends the same upsert, which cannot make a duplicate;
     * there is no read API: refresh keeps the last synced state and says it cannot see changes made
-      in the console, unless ``resync_on_refresh`` asks it to re-send the declared tree (which
-      overwrites such changes and refreshes the listing status);
+      in the console, unless ``resync_on_refresh`` asks for the declared tree to be re-sent: refresh
+      then marks it as drift and the next ``up`` re-sends it (which overwrites such changes and
+      refreshes the listing status); a refresh itself never writes;
     * there is no delete API: delete removes the model from the stack only, with a warning that the
       platform keeps it.
 
@@ -322,7 +332,7 @@ class ModelSync(Resource, handler=ModelSyncHandler):
     """wait until every file is Listed"""
     wait_timeout_s: pulumi.Output[int]
     resync_on_refresh: pulumi.Output[bool]
-    """refresh re-sends the declared tree (overwrites console edits)"""
+    """refresh marks the declared tree as drift; the next up re-sends it (overwrites console edits)"""
     role_id: pulumi.Output[str | None]
     """roleId, sent with each sync"""
     session_mode: pulumi.Output[Literal[10, 20] | None]
@@ -382,8 +392,8 @@ class ModelSync(Resource, handler=ModelSyncHandler):
             versions: required; length ≥ 1.
             wait_for_listing: wait until every file is Listed; default true; provider-side only.
             wait_timeout_s: default 1800; provider-side only; ≥ 1; ≤ 86400.
-            resync_on_refresh: refresh re-sends the declared tree (overwrites console edits); default false; provider-
-                side only.
+            resync_on_refresh: refresh marks the declared tree as drift; the next up re-sends it (overwrites console
+                edits); default false; provider-side only.
             role_id: roleId, sent with each sync; provider-side only; length ≥ 1.
             session_mode: sessionMode: 10 session, 20 inference; sent with each sync; provider-side only.
             expired_in_seconds: expiredInSeconds, sent with each sync; provider-side only; ≥ 1.

@@ -44,20 +44,20 @@ class ModelInputs(Inputs):
                                            description='GPU counts, e.g. "2" or "1,2"')
     gpu_constraint_description: str | None = prop(None, max_length=512)
     model_id: str | None = prop(None, max_length=255)
-    default_model_service_uuid: Uuid | None = None
+    default_model_service_uuid: Uuid | None = prop(None, write_only=True)
     model_classifications: list[str] = prop([], unordered=True, description="set in place (UpdateModel)")
     # create-time only
     logo: str | None = prop(None, replace=True, description="base64 image")
     introduction: str | None = prop(None, replace=True)
     size: int | None = prop(None, replace=True, ge=0, description="MiB (a guess: the vendor documents no unit)")
     version: str | None = prop(None, replace=True, max_length=255)
-    token: str | None = prop(None, replace=True, secret=True, description="download token (write-only)")
-    share_mode: Literal["Public"] | None = prop(None, replace=True)
+    token: str | None = prop(None, replace=True, secret=True, write_only=True, description="download token (write-only)")
+    share_mode: Literal["Public"] | None = prop(None, replace=True, write_only=True)
     model_service_uuids: list[Uuid] = prop([], replace=True, unordered=True,
                                            description="services to bind, e.g. ModelService resources' ids")
-    tag_uuids: list[Uuid] = prop([], replace=True, unordered=True)
-    system_tags: list[Tag] = prop([], replace=True)
-    user_tags: list[Tag] = prop([], replace=True, unordered=True)
+    tag_uuids: list[Uuid] = prop([], replace=True, unordered=True, write_only=True)
+    system_tags: list[Tag] = prop([], replace=True, write_only=True)
+    user_tags: list[Tag] = prop([], replace=True, unordered=True, write_only=True)
     resource_uuid: Uuid | None = prop(None, replace=True, server_default=True,
                                       description="the uuid to create it with; unset: one chosen by the provider")
     delete_mode: DeleteMode = delete_mode()
@@ -300,21 +300,23 @@ class Model(Resource, handler=ModelHandler):
             recommended_gpu_num: GPU counts, e.g. "2" or "1,2"; length ≤ 255; matches `^\\d+(,\\d+)*$`.
             gpu_constraint_description: length ≤ 512.
             model_id: length ≤ 255.
-            default_model_service_uuid: .
+            default_model_service_uuid: write-only: the platform never returns it.
             model_classifications: set in place (UpdateModel); default []; order does not matter.
             logo: base64 image; changing it replaces the resource.
             introduction: changing it replaces the resource.
             size: MiB (a guess: the vendor documents no unit); changing it replaces the resource; ≥ 0.
             version: changing it replaces the resource; length ≤ 255.
-            token: download token (write-only); changing it replaces the resource; secret.
-            share_mode: changing it replaces the resource.
+            token: download token (write-only); changing it replaces the resource; secret; write-only: the platform
+                never returns it.
+            share_mode: changing it replaces the resource; write-only: the platform never returns it.
             model_service_uuids: services to bind, e.g. ModelService resources' ids; default []; changing it replaces
                 the resource; order does not matter; items: matches `^[0-9a-f]{32}$`.
-            tag_uuids: default []; changing it replaces the resource; order does not matter; items: matches
-                `^[0-9a-f]{32}$`.
-            system_tags: default []; changing it replaces the resource; items: length ≥ 1, length ≤ 2048.
-            user_tags: default []; changing it replaces the resource; order does not matter; items: length ≥ 1, length
-                ≤ 2048.
+            tag_uuids: default []; changing it replaces the resource; order does not matter; write-only: the platform
+                never returns it; items: matches `^[0-9a-f]{32}$`.
+            system_tags: default []; changing it replaces the resource; write-only: the platform never returns it;
+                items: length ≥ 1, length ≤ 2048.
+            user_tags: default []; changing it replaces the resource; order does not matter; write-only: the platform
+                never returns it; items: length ≥ 1, length ≤ 2048.
             resource_uuid: the uuid to create it with; unset: one chosen by the provider; unset: the platform's
                 choice; changing it replaces the resource.
             delete_mode: Permissive refuses while dependents exist; Enforcing deletes them too; default "Permissive";

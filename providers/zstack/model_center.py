@@ -39,9 +39,9 @@ class ModelCenterInputs(Inputs):
     container_registry: str | None = prop(None, max_length=255)
     container_network: str | None = prop(None, max_length=255)
     container_storage_network: str | None = prop(None, max_length=255)
-    tag_uuids: list[Uuid] = prop([], replace=True, unordered=True)
-    system_tags: list[Tag] = prop([], replace=True)
-    user_tags: list[Tag] = prop([], replace=True, unordered=True)
+    tag_uuids: list[Uuid] = prop([], replace=True, unordered=True, write_only=True)
+    system_tags: list[Tag] = prop([], replace=True, write_only=True)
+    user_tags: list[Tag] = prop([], replace=True, unordered=True, write_only=True)
     resource_uuid: Uuid | None = prop(None, replace=True, server_default=True,
                                       description="the uuid to create it with; unset: one chosen by the provider")
     delete_mode: DeleteMode = delete_mode()
@@ -206,11 +206,12 @@ class ModelCenter(Resource, handler=ModelCenterHandler):
             container_registry: length ≤ 255.
             container_network: length ≤ 255.
             container_storage_network: length ≤ 255.
-            tag_uuids: default []; changing it replaces the resource; order does not matter; items: matches
-                `^[0-9a-f]{32}$`.
-            system_tags: default []; changing it replaces the resource; items: length ≥ 1, length ≤ 2048.
-            user_tags: default []; changing it replaces the resource; order does not matter; items: length ≥ 1, length
-                ≤ 2048.
+            tag_uuids: default []; changing it replaces the resource; order does not matter; write-only: the platform
+                never returns it; items: matches `^[0-9a-f]{32}$`.
+            system_tags: default []; changing it replaces the resource; write-only: the platform never returns it;
+                items: length ≥ 1, length ≤ 2048.
+            user_tags: default []; changing it replaces the resource; order does not matter; write-only: the platform
+                never returns it; items: length ≥ 1, length ≤ 2048.
             resource_uuid: the uuid to create it with; unset: one chosen by the provider; unset: the platform's
                 choice; changing it replaces the resource.
             delete_mode: Permissive refuses while dependents exist; Enforcing deletes them too; default "Permissive";

@@ -178,3 +178,19 @@ def test_detailed_diff_on_a_whole_list_shows_the_items_that_differ() -> None:
     [change] = report_from_preview(doc).changes
     assert [(p.path, p.old, p.new, p.kind) for p in change.props] == [
         ("versions[1]", None, {"name": "v2", "base_model_type": "Q"}, "add")]
+
+
+def test_a_failed_create_never_shows_its_internal_key_as_an_input() -> None:
+    failed = {"name": "dev-sd", "instance_type": "ml.bad"}
+    state = {"inputs": {"__provider": "gASV", **failed},
+             "outputs": {"__provider": "gASV", **failed, "__init_error": "reached Failed"}}
+    retried = {**step("replace", "dev", "esd:Endpoint", "retried", new=failed, replaceReasons=["__init_error"],
+                      detailedDiff={"__init_error": {"kind": "UPDATE_REPLACE", "inputDiff": True}}), "oldState": state}
+    corrected = {**step("replace", "dev", "esd:Endpoint", "corrected", new={**failed, "instance_type": "ml.g5.2xlarge"},
+                        replaceReasons=["instance_type"],
+                        detailedDiff={"instance_type": {"kind": "UPDATE_REPLACE", "inputDiff": True}}),
+                 "oldState": state}
+    text = render(report_from_preview(preview("dev", retried, corrected)))
+    assert "__init_error" not in text and "__provider" not in text
+    assert "| `instance_type` (forces replacement) | `ml.bad` | `ml.g5.2xlarge` |" in text
+    assert "`retried` (esd:Endpoint)" in text and "Replaced because its last create failed" in text

@@ -397,3 +397,26 @@ def test_a_connection_error_names_host_and_port():
     with pytest.raises(TransportError) as err:
         client.request("ping", "GET", "/ping")
     assert f"on 127.0.0.1:{port} failed without a response" in str(err.value)
+
+
+def test_a_configuration_mistake_fails_check_naming_the_key():
+    """At preview, before anything is created: the configured provider loads its settings in check."""
+    from pulumi import dynamic
+
+    from providers.core import ResourceError
+
+    fabric = DynamicProvider(FabricModelHandler)
+    fabric.configure(dynamic.ConfigureRequest(config=Config(raw_config={
+        "fabric:username": "u", "fabric:password": "p", "fabric:domainName": "d",
+        "fabric:endpoint": "http://127.0.0.1:1/fabric", "fabric:iamEndpoint": "http://127.0.0.1:1/fabric"},
+        project_name="p")))
+    props = {"workspace_id": "w", "name": "chat", "versions": [{"name": "v1", "base_model_type": "Q"}]}
+    with pytest.raises(ResourceError, match=r"check failed: fabric configuration: fabric:projectId: "):
+        fabric.check({}, props)
+    esd_provider = DynamicProvider(RoleHandler)
+    esd_provider.configure(dynamic.ConfigureRequest(config=Config(raw_config={"esd:apiKey": "k"}, project_name="p")))
+    with pytest.raises(ResourceError, match=r"esd:apiUrl: Field required .*aimodels:emulator true"):
+        esd_provider.check({}, {"name": "r", "permissions": ["checkpoint:all"]})
+    esd_provider.configure(dynamic.ConfigureRequest(config=Config(
+        raw_config={"esd:apiKey": "k", "aimodels:emulator": "true"}, project_name="p")))
+    assert esd_provider.check({}, {"name": "r", "permissions": ["checkpoint:all"]}).failures == []

@@ -120,6 +120,10 @@ def test_failed_create_under_the_project_server_is_recorded(monkeypatch):
     assert state["toy_id"] == "t-1" and state["status"] == "Failed" and "no capacity" in state[INIT_ERROR_KEY]
     d = p.diff("t-1", state, {"name": "fails", "size": 1})
     assert d.replaces == [INIT_ERROR_KEY] and d.detailed == {INIT_ERROR_KEY: "update-replace"}
+    # a corrected input shows as itself (forcing the replacement), not only as the failed create
+    d = p.diff("t-1", state, {"name": "fails", "size": 2, "note": "n"})
+    assert d.changes and sorted(d.replaces) == ["note", "size"]
+    assert d.detailed == {"size": "update-replace", "note": "add-replace"}
 
 
 def test_import_reads_by_id_and_refuses_clearly():

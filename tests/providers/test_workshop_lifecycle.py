@@ -103,15 +103,23 @@ def test_lifecycle_create_refresh_update_replace_delete(ws, emulator, capsys):
     assert stored(emulator, ws) is not None
 
 
-def test_resync_on_refresh_re_sends_the_tree_and_overwrites_console_edits(ws, emulator, capsys):
+def test_resync_on_refresh_never_writes_in_read_and_up_re_sends_the_tree(ws, emulator, capsys):
+    """A refresh (real or --preview-only, which Read cannot tell apart) sends nothing; it marks the
+    tree unseen, so the preview shows drift and the update of the next `up` overwrites console edits."""
     p = provider(ModelSyncHandler, ws)
-    created = p.create(checked(p, demo(resync_on_refresh=True, wait_for_listing=False)))
-    assert created.outs["status"] == 5  # not waited for
+    declared = checked(p, demo(resync_on_refresh=True, wait_for_listing=False))
+    created = p.create(declared)
     emulator.patch("workshop", "model", f"{owner(ws)}/demo-1", name="Edited in the console")
     read = p.read(created.id, created.outs)
-    assert read.outs["status"] in (5, 10) and read.inputs["name"] == "Demo"  # drift is not seen, it is overwritten
-    assert stored(emulator, ws)["name"] == "Demo"
-    assert "re-sending the declared tree" in capsys.readouterr().err
+    assert stored(emulator, ws)["name"] == "Edited in the console"  # the read wrote nothing
+    assert read.outs["__unseen"] and "versions" in read.outs["__unseen"] and "name" in read.outs["__unseen"]
+    assert "next `pulumi up` syncs it" in capsys.readouterr().err
+    diff = p.diff(created.id, read.outs, declared)
+    assert diff.changes and diff.replaces == [] and {"name", "versions"} <= set(diff.detailed)
+    updated = p.update(created.id, read.outs, declared)
+    assert stored(emulator, ws)["name"] == "Demo"  # up re-sent the declared tree
+    assert "__unseen" not in updated.outs
+    assert not p.diff(created.id, updated.outs, declared).changes
 
 
 def test_listing_failure_on_create_keeps_the_object_accounted_for(ws, emulator, monkeypatch):
