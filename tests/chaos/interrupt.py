@@ -163,7 +163,8 @@ class Interrupt:
     def lock_files(self) -> list[Path]:
         assert self.rig.state_dir is not None
         root = self.rig.state_dir / ".pulumi" / "locks"
-        return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+        # the lock blobs themselves, not the ``.attrs`` sidecars the file backend writes beside them
+        return [p for p in root.rglob("*.json") if p.is_file()] if root.exists() else []
 
     def find_recover_command(self) -> list[str] | None:
         """``aimodels recover`` once the project has it (issue 20); None until then."""
