@@ -5,13 +5,14 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from emulator import defaults
 from providers.core import DynamicProvider, ResourceError
 from providers.pai.auth import AcsV3Auth
 from providers.pai.model import ModelHandler
 from providers.pai.model_version import ModelVersionHandler
 from tests.providers.support import checked, provider
 
-AK, SK = "LTAI5tEmulatorAccessKey", "EmulatorSecretKey000000000000000"
+AK, SK = defaults.PAI_ACCESS_KEY_ID, defaults.PAI_ACCESS_KEY_SECRET
 
 
 @pytest.fixture

@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 
+from emulator import defaults
 from providers.core import CreatedButFailed, ResourceError, runtime
 from providers.workshop import model_sync
 from providers.workshop.model_sync import ModelSyncHandler, ModelSyncInputs
 from tests.providers.support import checked, provider
 
-APP_KEY, APP_SECRET = "24900001", "EmulatorWorkshopAppSecret0000000"
+APP_KEY, APP_SECRET = defaults.WORKSHOP_APP_KEY, defaults.WORKSHOP_APP_SECRET
 
 
 def version(vid: str = "v1", name: str = "1.0", url: str = "https://models.example.com/demo-1.0.safetensors",

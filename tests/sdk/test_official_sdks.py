@@ -14,13 +14,14 @@ from typing import Any, TypeVar
 
 import pytest
 
+from emulator import defaults
 from tests.sdk.conftest import PortsEmulator
 
 T = TypeVar("T")
 
-PAI_AK, PAI_SK = "LTAI5tEmulatorAccessKey", "EmulatorSecretKey000000000000000"
-FABRIC_AK, FABRIC_SK = "EMULATORAK0000000000", "EmulatorSecretKey0000000000000000000000"
-FABRIC_PROJECT = "000000000000000000000000000a0001"
+PAI_AK, PAI_SK = defaults.PAI_ACCESS_KEY_ID, defaults.PAI_ACCESS_KEY_SECRET
+FABRIC_AK, FABRIC_SK = defaults.FABRIC_ACCESS_KEY, defaults.FABRIC_SECRET_KEY
+FABRIC_PROJECT = defaults.FABRIC_PROJECT_ID
 WORKSPACE = "emulator-workspace"
 
 
