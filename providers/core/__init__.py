@@ -16,7 +16,9 @@ from providers.core.errors import (
 from providers.core.fields import Inputs, Outputs, RuleError, prop
 from providers.core.http import ApiClient, ClientSettings, RetryPolicy, VendorError
 from providers.core.progress import progress
-from providers.core.resource import Created, DynamicProvider, Handler, Observed, Resource, is_import
+from providers.core.handler import Created, Handler, Observed, is_import
+from providers.core.program import Resource
+from providers.core.resource import DynamicProvider
 from providers.core.settings import (PlatformSettings, emulator_enabled, emulator_url, endpoint_setting, setting,
                                      shared_client)
 from providers.core.wait import Backoff, Poll, wait_for

@@ -117,11 +117,11 @@ class CheckpointOutputs(Outputs):
 
 
 class CheckpointHandler(EsdHandler[CheckpointInputs, CheckpointOutputs]):
-    """Id: the checkpoint id the platform assigned (a UUID). Import: the checkpoint id.
-    Refresh: sees the status (Active/Disabled, as ``enabled``), the file names (``name``, when declared) and
-    the S3 location; cannot see the source URL or file (never returned), so a file replaced in S3 behind our
-    back goes unnoticed.
-    """
+    id_doc = "the checkpoint id the platform assigned (a UUID)."
+    import_doc = "the checkpoint id."
+    refresh_doc = ("sees the status (Active/Disabled, as ``enabled``), the file names (``name``, when "
+                   "declared) and the S3 location; cannot see the source URL or file (never returned), so a "
+                   "file replaced in S3 behind our back goes unnoticed.")
 
     Inputs, Outputs = CheckpointInputs, CheckpointOutputs
     type_token = "esd:Checkpoint"

@@ -45,9 +45,9 @@ class DatasetOutputs(Outputs):
 
 
 class DatasetHandler(EsdHandler[DatasetInputs, DatasetOutputs]):
-    """Id: the dataset name. Import: the dataset name.
-    Refresh: sees the status (``enabled``) and the S3 location; cannot see the uploaded files' content.
-    """
+    id_doc = "the dataset name."
+    import_doc = "the dataset name."
+    refresh_doc = "sees the status (``enabled``) and the S3 location; cannot see the uploaded files' content."
 
     Inputs, Outputs = DatasetInputs, DatasetOutputs
     type_token = "esd:Dataset"

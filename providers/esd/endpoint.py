@@ -81,11 +81,11 @@ class EndpointOutputs(Outputs):
 
 
 class EndpointHandler(EsdHandler[EndpointInputs, EndpointOutputs]):
-    """Id: the endpoint deployment job id (a UUID); the physical name ``esd-<type>-<name>`` is an output.
-    Import: the deployment job id.
-    Refresh: sees the status, instance type and counts, autoscaling, min/max instances (when declared) and
-    roles; an endpoint Deleting or Deleted counts as gone. Cannot see custom images or extensions.
-    """
+    id_doc = "the endpoint deployment job id (a UUID); the physical name ``esd-<type>-<name>`` is an output."
+    import_doc = "the deployment job id."
+    refresh_doc = ("sees the status, instance type and counts, autoscaling, min/max instances (when "
+                   "declared) and roles; an endpoint Deleting or Deleted counts as gone. Cannot see custom "
+                   "images or extensions.")
 
     Inputs, Outputs = EndpointInputs, EndpointOutputs
     type_token = "esd:Endpoint"

@@ -40,9 +40,10 @@ class InferenceJobOutputs(Outputs):
 
 
 class InferenceJobHandler(EsdHandler[InferenceJobInputs, InferenceJobOutputs]):
-    """Id: the inference job id. Import: the inference job id.
-    Refresh: sees the status, the endpoint used, the image names and the error; inputs are never read back.
-    """
+    id_doc = "the inference job id."
+    import_doc = "the inference job id."
+    refresh_doc = ("sees the status, the endpoint used, the image names and the error; inputs are never read"
+                   " back.")
 
     Inputs, Outputs = InferenceJobInputs, InferenceJobOutputs
     type_token = "esd:InferenceJob"

@@ -32,9 +32,9 @@ class RoleOutputs(Outputs):
 
 
 class RoleHandler(EsdHandler[RoleInputs, RoleOutputs]):
-    """Id: the role name. Import: the role name.
-    Refresh: sees the permissions and the creator; the name is the key, so a rename is a new role.
-    """
+    id_doc = "the role name."
+    import_doc = "the role name."
+    refresh_doc = "sees the permissions and the creator; the name is the key, so a rename is a new role."
 
     Inputs, Outputs = RoleInputs, RoleOutputs
     type_token = "esd:Role"

@@ -49,10 +49,10 @@ class TrainingJobOutputs(Outputs):
 
 
 class TrainingJobHandler(EsdHandler[TrainingJobInputs, TrainingJobOutputs]):
-    """Id: the training job id (also the id of its output checkpoint). Import: the training job id.
-    Refresh: sees the job status and the output checkpoint's files; inputs are never read back (a run cannot
-    change).
-    """
+    id_doc = "the training job id (also the id of its output checkpoint)."
+    import_doc = "the training job id."
+    refresh_doc = ("sees the job status and the output checkpoint's files; inputs are never read back (a run"
+                   " cannot change).")
 
     Inputs, Outputs = TrainingJobInputs, TrainingJobOutputs
     type_token = "esd:TrainingJob"

@@ -26,10 +26,10 @@ class UserOutputs(Outputs):
 
 
 class UserHandler(EsdHandler[UserInputs, UserOutputs]):
-    """Id: the username. Import: the username (the password must be declared: it cannot be read).
-    Refresh: sees the roles, the creator and the computed permissions; cannot see the password (write-only,
-    the platform masks it), so an out-of-band password change is not detected.
-    """
+    id_doc = "the username."
+    import_doc = "the username (the password must be declared: it cannot be read)."
+    refresh_doc = ("sees the roles, the creator and the computed permissions; cannot see the password "
+                   "(write-only, the platform masks it), so an out-of-band password change is not detected.")
 
     Inputs, Outputs = UserInputs, UserOutputs
     type_token = "esd:User"

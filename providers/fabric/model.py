@@ -136,11 +136,11 @@ class ModelOutputs(Outputs):
 
 
 class ModelHandler(Handler[ModelInputs, ModelOutputs]):
-    """Id: the model id the platform assigned; the workspace is an input. Import: ``<workspace id>/<model id>``
-    (a model id alone cannot be found: every call is under its workspace).
-    Refresh: sees name, description, the versions (by name and content) and which one is current; versions
-    made behind our back show up as extra list entries.
-    """
+    id_doc = "the model id the platform assigned; the workspace is an input."
+    import_doc = ("``<workspace id>/<model id>`` (a model id alone cannot be found: every call is under its "
+                  "workspace).")
+    refresh_doc = ("sees name, description, the versions (by name and content) and which one is current; "
+                   "versions made behind our back show up as extra list entries.")
 
     Inputs, Outputs = ModelInputs, ModelOutputs
     Settings, Client = FabricSettings, FabricClient

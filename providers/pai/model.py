@@ -54,10 +54,11 @@ class ModelOutputs(Outputs):
 
 
 class ModelHandler(PaiHandler[ModelInputs, ModelOutputs]):
-    """Id: the ModelId the registry assigned. Import: the ModelId.
-    Refresh: sees every input (name, description, domain, task, accessibility, origin, type, doc, order,
-    parameter size, extra info, labels; the workspace only when declared) and the latest version.
-    """
+    id_doc = "the ModelId the registry assigned."
+    import_doc = "the ModelId."
+    refresh_doc = ("sees every input (name, description, domain, task, accessibility, origin, type, doc, "
+                   "order, parameter size, extra info, labels; the workspace only when declared) and the "
+                   "latest version.")
 
     Inputs, Outputs = ModelInputs, ModelOutputs
     type_token = "pai:Model"

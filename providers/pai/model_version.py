@@ -64,10 +64,10 @@ class ModelVersionOutputs(Outputs):
 
 
 class ModelVersionHandler(PaiHandler[ModelVersionInputs, ModelVersionOutputs]):
-    """Id: ``<model id>:<version name>``. Import: ``<model id>:<version name>``.
-    Refresh: sees every input the registry returns (URI, approval status, description, source, specs,
-    metrics, options, extra info, labels); format and framework are not read back.
-    """
+    id_doc = "``<model id>:<version name>``."
+    import_doc = "``<model id>:<version name>``."
+    refresh_doc = ("sees every input the registry returns (URI, approval status, description, source, specs,"
+                   " metrics, options, extra info, labels); format and framework are not read back.")
 
     Inputs, Outputs = ModelVersionInputs, ModelVersionOutputs
     type_token = "pai:ModelVersion"

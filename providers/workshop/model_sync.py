@@ -191,11 +191,11 @@ _SYNCED: set[tuple[str, ...]] = set()
 
 
 class ModelSyncHandler(Handler[ModelSyncInputs, ModelSyncOutputs]):
-    """Id: ``model_id`` (ours: the sync is an upsert keyed by it). Import: not possible (no read API).
-    Refresh: there is no read API: keeps the last synced state and cannot see console changes; with
-    ``resync_on_refresh`` it marks the declared tree as drift, and the next up re-sends it (overwriting
-    them) and refreshes the listing status.
-    """
+    id_doc = "``model_id`` (ours: the sync is an upsert keyed by it)."
+    import_doc = "not possible (no read API)."
+    refresh_doc = ("there is no read API: keeps the last synced state and cannot see console changes; with "
+                   "``resync_on_refresh`` it marks the declared tree as drift, and the next up re-sends it "
+                   "(overwriting them) and refreshes the listing status.")
 
     Inputs, Outputs = ModelSyncInputs, ModelSyncOutputs
     Settings, Client = WorkshopSettings, WorkshopClient

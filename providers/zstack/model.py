@@ -91,11 +91,12 @@ def gpu_num_text(value: Any) -> str | None:
 
 
 class ModelHandler(ZStackHandler[ModelInputs, ModelOutputs]):
-    """Id: the model's UUID. Import: the UUID.
-    Refresh: sees every field the inventory shows (name, install path, description, vendor, parameters,
-    model center, GPU hints, model id, logo, introduction, size, version, service bindings); cannot see
-    the token, share mode, tags or default service (write-only: kept from state).
-    """
+    id_doc = "the model's UUID."
+    import_doc = "the UUID."
+    refresh_doc = ("sees every field the inventory shows (name, install path, description, vendor, "
+                   "parameters, model center, GPU hints, model id, logo, introduction, size, version, "
+                   "service bindings); cannot see the token, share mode, tags or default service "
+                   "(write-only: kept from state).")
 
     Inputs, Outputs = ModelInputs, ModelOutputs
     type_token = "zstack:Model"

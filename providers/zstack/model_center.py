@@ -65,10 +65,11 @@ class ModelCenterOutputs(Outputs):
 
 
 class ModelCenterHandler(ZStackHandler[ModelCenterInputs, ModelCenterOutputs]):
-    """Id: the model center's UUID. Import: the UUID.
-    Refresh: sees every field UpdateModelCenter changes (name, URL, description, parameters, management
-    address, networks, container settings); cannot see the zone or the tags (not in the inventory).
-    """
+    id_doc = "the model center's UUID."
+    import_doc = "the UUID."
+    refresh_doc = ("sees every field UpdateModelCenter changes (name, URL, description, parameters, "
+                   "management address, networks, container settings); cannot see the zone or the tags (not "
+                   "in the inventory).")
 
     Inputs, Outputs = ModelCenterInputs, ModelCenterOutputs
     type_token = "zstack:ModelCenter"

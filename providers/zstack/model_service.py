@@ -78,10 +78,10 @@ class ModelServiceOutputs(Outputs):
 
 
 class ModelServiceHandler(ZStackHandler[ModelServiceInputs, ModelServiceOutputs]):
-    """Id: the model service's UUID. Import: the UUID.
-    Refresh: sees every field but the zone, the models bound at create and the tags (write-only: not in
-    the inventory); the bindings all models made show in ``model_service_refs``.
-    """
+    id_doc = "the model service's UUID."
+    import_doc = "the UUID."
+    refresh_doc = ("sees every field but the zone, the models bound at create and the tags (write-only: not "
+                   "in the inventory); the bindings all models made show in ``model_service_refs``.")
 
     Inputs, Outputs = ModelServiceInputs, ModelServiceOutputs
     type_token = "zstack:ModelService"

@@ -71,7 +71,7 @@ def test_constructor_matches_the_inputs_model(res: codegen.ResourceInfo) -> None
             assert p.default == field.default, name
     annotations = inspect.get_annotations(res.cls)
     assert set(inputs) | set(res.handler.Outputs.model_fields) <= set(annotations)
-    assert {"Id", "Refresh"} <= set(res.facts), f"{res.handler.__name__}: declare Id: and Refresh: in its docstring"
+    assert {"Id", "Refresh"} <= set(res.facts), f"{res.handler.__name__}: set id_doc and refresh_doc on it"
 
 
 def test_constructor_passes_only_given_inputs(mocker) -> None:  # noqa: ANN001
