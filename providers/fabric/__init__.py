@@ -1,5 +1,5 @@
 """Huawei Cloud DataArts Fabric: Model (with its versions). Spec: ../shared/specs/fabric.md."""
 
-from providers.fabric.model import Model
+from providers.fabric.resources import Model
 
 __all__ = ["Model"]
