@@ -18,7 +18,10 @@ every module of every ``providers/<platform>/`` package, found by importing them
   attributes. The handler modules stay hand-written;
 * ``providers/<platform>/types.py``: TypedDicts for structured inputs (nested pydantic models,
   and maps keyed by a ``Literal``), usable as plain dicts;
-* ``docs/reference/<platform>.md`` and ``docs/reference/README.md``.
+* ``docs/reference/<platform>.md`` and ``docs/reference/README.md``;
+* ``aimodels/_facts.py``: what the ``aimodels`` command needs to know about the resources (types
+  whose replacement deletes first, secret property and setting names, input patterns, the
+  engine's markers), standard library only, so the command never copies them by hand.
 
 Running it twice changes nothing. Nothing here is imported at run time by the providers.
 """
@@ -688,6 +691,63 @@ def render_index(platforms: list[Platform]) -> str:
     return "\n".join(out)
 
 
+# -- aimodels/_facts.py ------------------------------------------------------------------------
+
+def _patterns(model: type[BaseModel]) -> dict[str, str]:
+    out = {}
+    for name, f in model.model_fields.items():
+        for m in f.metadata:
+            pattern = getattr(m, "pattern", None)
+            if isinstance(pattern, str):
+                out[name] = pattern
+    return out
+
+
+def render_facts(platforms: list[Platform]) -> str:
+    from providers.core.resource import INIT_ERROR_KEY, UNKNOWN
+
+    delete_first, secrets, patterns = [], set(), {}
+    for plat in platforms:
+        for res in plat.resources:
+            h = res.handler
+            if h.delete_before_replace:
+                delete_first.append(h.type_token)
+            for model in (h.Inputs, h.Outputs):
+                secrets |= {n for n, f in model.model_fields.items() if field_marks(f).secret}
+            settings = getattr(h, "Settings", None)
+            for name, f in (settings.model_fields.items() if settings is not None else ()):
+                meta = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
+                if meta.get("secret"):
+                    secrets |= {name, str(meta.get("config") or name).lower()}
+            found = _patterns(h.Inputs)
+            if found:
+                patterns[h.type_token] = found
+    lines = [HEADER.replace("from the handlers of this package", "from the handlers in providers/"),
+             '"""What the ``aimodels`` command knows about the resources, written once: from the handlers\'',
+             "declarations and the framework\'s constants. Standard library only (the policy pack loads it).",
+             '"""', "",
+             "# The engine's wire value for \"known after apply\" (providers.core.resource.UNKNOWN).",
+             f"UNKNOWN = {json.dumps(UNKNOWN)}",
+             "# The state key of a create that failed after the platform accepted the object.",
+             f"INIT_ERROR_KEY = {json.dumps(INIT_ERROR_KEY)}",
+             "# Types whose replacement always deletes the old object first (``delete_before_replace``).",
+             f"DELETE_FIRST = frozenset({json.dumps(sorted(delete_first))})",
+             "# Secret properties and platform settings (field and stack-config names, lower case).",
+             "SECRET_NAMES = frozenset({",
+             *textwrap.wrap(", ".join(json.dumps(n) for n in sorted(secrets)) + ",", 100,
+                            initial_indent="    ", subsequent_indent="    "),
+             "})",
+             "# The patterns inputs must match, by type and input name.",
+             "PATTERNS: dict[str, dict[str, str]] = {"]
+    for token, found in sorted(patterns.items()):
+        lines.append(f"    {json.dumps(token)}: {{")
+        for name, pattern in sorted(found.items()):
+            lines.append(f"        {json.dumps(name)}: {pattern!r},")
+        lines.append("    },")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
 # -- driver ------------------------------------------------------------------------------------
 
 def generate(root: Path = REPO) -> dict[Path, str]:
@@ -705,6 +765,7 @@ def generate(root: Path = REPO) -> dict[Path, str]:
         files[types_py] = render_types(plat, registry)
         files[root / "docs" / "reference" / f"{plat.name}.md"] = render_reference(plat, Renderer(TypeRegistry()))
     files[root / "docs" / "reference" / "README.md"] = render_index(platforms)
+    files[root / "aimodels" / "_facts.py"] = render_facts(platforms)
     return files
 
 
