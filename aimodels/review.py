@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 RISK_EXIT = 2
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
-IGNORED = {"__provider"}
+IGNORED = {"__provider", "__aimodels_generation"}  # the latter: the durable create handle (providers/core/create.py)
 FAILED_CREATE = "its last create failed"
 KNOWN_ENVS = {"local", "dev", "staging", "prod", "e2e"}
 OP_ORDER = {"delete": 0, "replace": 1, "update": 2, "create": 3, "import": 4}

@@ -87,8 +87,27 @@ def _where(cause: Exception) -> str:
     return f" on {host}" if host else ""
 
 
+# Answers that mean "not processed, or unknown whether processed": throttling and server-side
+# failures. The one definition of "transient" for retries (providers.core.http), waits
+# (providers.core.wait) and creates (providers.core.create).
+TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """An outage rather than an answer: no response at all, a 5xx, or throttling. For a create
+    it means the platform may or may not have done what was asked."""
+    if isinstance(exc, TransportError):
+        return True
+    return isinstance(exc, ApiError) and exc.status in TRANSIENT_STATUSES
+
+
 class WaitTimeout(ProviderError):
     """A wait passed its deadline; the object may still converge on the platform."""
+
+
+class Cancelled(ProviderError):
+    """The engine asked the provider to stop (Ctrl-C, a cancelled CI job): a wait, a retry pause
+    or a request ended early. Not transient: nothing retries it."""
 
 
 class FailedState(ProviderError):

@@ -5,6 +5,7 @@ authenticate (an ``httpx.Auth``), how to read the vendor's error envelope
 (``parse_error``) and which answers mean "not found" (``is_not_found``).
 Everything else - pooling, timeouts, backoff with jitter, Retry-After, the
 decision whether a retry is safe, one-line errors, secret redaction - is here.
+After the engine's ``Cancel`` no request is sent and no back-off pause lasts (``runtime``).
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from typing import Any
 
 import httpx
 
-from providers.core.errors import ApiError, NotFoundError, TransportError, host_port
+from providers.core import runtime
+from providers.core.errors import TRANSIENT_STATUSES, ApiError, NotFoundError, TransportError, host_port
 from providers.core.progress import progress
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+RETRY_STATUSES = TRANSIENT_STATUSES  # the one definition, in providers.core.errors
 # Failures where the request provably never reached the server: always safe to retry.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
@@ -86,7 +88,8 @@ class ApiClient:
     ) -> None:
         self.settings = settings
         self._secrets = [s for s in secrets if s]
-        self._sleep = sleep or (lambda seconds: time.sleep(seconds))  # looked up per call: patchable
+        # Retry pauses end at once when the run is cancelled (runtime.sleep); looked up per call: patchable.
+        self._sleep = sleep or (lambda seconds: runtime.sleep(seconds))
         self.http = httpx.Client(
             base_url=settings.base_url.rstrip("/"),
             auth=auth,
@@ -142,6 +145,7 @@ class ApiClient:
         attempt = 0
         while True:
             attempt += 1
+            runtime.check_cancelled(f"{self.platform} {operation}")  # nothing new is sent after a Cancel
             try:
                 response = self.http.request(
                     method, path, params=params, json=json, content=content, headers=headers,

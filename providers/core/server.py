@@ -19,6 +19,10 @@ programs written for the stock server run unchanged. For the project's providers
 * **Timeouts.** ``custom_timeouts`` (create/update/delete) become the deadline of every wait.
 * **Concurrency.** ``AIMODELS_PROVIDER_WORKERS`` calls at once (default 64, the stock server: 4).
 * **Progress on the resource's row.** Progress lines go to the engine's log with the URN.
+* **Ctrl-C.** ``Cancel`` stops every wait, retry pause and look-up within moments
+  (``runtime.cancel``); a create whose object the platform already accepted is recorded as a
+  failed create with its id, so the next ``up`` resumes or replaces it and never makes a second.
+* **No orphans.** The server exits within seconds when its engine is gone (``watch_engine``).
 
 Errors reach the engine as one line (the resource, the operation, the vendor's code and message).
 """
@@ -46,7 +50,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import Settings, configure, rpc
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, plugin_pb2, provider_pb2, provider_pb2_grpc
 
-from providers.core import runtime
+from providers.core import create, runtime
 from providers.core.errors import CreatedButFailed, ProviderError, ResourceError, UpdatedButFailed
 from providers.core.fields import marks_of
 from providers.core.resource import DynamicProvider, handler_for
@@ -143,6 +147,23 @@ def _failure_line(prop: str, reason: str) -> str:
     return f"{prop}: {reason}"
 
 
+def _generation(provider: DynamicProvider, olds: dict[str, Any], news: dict[str, Any]) -> str:
+    """``create.generation`` from whether a declared input changed (unknown counts as changed)."""
+    if not olds:
+        return create.generation(olds, False)
+    try:
+        changed = bool(provider.diff("", olds, news).changes)
+    except Exception:  # noqa: BLE001 - a diff that cannot be computed: assume the worst
+        changed = True
+    return create.generation(olds, changed)
+
+
+def _stack(urn: str) -> str:
+    """``urn:pulumi:<stack>::<project>::<type>::<name>`` -> ``<stack>``."""
+    head = urn.split("::")[0]
+    return head[len("urn:pulumi:"):] if head.startswith("urn:pulumi:") else ""
+
+
 def _type_token(urn: str) -> str:
     """``urn:pulumi:<stack>::<project>::pulumi-python:dynamic/esd:Endpoint::<name>`` -> ``esd:Endpoint``."""
     parts = urn.split("::")
@@ -177,6 +198,7 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
         self._providers: dict[str, dynamic.ResourceProvider] = {}
         self._lock = threading.Lock()
         self._log = EngineLog(engine_address)
+        runtime.reset_cancel()  # a new server serves a new run
 
     # -- providers ---------------------------------------------------------------------------
     def _dynamic_config(self) -> dynamic.Config:
@@ -213,7 +235,8 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
         deadline = time.monotonic() + timeout if timeout and timeout > 0 else None
         _thread_settings()
         try:
-            with runtime.serving(runtime.Call(urn=urn, deadline=deadline, log=self._log.for_urn(urn))):
+            call = runtime.Call(urn=urn, deadline=deadline, log=self._log.for_urn(urn), stack=_stack(urn))
+            with runtime.serving(call):
                 yield
         except CallFailed as exc:
             _abort(context, exc)
@@ -234,6 +257,9 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
         return plugin_pb2.PluginInfo(version=VERSION)
 
     def Cancel(self, request, context):
+        """The engine's graceful stop (first Ctrl-C): end every wait now; the engine then waits
+        for the calls in flight, which fail at once (creates keep what the platform accepted)."""
+        runtime.cancel()
         return empty_pb2.Empty()
 
     # -- the resource lifecycle ----------------------------------------------------------------
@@ -245,6 +271,8 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
             result = provider.check(olds, news)
             inputs = dict(result.inputs or {})
             inputs[PROVIDER_KEY] = news.get(PROVIDER_KEY, olds.get(PROVIDER_KEY))
+            if isinstance(provider, DynamicProvider) and not result.failures:
+                inputs[create.GENERATION] = _generation(provider, olds, inputs)  # the durable create handle
             failures = [provider_pb2.CheckFailure(reason=_failure_line(f.property, f.reason))
                         for f in result.failures or []]
             return provider_pb2.CheckResponse(inputs=_send(inputs, secret | _declared_secrets(provider)),
@@ -259,6 +287,7 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
             if isinstance(provider, DynamicProvider) and request.HasField("old_inputs"):
                 # Write-only inputs (a password) live in the old inputs, not in the platform's outputs.
                 olds = provider.with_write_only(olds, _receive(request.old_inputs, True)[0])
+            create.note_current(request.urn, request.id)  # a create that follows never takes this object
             result = provider.diff(request.id, olds, news)
             if result.changes is None:
                 changes = provider_pb2.DiffResponse.DIFF_UNKNOWN
@@ -291,12 +320,16 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
                 outs[PROVIDER_KEY] = props[PROVIDER_KEY]
                 return provider_pb2.CreateResponse(id="", properties=_send(outs, secret))
             try:
-                result = provider.create(props)
+                with create.creating(request.urn, props.get(create.GENERATION)):
+                    result = provider.create(props)
             except ResourceError as exc:
                 if isinstance(exc.cause, CreatedButFailed) and isinstance(provider, DynamicProvider):
                     state = provider.failed_create_state(props, exc.cause)
                     state[PROVIDER_KEY] = props[PROVIDER_KEY]
                     inputs = {k: v for k, v in props.items() if not k.startswith("__") or k == PROVIDER_KEY}
+                    # Its replacement must look for a different handle than this object carries.
+                    inputs[create.GENERATION] = create.next_generation(
+                        str(props.get(create.GENERATION) or create.FIRST_GENERATION))
                     detail = provider_pb2.ErrorResourceInitFailed(
                         id=exc.cause.id, properties=_send(state, secret), inputs=_send(inputs, secret),
                         reasons=[exc.message])
@@ -324,7 +357,8 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
             if result.id:
                 fields["properties"] = _send({**(result.outs or {}), PROVIDER_KEY: text}, secret)
                 if result.inputs is not None:
-                    fields["inputs"] = _send({**result.inputs, PROVIDER_KEY: text}, secret)
+                    kept = {k: inputs[k] for k in (create.GENERATION,) if k in inputs}  # survives a refresh
+                    fields["inputs"] = _send({**result.inputs, **kept, PROVIDER_KEY: text}, secret)
             return provider_pb2.ReadResponse(**fields)
         return None
 
@@ -346,7 +380,8 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
                         # A partial failure: the engine records what the platform shows now.
                         state = provider.failed_update_state(news, exc.cause)
                         state[PROVIDER_KEY] = news[PROVIDER_KEY]
-                        inputs = {k: v for k, v in news.items() if not k.startswith("__") or k == PROVIDER_KEY}
+                        inputs = {k: v for k, v in news.items()
+                                  if not k.startswith("__") or k in (PROVIDER_KEY, create.GENERATION)}
                         detail = provider_pb2.ErrorResourceInitFailed(
                             id=request.id, properties=_send(state, secret | _declared_secrets(provider)),
                             inputs=_send(inputs, secret | _declared_secrets(provider)),
@@ -417,8 +452,41 @@ def workers() -> int:
     return max(1, value)
 
 
+ENGINE_CHECK_S = 0.5  # how often the server looks whether its engine is still there
+
+
+def watch_engine(parent: int, interval_s: float = ENGINE_CHECK_S,
+                 gone: Callable[[], None] | None = None) -> threading.Thread:
+    """Exit when the engine that started this process is gone (killed, crashed).
+
+    The engine starts the launcher, which ``exec``s this server, so the engine is the parent
+    process. When it dies the server is re-parented (``getppid`` changes): nothing will ever read
+    a reply again, so the server exits at once, whatever it is doing. Work in flight is
+    abandoned; a create's durable handle (providers.core.create) lets the next run recognise
+    what it had sent.
+    """
+
+    def leave() -> None:
+        try:
+            sys.stderr.write(f"pulumi-resource-pulumi-python: the engine (pid {parent}) is gone; exiting\n")
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass  # the engine's end of the pipe is closed
+        os._exit(1)
+
+    def run() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval_s)
+        (gone or leave)()
+
+    thread = threading.Thread(target=run, name="engine-watch", daemon=True)
+    thread.start()
+    return thread
+
+
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
+    watch_engine(os.getppid())
     engine = next((a for a in args if not a.startswith("-")), None)
     runtime.partial_state_supported = True
     server = grpc.server(

@@ -11,6 +11,9 @@ server passes one (they win), else the resource's ``wait_timeout_s`` input. Two 
   already waited (``fraction``, 8 % by default), never below ``first_interval_s`` nor above
   ``max_interval_s``. Readiness at time W is then seen within about max(0.5 s, 8 % of W), and a
   30-minute wait costs about 90 polls. Jitter (±10 %) keeps concurrent waits from polling in step.
+
+A cancelled run (the engine's ``Cancel``, see ``providers.core.runtime``) ends every wait within
+moments with ``Cancelled``: the pause between polls is ``runtime.sleep``.
 """
 
 from __future__ import annotations
@@ -23,12 +26,12 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from providers.core import runtime
-from providers.core.errors import ApiError, FailedState, TransportError, WaitTimeout
+from providers.core.errors import TRANSIENT_STATUSES, Cancelled, FailedState, WaitTimeout, is_transient
 from providers.core.progress import progress
 
 T = TypeVar("T")
 
-TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
+__all__ = ["TRANSIENT_STATUSES", "Backoff", "Poll", "is_transient", "poll_count", "wait_for"]
 
 
 @dataclass
@@ -54,13 +57,6 @@ class Backoff:
         return base * random.uniform(1 - self.jitter, 1 + self.jitter)
 
 
-def is_transient(exc: BaseException) -> bool:
-    """An outage rather than an answer: no response at all, a 5xx, or throttling."""
-    if isinstance(exc, TransportError):
-        return True
-    return isinstance(exc, ApiError) and exc.status in TRANSIENT_STATUSES
-
-
 # Every wait's poll count since the process started, for benchmarks (read with ``poll_count()``).
 _polls = 0
 _polls_lock = threading.Lock()
@@ -77,27 +73,37 @@ def wait_for(
     timeout_s: float,
     backoff: Backoff = Backoff(),
     clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> T | None:
     """Poll until done; raise FailedState on a failure state, WaitTimeout past the deadline.
 
     ``what`` names the object in progress lines and errors ("esd:Endpoint esd-async-demo").
     Progress: a line at the start, on every status change, every ``progress_every_s`` while
-    nothing changes, during an outage, and at the end.
+    nothing changes, during an outage, and at the end. A cancelled run raises ``Cancelled``
+    naming the wait and how long it ran.
     """
-    global _polls
     source = "deadline"
     override = runtime.remaining_s()
     if override is not None:  # custom_timeouts win over the resource's wait_timeout_s input
         timeout_s, source = override, "custom_timeouts deadline"
     start = clock()
+    progress(f"{what}: waiting ({source} {timeout_s:.0f}s)")
+    try:
+        return _loop(what, poll, start, timeout_s, source, backoff, clock, sleep)
+    except Cancelled:
+        raise Cancelled(f"{what}: {runtime.CANCELLED}; stopped waiting after {clock() - start:.0f}s") from None
+
+
+def _loop(what: str, poll: Callable[[], Poll[T]], start: float, timeout_s: float, source: str, backoff: Backoff,
+          clock: Callable[[], float], sleep: Callable[[float], None] | None) -> T | None:
+    global _polls
     deadline = start + timeout_s
     last_status: str | None = None
     last_report = start
     outage: str | None = None  # the last transient error, while the API is unreachable
     polls = 0
-    progress(f"{what}: waiting ({source} {timeout_s:.0f}s)")
     while True:
+        runtime.check_cancelled(what)
         polls += 1
         with _polls_lock:
             _polls += 1
@@ -133,4 +139,8 @@ def wait_for(
                 f"{what} {state} after {elapsed:.0f}s ({source} {timeout_s:.0f}s); "
                 "it may still finish on the platform: raise the deadline or run `pulumi refresh`"
             )
-        sleep(min(backoff.pause(elapsed), max(0.0, deadline - now)))
+        pause = min(backoff.pause(elapsed), max(0.0, deadline - now))
+        if sleep is None:
+            runtime.sleep(pause, what)  # ends at once on a Cancel
+        else:
+            sleep(pause)

@@ -2,31 +2,29 @@
 rules for creates that must be safe to repeat.
 
 ESD 1.5.0 accepts no idempotency key, and its POSTs for checkpoints, endpoints, trainings and
-inferences are not idempotent. A create therefore needs a handle on "the one I just asked for"
-that it can look up when the reply is lost (a connection dropped after the request was sent, a
-5xx, a gateway timeout). Each resource picks the best handle the platform offers:
+inferences are not idempotent. A create therefore needs a handle on "the one this resource asked
+for" that it can look up when the reply is lost (a dropped connection, a 5xx, a gateway timeout)
+or when the run that sent it was interrupted. The loop and the handle are the core's
+(providers.core.create); each resource picks where the handle travels:
 
-* a **marker** we control in a free-text field the platform stores and returns (checkpoint and
-  dataset ``params``, a training's ``config_params``): ``aimodels_create_token`` = a random token
-  made for this one create call, so "mine" means exactly "sent by this operation";
-* a **natural key** plus a **creation-time window** (endpoints: the physical name is unique; the
-  record was made no earlier than our POST by the platform's own clock, read from the Date header);
-* a **list filtered by what we sent** plus the window (inference jobs: task type, owner, endpoint,
-  models, created after our POST).
+* a **marker** in a free-text field the platform stores and returns (checkpoint and dataset
+  ``params``, a training's ``config_params``): ``aimodels_create_token`` = the create's handle,
+  derived from the stack, the URN and the resource's generation, so the next run recognises it;
+* a **natural key** plus what we sent plus a **creation-time window** where there is no field
+  (endpoints: the physical name is unique; inference jobs: a list filtered by what we sent).
 
-Anything that existed before the operation is never adopted: the create fails with one line
+Anything else that existed before the operation is never adopted: the create fails with one line
 saying what is in the way and how to import it.
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
-from providers.core import (ApiError, CreatedButFailed, Handler, Inputs, Outputs, Poll, ProviderError, TransportError, prop, progress,
-                            wait_for)
+from providers.core import CreatedButFailed, Handler, Inputs, Outputs, ProviderError, create, prop
+from providers.core.errors import is_transient
 from providers.esd.client import EsdClient, EsdSettings
 
 I = TypeVar("I", bound=Inputs)
@@ -35,7 +33,7 @@ T = TypeVar("T")
 
 MARKER = "aimodels_create_token"  # the key of our marker in free-text params
 CLOCK_MARGIN_S = 2.0  # Date headers have whole seconds; creation windows open this much earlier
-LOOKUP_TIMEOUT_S = 300  # how long a lost-reply look-up rides out an outage before giving up
+LOOKUP_TIMEOUT_S = create.LOOKUP_TIMEOUT_S  # how long a lost-reply look-up rides out an outage
 
 
 class EsdHandler(Handler[I, O]):
@@ -52,14 +50,8 @@ class EsdHandler(Handler[I, O]):
                              f"(id {id}); it is not adopted silently: {self.import_hint(name, id)}")
 
     def look_up(self, what: str, find: Callable[[], T | None], timeout_s: float = LOOKUP_TIMEOUT_S) -> T | None:
-        """Run one look-up for what a lost reply may have created, riding out an outage
-        (connection errors, 5xx, 429) until ``timeout_s``, like any wait."""
-
-        def poll() -> Poll[T]:
-            found = find()
-            return Poll(found, "found" if found is not None else "not found", done=True)
-
-        return wait_for(f"{what}: looking for what the lost reply created", poll, timeout_s=timeout_s)
+        """Run one look-up for what a lost reply may have created, riding out an outage."""
+        return create.look_up(what, find, timeout_s)
 
     def upsert_create(self, what: str, id: str, outputs: Outputs, send: Callable[[], None],
                       delete: Callable[[], None]) -> None:
@@ -69,40 +61,21 @@ class EsdHandler(Handler[I, O]):
         try:
             send()
         except ProviderError as exc:
-            if not maybe_committed(exc):
+            if not is_transient(exc):
                 raise
             raise CreatedButFailed(f"{what}: no answer to the create ({exc.message}); it may exist on the platform",
                                    id=id, outputs=outputs, cleanup=delete) from exc
 
     def create_once(self, what: str, send: Callable[[], T], find_mine: Callable[[], T | None],
-                    attempts: int = 3) -> T:
+                    attempts: int = create.ATTEMPTS, handle: create.Handle | None = None,
+                    lookup_first: bool = True) -> T:
         """Send a non-idempotent create; when the reply may have been lost, look for what this
-        operation sent before sending again (at most ``attempts`` sends)."""
-        for attempt in range(1, attempts + 1):
-            try:
-                return send()
-            except ProviderError as exc:
-                if not maybe_committed(exc):
-                    raise
-                progress(f"{what}: no usable reply ({exc.message}); looking for what this operation created")
-                found = self.look_up(what, find_mine)
-                if found is not None:
-                    progress(f"{what}: found the object this operation created; continuing with it")
-                    return found
-                if attempt == attempts:
-                    raise
-                delay = self.client.settings.retry.delay(attempt, None)
-                progress(f"{what}: nothing of this operation to continue with; sending the create again "
-                         f"in {delay:.1f}s ({attempt + 1}/{attempts})")
-                self.client._sleep(delay)
-        raise AssertionError("unreachable")
-
-
-def maybe_committed(exc: BaseException) -> bool:
-    """No usable answer: the platform may or may not have done what we asked."""
-    if isinstance(exc, TransportError):
-        return True
-    return isinstance(exc, ApiError) and (exc.status >= 500 or exc.status == 429)
+        resource sent before sending again (providers.core.create). With a durable ``handle``
+        and ``lookup_first``, look before the first send too (an interrupted run may have sent it)."""
+        return create.create_once(what, handle or create.Handle("", durable=False), send, find_mine,
+                                  lookup_first=lookup_first, attempts=attempts,
+                                  pause=lambda attempt: self.client.settings.retry.delay(attempt, None),
+                                  sleep=lambda seconds: self.client._sleep(seconds))
 
 
 def utc_epoch(value: Any) -> float:
@@ -113,10 +86,6 @@ def utc_epoch(value: Any) -> float:
         except ValueError:
             pass
     return float("-inf")
-
-
-def new_token() -> str:
-    return secrets.token_hex(12)
 
 
 def marker_of(params: Any) -> str | None:

@@ -30,8 +30,9 @@ from pydantic import model_validator
 from providers.core import (ApiError, Created, CreatedButFailed, Inputs, Observed, Outputs, Poll, ProviderError,
                             Resource, RuleError, TransportError, WaitTimeout, is_import, progress, prop,
                             wait_for)
-from providers.esd.base import (CLOCK_MARGIN_S, MARKER, EsdHandler, maybe_committed, marker_of,
-                                new_token, wait_timeout)
+from providers.core import create
+from providers.core.errors import is_transient
+from providers.esd.base import CLOCK_MARGIN_S, MARKER, EsdHandler, marker_of, wait_timeout
 
 CheckpointType = Literal["Stable-diffusion", "embeddings", "Lora", "hypernetworks", "ControlNet", "VAE"]
 EXTENSIONS = (".pt", ".pth", ".ckpt", ".safetensors", ".yaml")  # what the URL downloader accepts
@@ -53,6 +54,10 @@ def _sha256(path: str) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+# Where each create's look-ups start, by its handle token (the recovery window for durable ones).
+_LOOKBACK: dict[str, float] = {}
 
 
 class CheckpointInputs(Inputs):
@@ -151,8 +156,11 @@ class CheckpointHandler(EsdHandler[CheckpointInputs, CheckpointOutputs]):
         return {"file_names": [inputs.name or inputs.file_name]}  # create renames to ``name`` when set
 
     def create(self, inputs: CheckpointInputs) -> Created[CheckpointOutputs]:
-        token = new_token()  # marks what this very create sends (params.aimodels_create_token)
+        handle = create.handle()  # marks what this resource sends (params.aimodels_create_token)
+        token = handle.token
         since = self.client.server_now() - CLOCK_MARGIN_S
+        # With a durable handle, what an interrupted run of this resource sent counts as ours too.
+        _LOOKBACK[token] = handle.since(since)
         if inputs.source_url:
             ckpt = self._create_from_url(inputs, token, since)
             id, outputs = ckpt["id"], self._outputs(ckpt)
@@ -199,7 +207,9 @@ class CheckpointHandler(EsdHandler[CheckpointInputs, CheckpointOutputs]):
         return self.client.find_checkpoint(id=id, types=checkpoint_type, not_before=not_before)
 
     def _find_mine(self, inputs: CheckpointInputs, token: str, since: float) -> dict[str, Any] | None:
-        """The checkpoint this very create made: our file name and our marker, created since we sent it."""
+        """The checkpoint this resource's create made: our file name and our marker, created since
+        we sent it (or, with a durable handle, within the recovery window before)."""
+        since = min(since, _LOOKBACK.get(token, since))
         for ckpt in self.client.iter_checkpoints(types=inputs.checkpoint_type, not_before=since):
             if inputs.file_name in (ckpt.get("name") or []) and marker_of(ckpt.get("params")) == token:
                 return ckpt
@@ -227,6 +237,11 @@ class CheckpointHandler(EsdHandler[CheckpointInputs, CheckpointOutputs]):
         period for our marker, and only then send once more.
         """
         label = self.label(inputs)
+        if token in _LOOKBACK and _LOOKBACK[token] < since:  # durable: an interrupted run may have sent it
+            mine = self._find_mine(inputs, token, since)
+            if mine is not None:
+                progress(f"{label}: found the checkpoint an interrupted run of this resource created; continuing")
+                return mine
         found, lost = self._send_url(inputs, token, since)
         if found is not None:
             return found
@@ -275,7 +290,7 @@ class CheckpointHandler(EsdHandler[CheckpointInputs, CheckpointOutputs]):
                 if exc.status in NOT_PROCESSED and attempt < 3:
                     self.client._sleep(self.client.settings.retry.delay(attempt, None))
                     continue
-                if not maybe_committed(exc):
+                if not is_transient(exc):
                     raise
                 return None, exc.message
             except TransportError as exc:
@@ -331,8 +346,15 @@ class CheckpointHandler(EsdHandler[CheckpointInputs, CheckpointOutputs]):
                 return self.client.data(self.client.create_checkpoint(body))
             except ApiError as exc:
                 if exc.status == 400 and "already exists" in (exc.vendor_message or ""):
-                    raise self._refuse_existing(inputs, token) from None
-                if not maybe_committed(exc):
+                    mine = self._find_mine(inputs, token, since)
+                    if mine is None or attempt == attempts:
+                        raise self._refuse_existing(inputs, token) from None
+                    # An interrupted run of this resource made it; its upload URLs died with that run.
+                    progress(f"{label}: deleting checkpoint {mine['id']}, which an interrupted run of this "
+                             "resource made, to upload again")
+                    self.client.delete_checkpoints([mine["id"]])
+                    continue
+                if not is_transient(exc):
                     raise
                 failure: ProviderError = exc
             except TransportError as exc:

@@ -15,7 +15,8 @@ from pydantic import model_validator
 
 from providers.core import (Created, CreatedButFailed, Inputs, NotFoundError, Observed, Outputs, ProviderError,
                             Resource, RuleError, is_import, progress, prop)
-from providers.esd.base import MARKER, EsdHandler, marker_of, new_token
+from providers.core import create
+from providers.esd.base import MARKER, EsdHandler, marker_of
 
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]*$"
 
@@ -65,9 +66,15 @@ class DatasetHandler(EsdHandler[DatasetInputs, DatasetOutputs]):
             existing = self.client.get_dataset(inputs.name)
         except NotFoundError:
             existing = None
+        handle = create.handle()
+        token = handle.token
+        if existing is not None and handle.durable and marker_of(existing) == token:
+            # An interrupted run of this resource made it; its upload URLs died with that run.
+            progress(f"{label}: deleting the dataset an interrupted run of this resource made, to start over")
+            self.client.delete_datasets([inputs.name])
+            existing = None
         if existing is not None:
             raise self.already_exists(f"dataset {inputs.name} ({existing.get('status')})", inputs.name, inputs.name)
-        token = new_token()
         body: dict[str, Any] = {
             "dataset_name": inputs.name,
             "content": [{"filename": os.path.basename(f), "name": os.path.basename(f),

@@ -6,8 +6,12 @@ the physical name ``esd-<type>-<name>`` is unique and a role may hold one live e
 Create sends its POST without listing first: the platform itself refuses a taken name or role.
 An endpoint that existed before the operation is never adopted (the error says how to import
 it). After a lost reply, the endpoint with our physical name is ours when it started no earlier
-than our POST by the platform's clock and holds what we sent. Create then waits for InService,
-riding out outages; a Failed status or the deadline raises CreatedButFailed (cleanup: delete).
+than our POST by the platform's clock and holds what we sent. The record has no field for a
+marker, so after an interrupted run (under the project's server) the endpoint with our physical
+name is taken as the one that run sent when it holds exactly what we send, is not being deleted,
+is not the object the resource's state holds, and started within the recovery window (24 h,
+AIMODELS_RECOVERY_WINDOW_S). Create then waits for InService, riding out outages; a Failed
+status or the deadline raises CreatedButFailed (cleanup: delete).
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from pydantic import StringConstraints, model_validator
 
 from providers.core import (ApiError, Created, CreatedButFailed, Inputs, Observed, Outputs, Poll, ProviderError,
                             Resource, RuleError, TransportError, is_import, progress, prop, wait_for)
-from providers.esd.base import CLOCK_MARGIN_S, EsdHandler, maybe_committed, utc_epoch, wait_timeout
+from providers.core import create
+from providers.core.errors import is_transient
+from providers.esd.base import CLOCK_MARGIN_S, EsdHandler, utc_epoch, wait_timeout
 
 RoleName = Annotated[str, StringConstraints(min_length=1)]
 # SageMaker's endpoint-name rule; the ESD schema itself only says "at most 20 characters". [guess]
@@ -103,8 +109,15 @@ class EndpointHandler(EsdHandler[EndpointInputs, EndpointOutputs]):
         since = self.client.server_now() - CLOCK_MARGIN_S  # nothing older than this is ours
         body = self._body(inputs)
 
+        handle = create.handle()  # no field carries it: durable as "our name, what we sent, within the window"
+
         def mine(record: dict[str, Any] | None) -> dict[str, Any] | None:
             return record if record is not None and self._made_since(record, inputs, since) else None
+
+        def interrupted(record: dict[str, Any] | None) -> bool:
+            """Sent by an interrupted run of this resource (see the module docstring)."""
+            return (record is not None and handle.durable and not handle.is_current(record["EndpointDeploymentJobId"])
+                    and self._made_since(record, inputs, handle.since(since)))
 
         lost_before = False  # whether an earlier send of this operation got no usable reply
 
@@ -113,7 +126,7 @@ class EndpointHandler(EsdHandler[EndpointInputs, EndpointOutputs]):
             try:
                 return self.client.create_endpoint(body)
             except ApiError as exc:
-                if maybe_committed(exc):
+                if is_transient(exc):
                     lost_before = True
                 if exc.status != 400 or not _conflict(exc):
                     raise
@@ -122,6 +135,9 @@ class EndpointHandler(EsdHandler[EndpointInputs, EndpointOutputs]):
                 # operation, which is never adopted.
                 record = self.client.find_endpoint(physical)
                 if lost_before and mine(record) is not None:
+                    return record
+                if interrupted(record):
+                    progress(f"{label}: found the endpoint an interrupted run of this resource created; continuing")
                     return record
                 if record is not None:
                     raise self.already_exists(f"endpoint {physical} ({record.get('endpoint_status')})",

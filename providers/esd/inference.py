@@ -14,7 +14,8 @@ import pulumi
 
 from providers.core import (Created, CreatedButFailed, Inputs, Observed, Outputs, Poll, ProviderError,
                             is_import, prop, wait_for)
-from providers.esd.base import CLOCK_MARGIN_S, EsdHandler, maybe_committed, utc_epoch, wait_timeout
+from providers.core.errors import is_transient
+from providers.esd.base import CLOCK_MARGIN_S, EsdHandler, utc_epoch, wait_timeout
 from providers.esd.checkpoint import CheckpointType  # the keys of the models map
 
 TaskType = Literal["txt2img", "img2img", "extra-single-image", "extra-batch-images", "rembg"]
@@ -107,7 +108,7 @@ class InferenceJobHandler(EsdHandler[InferenceJobInputs, InferenceJobOutputs]):
         try:
             self.client.start_inference(id)  # 504 on a slow real-time run: the job goes on, we poll
         except ProviderError as exc:
-            if not maybe_committed(exc):
+            if not is_transient(exc):
                 raise
             status = self.look_up(f"{self.type_token} {id} start",
                                   lambda: self.client.get_inference(id).get("status"))

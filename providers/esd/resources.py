@@ -185,8 +185,12 @@ class Endpoint(Resource, handler=EndpointHandler):
     Create sends its POST without listing first: the platform itself refuses a taken name or role.
     An endpoint that existed before the operation is never adopted (the error says how to import
     it). After a lost reply, the endpoint with our physical name is ours when it started no earlier
-    than our POST by the platform's clock and holds what we sent. Create then waits for InService,
-    riding out outages; a Failed status or the deadline raises CreatedButFailed (cleanup: delete).
+    than our POST by the platform's clock and holds what we sent. The record has no field for a
+    marker, so after an interrupted run (under the project's server) the endpoint with our physical
+    name is taken as the one that run sent when it holds exactly what we send, is not being deleted,
+    is not the object the resource's state holds, and started within the recovery window (24 h,
+    AIMODELS_RECOVERY_WINDOW_S). Create then waits for InService, riding out outages; a Failed
+    status or the deadline raises CreatedButFailed (cleanup: delete).
 
     Reference: docs/reference/esd.md#endpoint
     """

@@ -19,7 +19,8 @@ import pulumi
 
 from providers.core import (ApiError, Created, CreatedButFailed, Inputs, NotFoundError, Observed, Outputs, Poll,
                             ProviderError, Resource, is_import, progress, prop, wait_for)
-from providers.esd.base import CLOCK_MARGIN_S, MARKER, EsdHandler, marker_of, new_token, wait_timeout
+from providers.core import create
+from providers.esd.base import CLOCK_MARGIN_S, MARKER, EsdHandler, marker_of, wait_timeout
 
 SUCCESS = {"Completed"}
 FAILURE = {"Failed", "Fail", "Stopped", "MaxRuntimeExceeded", "MaxWaitTimeExceeded", "Interrupted"}
@@ -61,7 +62,8 @@ class TrainingJobHandler(EsdHandler[TrainingJobInputs, TrainingJobOutputs]):
         return f"{self.type_token} {inputs.output_name}"
 
     def create(self, inputs: TrainingJobInputs) -> Created[TrainingJobOutputs]:
-        token = new_token()
+        handle = create.handle()  # durable: the next run recognises a job an interrupted run started
+        token = handle.token
         since = self.client.server_now() - CLOCK_MARGIN_S
         config = {**inputs.extra_config,
                   "saving_arguments": {**inputs.extra_config.get("saving_arguments", {}),
@@ -79,7 +81,7 @@ class TrainingJobHandler(EsdHandler[TrainingJobInputs, TrainingJobOutputs]):
                            "config_params": config}}
         try:
             job = self.create_once(self.label(inputs), lambda: self.client.create_training(body),
-                                   lambda: self._find_mine(inputs, token, since))
+                                   lambda: self._find_mine(inputs, token, handle.since(since)), handle=handle)
         except ApiError as exc:
             if exc.status == 400:
                 self._remove_orphan_output(inputs, since)

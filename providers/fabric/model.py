@@ -16,7 +16,10 @@ appearance, the pointer), read 2, moving the pointer or renaming 1, delete 1.
 
 Safe creates: model names are unique per workspace, but a name alone cannot tell "the model my
 lost request made" from "a model that was already there". So every version we send carries a
-marker in its description, `` [aimodels-op:<token>]`` (one token per operation; reads hide it).
+marker in its description, `` [aimodels-op:<token>]`` (reads hide it). The model's token is the
+create's durable handle (providers.core.create): after an interrupted run, the next ``up`` finds
+the name taken by a model whose first version carries this resource's handle, and continues with
+it (under the stock server the token is random per create).
 Without an answer the create is sent again at once: names are unique (models still being created
 included), so the resend either makes the only model or is refused as a duplicate. Then we look
 the name up and continue only with a model whose first version carries our token; a namesake
@@ -42,11 +45,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from providers.core import (ApiError, Created, CreatedButFailed, Handler, Inputs, NotFoundError, Observed, Outputs,
                             Poll, ProviderError, Resource, RuleError, WaitTimeout, is_import, prop, progress, wait_for)
-from providers.core.wait import is_transient
+from providers.core import create
+from providers.core.errors import is_transient
 from providers.fabric.client import FabricClient, FabricSettings
 
 NAME_PATTERN = r"^[\w\-. ]{1,64}$"
-MARK_RE = re.compile(r"\s*\[aimodels-op:([0-9a-f]{32})\]\s*$")
+# The marker's token: a create's handle (providers.core.create), or a per-call random token.
+MARK_RE = re.compile(r"\s*\[aimodels-op:(aim-[0-9a-f]{24}|[0-9a-f]{32})\]\s*$")
 SENDS = 3  # sends of one create / version add at most (each after a lookup found nothing)
 LOOKUP_S = 120.0  # how long a lookup after a lost reply waits for the object to show
 
@@ -156,11 +161,12 @@ class ModelHandler(Handler[ModelInputs, ModelOutputs]):
 
     # -- create ------------------------------------------------------------------------------
     def create(self, inputs: ModelInputs) -> Created[ModelOutputs]:
-        ws, first, token = inputs.workspace_id, inputs.versions[0], uuid.uuid4().hex
+        handle = create.handle()
+        ws, first, token = inputs.workspace_id, inputs.versions[0], handle.token
         body: dict[str, Any] = {"name": inputs.name, "type": "LLM_MODEL", "version": first.body(token)}
         if inputs.description:
             body["description"] = inputs.description
-        model_id, first_id, model = self._send_create(inputs, body, token)
+        model_id, first_id, model = self._send_create(inputs, body, token, handle)
         ids: dict[str, str | None] = {first.name: first_id}
         try:
             if model is None:
@@ -179,8 +185,8 @@ class ModelHandler(Handler[ModelInputs, ModelOutputs]):
             ) from exc
         return Created(model_id, self._outputs_from(model, ids))
 
-    def _send_create(self, inputs: ModelInputs, body: dict[str, Any],
-                     token: str) -> tuple[str, str | None, dict[str, Any] | None]:
+    def _send_create(self, inputs: ModelInputs, body: dict[str, Any], token: str,
+                     handle: create.Handle | None = None) -> tuple[str, str | None, dict[str, Any] | None]:
         """The model id, its first version's id, and the model when a lookup already saw it.
 
         Without an answer the create is sent again at once: names are unique in a workspace
@@ -195,6 +201,9 @@ class ModelHandler(Handler[ModelInputs, ModelOutputs]):
             except ProviderError as exc:
                 refused = isinstance(exc, ApiError) and exc.status == 400
                 if refused and attempt == 1:
+                    resumed = self._interrupted_namesake(inputs, token, handle)
+                    if resumed is not None:
+                        return resumed["id"], (resumed.get("current_version") or {}).get("id"), None
                     self._refuse_namesake(inputs, exc)  # raises when a model of that name exists
                     raise
                 if refused:
@@ -241,6 +250,19 @@ class ModelHandler(Handler[ModelInputs, ModelOutputs]):
         raise ProviderError(f"a model named {inputs.name!r} already exists in workspace {ws} (id {model.get('id')}), "
                             f"not made by this operation; to manage it here, import it with `{command}`, "
                             "or choose another name")
+
+    def _interrupted_namesake(self, inputs: ModelInputs, token: str,
+                              handle: create.Handle | None) -> dict[str, Any] | None:
+        """The namesake an interrupted run of this resource made (durable handle in its first
+        version's description, and not the object the resource's state holds), else None."""
+        if handle is None or not handle.durable:
+            return None
+        model = self.client.find_model_by_name(inputs.workspace_id, inputs.name)
+        if (model is None or handle.is_current(model.get("id"))
+                or unmarked((model.get("current_version") or {}).get("description"))[1] != token):
+            return None
+        progress(f"{self.label(inputs)}: found the model an interrupted run of this resource created; continuing")
+        return model
 
     def _refuse_namesake(self, inputs: ModelInputs, exc: ApiError) -> None:
         model = self.client.find_model_by_name(inputs.workspace_id, inputs.name)

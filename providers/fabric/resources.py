@@ -38,7 +38,10 @@ class Model(Resource, handler=ModelHandler):
 
     Safe creates: model names are unique per workspace, but a name alone cannot tell "the model my
     lost request made" from "a model that was already there". So every version we send carries a
-    marker in its description, `` [aimodels-op:<token>]`` (one token per operation; reads hide it).
+    marker in its description, `` [aimodels-op:<token>]`` (reads hide it). The model's token is the
+    create's durable handle (providers.core.create): after an interrupted run, the next ``up`` finds
+    the name taken by a model whose first version carries this resource's handle, and continues with
+    it (under the stock server the token is random per create).
     Without an answer the create is sent again at once: names are unique (models still being created
     included), so the resend either makes the only model or is refused as a duplicate. Then we look
     the name up and continue only with a model whose first version carries our token; a namesake

@@ -1,23 +1,23 @@
 """What every PAI resource shares: the signed client, the label rules, and safe creates.
 
-A create must be safe to repeat after a lost reply. PAI has no client token and model names are
-not unique, so every create carries a marker we control: a label ``aimodels-op=<random token>``
-(one per create operation). When the fate of a create is unknown (no reply, a 5xx, throttled
-past the client's retries), the list routes' ``Label`` filter finds exactly the object this
-operation made, before anything is sent again. Reads hide the marker label, and users cannot
-declare it.
+A create must be safe to repeat after a lost reply and after an interrupted run. PAI has no
+client token and model names are not unique, so every create carries a marker we control: a
+label ``aimodels-op=<handle>``, the create's durable handle (providers.core.create: derived from
+the stack, the URN and the resource's generation; a random token under the stock server). The
+list routes' ``Label`` filter finds exactly the object this resource made: before the first send
+(an interrupted run may have made it) and whenever the fate of a send is unknown (no reply, a
+5xx, throttled past the client's retries), before anything is sent again. Reads hide the marker
+label, and users cannot declare it.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
 from pydantic import AfterValidator
 
-from providers.core import Handler, Inputs, Outputs, Poll, ProviderError, WaitTimeout, progress, wait_for
-from providers.core.wait import is_transient
+from providers.core import Handler, Inputs, Outputs, create
 from providers.pai.client import PaiClient, PaiSettings
 
 I = TypeVar("I", bound=Inputs)
@@ -25,7 +25,7 @@ O = TypeVar("O", bound=Outputs)
 T = TypeVar("T")
 
 MARK = "aimodels-op"  # label key of the create marker
-CREATE_ATTEMPTS = 3  # sends of one create at most (each after a lookup found nothing)
+CREATE_ATTEMPTS = create.ATTEMPTS  # sends of one create at most (each after a lookup found nothing)
 LOOKUP_DEADLINE_S = 120.0  # how long a lookup rides out an outage
 
 
@@ -46,39 +46,15 @@ def _label_rules(labels: dict[str, str]) -> dict[str, str]:
 Labels = Annotated[dict[str, str], AfterValidator(_label_rules)]
 
 
-def new_token() -> str:
-    return uuid.uuid4().hex
-
-
 class PaiHandler(Handler[I, O]):
     Settings = PaiSettings
     Client = PaiClient
     client: PaiClient
 
-    def create_once(self, what: str, token: str, send: Callable[[], T], find: Callable[[], T | None]) -> T:
-        """Send a create marked with ``token``; when its fate is unknown, look for what this
-        operation sent (``find``) before sending it again. Lookups ride out outages until their
-        own deadline; past it the error names the marker to look for."""
-        for attempt in range(1, CREATE_ATTEMPTS + 1):
-            try:
-                return send()
-            except ProviderError as exc:
-                if not is_transient(exc):
-                    raise
-                unknown = exc
-            progress(f"{what}: no answer to the create ({unknown.message}); looking for what it sent")
-            try:
-                found = wait_for(f"{what}: lookup", lambda: Poll(find(), "looked up", done=True),
-                                 timeout_s=LOOKUP_DEADLINE_S)
-            except WaitTimeout:
-                raise ProviderError(
-                    f"{what}: the create got no answer and the platform stayed unreachable, so it is unknown "
-                    f"whether it was made: look for an object labelled {MARK}={token} and delete it (or import it)"
-                ) from None
-            if found is not None:
-                progress(f"{what}: the create had succeeded; continuing with what it made")
-                return found
-            if attempt < CREATE_ATTEMPTS:
-                progress(f"{what}: the create had not happened; sending it again")
-        raise ProviderError(f"the create got no usable answer {CREATE_ATTEMPTS} times and made nothing: "
-                            f"{unknown.message}")
+    def create_once(self, what: str, handle: create.Handle, send: Callable[[], T], find: Callable[[], T | None]) -> T:
+        """Send a create labelled with ``handle``; look for what this resource sent (``find``)
+        first when the handle is durable, and whenever a send's fate is unknown, before sending
+        again (providers.core.create). Past the look-up deadline the error names the label."""
+        return create.create_once(what, handle, send, find, attempts=CREATE_ATTEMPTS, lookup_timeout_s=LOOKUP_DEADLINE_S,
+                                  unknown_hint=f"look for an object labelled {MARK}={handle.token} and delete it "
+                                               "(or import it)")

@@ -14,7 +14,8 @@ import pulumi
 from pydantic import field_validator
 
 from providers.core import Created, Inputs, Observed, Outputs, prop
-from providers.pai.base import MARK, Labels, PaiHandler, new_token
+from providers.core import create
+from providers.pai.base import MARK, Labels, PaiHandler
 from providers.pai.client import labels_body, labels_of
 
 # input field -> vendor field, for everything UpdateModel accepts
@@ -65,16 +66,18 @@ class ModelHandler(PaiHandler[ModelInputs, ModelOutputs]):
 
     def create(self, inputs: ModelInputs) -> Created[ModelOutputs]:
         # One request: the reply carries only the id; owner and creation time come with the next read.
-        token = new_token()
+        handle = create.handle()  # the marker label's value: durable under the project's server
+        token = handle.token
         body = {**self._body(inputs), "Labels": labels_body({**inputs.labels, MARK: token})}
         where = {"WorkspaceId": inputs.workspace_id} if inputs.workspace_id else {}
         body.update(where)
 
         def find() -> str | None:
-            found = [m for m in self.client.list_models(Label=token, **where) if labels_of(m).get(MARK) == token]
+            found = [m for m in self.client.list_models(Label=token, **where)
+                     if labels_of(m).get(MARK) == token and not handle.is_current(m["ModelId"])]
             return found[0]["ModelId"] if found else None
 
-        model_id = self.create_once(self.label(inputs), token, lambda: self.client.create_model(body), find)
+        model_id = self.create_once(self.label(inputs), handle, lambda: self.client.create_model(body), find)
         return Created(model_id, ModelOutputs(model_id=model_id))
 
     def read(self, id: str, inputs: ModelInputs, outputs: ModelOutputs) -> Observed | None:

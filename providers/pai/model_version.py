@@ -19,7 +19,8 @@ import pulumi
 from pydantic import field_validator
 
 from providers.core import ApiError, Created, Inputs, Observed, Outputs, ProviderError, prop
-from providers.pai.base import MARK, Labels, PaiHandler, new_token
+from providers.core import create
+from providers.pai.base import MARK, Labels, PaiHandler
 from providers.pai.client import labels_body, labels_of
 
 FormatType = Literal["OfflineModel", "SavedModel", "Keras H5", "Frozen Pb", "Caffe Prototxt", "TorchScript",
@@ -79,7 +80,8 @@ class ModelVersionHandler(PaiHandler[ModelVersionInputs, ModelVersionOutputs]):
 
     def create(self, inputs: ModelVersionInputs) -> Created[ModelVersionOutputs]:
         # One request: the reply carries only the version name; times come with the next read.
-        token = new_token()
+        handle = create.handle()  # the marker label's value: durable under the project's server
+        token = handle.token
         body = {**self._body(inputs), "Uri": inputs.uri, "Labels": labels_body({**inputs.labels, MARK: token})}
         for field, vendor in (("version_name", "VersionName"), ("format_type", "FormatType"),
                               ("framework_type", "FrameworkType")):
@@ -88,11 +90,11 @@ class ModelVersionHandler(PaiHandler[ModelVersionInputs, ModelVersionOutputs]):
 
         def find() -> str | None:
             found = [v for v in self.client.list_versions(inputs.model_id, Label=token)
-                     if labels_of(v).get(MARK) == token]
+                     if labels_of(v).get(MARK) == token and not handle.is_current(f"{inputs.model_id}:{v['VersionName']}")]
             return found[0]["VersionName"] if found else None
 
         try:
-            version = self.create_once(self.label(inputs), token,
+            version = self.create_once(self.label(inputs), handle,
                                        lambda: self.client.create_version(inputs.model_id, body), find)
         except ApiError as exc:
             self._refuse_existing(inputs, exc)

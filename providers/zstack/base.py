@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import StringConstraints
 
-from providers.core import (ApiError, CreatedButFailed, Handler, Inputs, Outputs, TransportError, progress,
+from providers.core import (ApiError, CreatedButFailed, Handler, Inputs, Outputs, TransportError, create, progress,
                             prop)
 from providers.core.fields import marks_of
 from providers.zstack.client import JobTimeout, ZStackClient, ZStackSettings, new_uuid
@@ -74,7 +74,14 @@ class ZStackHandler(Handler[I, O]):
         under it was made by this create, so it is reported as created-but-failed with that id,
         never left behind unrecorded (the next ``up`` would make a second one).
         """
-        uid = inputs.resource_uuid or new_uuid()
+        handle = create.handle()  # durable under the project's server: a re-run asks for the same uuid
+        uid = inputs.resource_uuid or (handle.uuid() if handle.durable else new_uuid())
+        if handle.durable and not inputs.resource_uuid and not handle.is_current(uid):
+            # An interrupted run of this resource may have made it (rides out an outage like any look-up).
+            found = create.look_up(what, lambda: self.client.get(f"Query{operation[3:]}", path, uid))
+            if found:
+                progress(f"{what}: found {uid}, which an interrupted run of this resource created; continuing")
+                return uid, found
         body = {"param": {k: v for k, v in {**param, "resourceUuid": uid}.items() if v is not None and v != []},
                 "systemTags": list(inputs.system_tags), "userTags": list(inputs.user_tags)}
         try:

@@ -121,7 +121,7 @@ def test_dropped_create_reply_is_recovered_without_a_duplicate(esd, emulator, mo
 
 
 def test_connection_refused_is_one_line_transport_error(mocker):
-    sleep = mocker.patch("providers.core.http.time.sleep")
+    sleep = mocker.patch("providers.core.runtime.sleep")
     p = provider(RoleHandler, {"esd:apiUrl": "http://127.0.0.1:9/esd/prod", "esd:apiKey": API_KEY})
     with pytest.raises(ResourceError) as err:
         p.create(checked(p, ROLE))

@@ -633,7 +633,7 @@ def test_every_resource_converges_under_random_faults(esd, emulator, mocker, tmp
         return real(self, request, **kw)
 
     mocker.patch.object(httpx.Client, "send", faulty)
-    mocker.patch("providers.core.http.time.sleep")  # the client's backoff (the time module's sleep)
+    mocker.patch("providers.core.runtime.sleep")  # the client's backoff pauses
     f = weights(tmp_path)
     img = tmp_path / "a.png"
     img.write_bytes(b"png")

@@ -82,7 +82,7 @@ def test_create_answered_with_5xx_is_looked_up_then_sent_again(pai, emulator, mo
 
 
 def test_lookup_after_a_lost_reply_rides_out_an_outage(pai, emulator, mocker):
-    mocker.patch("providers.core.wait.time.sleep")
+    mocker.patch("providers.core.runtime.sleep")
     models, model = make_model(pai)
     p = provider(ModelVersionHandler, pai)
     mocker.patch.object(p.impl.client, "_sleep")

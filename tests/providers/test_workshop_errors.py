@@ -99,7 +99,7 @@ def test_the_listing_wait_rides_out_an_outage(ws, emulator, mocker):
 
 
 def test_connection_refused_is_one_line_transport_error(mocker):
-    sleep = mocker.patch("providers.core.http.time.sleep")
+    sleep = mocker.patch("providers.core.runtime.sleep")
     p = provider(ModelSyncHandler, {"workshop:endpoint": "http://127.0.0.1:9/workshop", "workshop:appKey": APP_KEY,
                                     "workshop:appSecret": APP_SECRET})
     with pytest.raises(ResourceError) as err:

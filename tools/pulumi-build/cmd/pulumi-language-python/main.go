@@ -139,8 +139,9 @@ func main() {
 	// The engine reads the port from the first line of stdout.
 	fmt.Printf("%d\n", lis.Addr().(*net.TCPAddr).Port)
 
+	go watchParent(os.Getppid(), h, srv)
 	if flags.engineAddress != "" {
-		go watchEngine(flags.engineAddress, srv)
+		go watchEngine(flags.engineAddress, h, srv)
 	}
 	go func() {
 		sig := <-signals
@@ -154,16 +155,32 @@ func main() {
 	}
 }
 
-// watchEngine stops the server once the engine stops accepting connections, so an orphaned
-// host does not linger after a crashed CLI.
-func watchEngine(addr string, srv *grpc.Server) {
+// engineCheck is how often the host looks whether its engine is still there.
+const engineCheck = 500 * time.Millisecond
+
+// watchParent exits once the engine that started this host is gone (killed or crashed): the
+// host is then re-parented, so its parent pid changes. Any program still running is killed
+// first, so no process of the run outlives its engine.
+func watchParent(parent int, h *host, srv *grpc.Server) {
+	for os.Getppid() == parent {
+		time.Sleep(engineCheck)
+	}
+	h.abandon()
+	srv.Stop()
+	os.Exit(1)
+}
+
+// watchEngine does the same when the engine stops accepting connections (an engine that is
+// not this host's parent, e.g. one attached through PULUMI_DEBUG_COMMANDS).
+func watchEngine(addr string, h *host, srv *grpc.Server) {
 	failures := 0
 	for {
-		time.Sleep(2 * time.Second)
+		time.Sleep(engineCheck)
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err != nil {
 			failures++
-			if failures >= 3 {
+			if failures >= 4 {
+				h.abandon()
 				srv.Stop()
 				os.Exit(0)
 			}
@@ -172,6 +189,16 @@ func watchEngine(addr string, srv *grpc.Server) {
 		_ = c.Close()
 		failures = 0
 	}
+}
+
+// abandon kills every running program at once: its engine is gone, nobody will read its output.
+func (h *host) abandon() {
+	h.mu.Lock()
+	h.stopping = true
+	for cmd := range h.programs {
+		_ = cmd.Process.Kill()
+	}
+	h.mu.Unlock()
 }
 
 // shutdown passes sig on to every running program, waits up to childGrace for them to exit and

@@ -1,0 +1,255 @@
+"""The durable create handle (providers/core/create.py): a create re-run after its run was
+interrupted recognises the object its predecessor sent, by the handle derived from the URN and
+the resource's generation; a replacement, the object the state holds, and objects made by anyone
+else are never taken for it. Real HTTP to the emulator; the "interrupted run" is a first create
+whose result is thrown away, as the engine drops a pending create after a kill."""
+
+from __future__ import annotations
+
+import pytest
+
+from providers.core import ResourceError, create
+from providers.esd.endpoint import EndpointHandler
+from providers.fabric.model import ModelHandler as FabricModelHandler
+from providers.pai.model import ModelHandler as PaiModelHandler
+from tests.providers.support import checked, esd_config, provider
+from tests.providers.test_fabric_lifecycle import V1, WS, fabric  # noqa: F401  (fixture)
+from tests.providers.test_fabric_lifecycle import provider as fabric_provider
+from tests.providers.test_pai_lifecycle import pai  # noqa: F401  (fixture)
+
+URN = "urn:pulumi:dev::aimodels::pulumi-python:dynamic/{}::{}"
+
+
+@pytest.fixture
+def esd(emulator):
+    emulator.reset("esd")
+    return esd_config(emulator)
+
+
+def as_server(p, props, urn: str, gen: str = create.FIRST_GENERATION):
+    with create.creating(urn, gen):
+        return p.create(props)
+
+
+def test_generation_contract():
+    assert create.generation({}, changed=True) == create.FIRST_GENERATION  # new, or the re-run of a killed create
+    olds = {"name": "a", create.GENERATION: "abc"}
+    assert create.generation(olds, changed=False) == "abc"
+    nxt = create.generation(olds, changed=True)
+    assert nxt == create.next_generation("abc") and nxt != "abc"
+    assert create.generation({**olds, create.GENERATION: nxt}, changed=True) not in ("abc", nxt)  # a chain
+    with create.creating(URN.format("pai:Model", "m"), "0"):
+        one = create.handle()
+    with create.creating(URN.format("pai:Model", "m"), "0"):
+        again = create.handle()
+    with create.creating(URN.format("pai:Model", "m"), nxt):
+        replacement = create.handle()
+    with create.creating(URN.format("pai:Model", "other"), "0"):
+        other = create.handle()
+    assert one.durable and one == again
+    assert len({one.token, replacement.token, other.token}) == 3
+    assert not create.handle().durable  # no server (the stock one): a random token per call
+
+
+def test_pai_model_rerun_after_a_kill_continues_with_the_same_model(pai, emulator):
+    p = provider(PaiModelHandler, pai)
+    props = checked(p, {"name": "durable-model"})
+    urn = URN.format("pai:Model", "durable")
+    first = as_server(p, props, urn)  # the run that was killed: the engine never recorded this
+    again = as_server(p, props, urn)
+    assert again.id == first.id
+    assert [m["ModelId"] for m in emulator.objects("pai")["model"].values()
+            if m["ModelName"] == "durable-model"] == [first.id]
+    # A replacement (next generation) with identical inputs makes a new model, never takes the old one.
+    replacement = as_server(p, props, urn, create.next_generation(create.FIRST_GENERATION))
+    assert replacement.id != first.id
+    # The object the resource's state holds is never "ours" (a forced replacement, same generation).
+    create.note_current(urn, first.id)
+    try:
+        forced = as_server(p, props, urn)
+    finally:
+        create._current_ids.pop(urn, None)
+    assert forced.id not in (first.id, replacement.id)
+    for id in {first.id, replacement.id, forced.id}:
+        p.delete(id, {})
+
+
+def test_esd_endpoint_rerun_after_a_kill_continues_with_its_endpoint(esd, emulator):
+    p = provider(EndpointHandler, esd)
+    props = checked(p, {"name": "durable", "endpoint_type": "Async", "instance_type": "ml.g5.2xlarge",
+                        "assign_to_roles": ["durable-role"]})
+    urn = URN.format("esd:Endpoint", "ep")
+    first = as_server(p, props, urn)
+    again = as_server(p, props, urn)
+    assert again.id == first.id
+    assert len([e for e in emulator.objects("esd")["endpoint"].values() if e["endpoint_name"] == "esd-async-durable"]) == 1
+    # Someone else's endpoint (another URN, or no server at all) is still refused with the import command.
+    with pytest.raises(ResourceError) as err:
+        p.create(props)
+    assert f"pulumi import pulumi-python:dynamic/esd:Endpoint durable {first.id}" in str(err.value)
+    # Outside the recovery window it is not taken either.
+    emulator.patch("esd", "endpoint", first.id, startTime="2024-03-22 10:00:00.000000")
+    with pytest.raises(ResourceError):
+        as_server(p, props, urn)
+    p.delete(first.id, first.outs)
+
+
+def test_fabric_model_rerun_after_a_kill_continues_with_the_same_model(fabric, emulator):  # noqa: F811
+    p = fabric_provider(fabric)
+    props = checked(p, {"workspace_id": WS, "name": "durable-chat", "versions": [V1]})
+    urn = URN.format("fabric:Model", "chat")
+    first = as_server(p, props, urn)
+    again = as_server(p, props, urn)
+    assert again.id == first.id
+    assert len([m for m in emulator.objects("fabric")["model"].values() if m["name"] == "durable-chat"]) == 1
+    with pytest.raises(ResourceError) as err:  # a namesake made by anybody else: refused
+        as_server(p, props, URN.format("fabric:Model", "someone-else"))
+    assert "import it" in str(err.value)
+    p.delete(first.id, first.outs)
+
+
+# -- ESD resources with a marker field -----------------------------------------------------------
+
+from providers.esd.base import MARKER  # noqa: E402
+from providers.esd.checkpoint import CheckpointHandler  # noqa: E402
+from providers.esd.dataset import DatasetHandler  # noqa: E402
+from providers.esd.training import TrainingJobHandler  # noqa: E402
+from tests.providers.test_esd_lifecycle import FAST  # noqa: E402
+from tests.providers.test_esd_recovery import SD_URL, TRAIN, _training_fixtures, weights  # noqa: E402
+
+
+@pytest.fixture
+def fast_esd(esd, emulator):
+    emulator.settings("esd", **FAST)
+    return esd
+
+
+def esd_objects(emulator, kind: str) -> dict:
+    return emulator.objects("esd").get(kind, {})
+
+
+def durable_token(urn: str) -> str:
+    with create.creating(urn, create.FIRST_GENERATION):
+        return create.handle().token
+
+
+def test_url_checkpoint_rerun_continues_with_the_checkpoint(fast_esd, emulator):
+    p = provider(CheckpointHandler, fast_esd)
+    props = checked(p, {"checkpoint_type": "Stable-diffusion", "source_url": SD_URL})
+    urn = URN.format("esd:Checkpoint", "base")
+    first = as_server(p, props, urn)
+    again = as_server(p, props, urn)
+    assert again.id == first.id and list(esd_objects(emulator, "checkpoint")) == [first.id]
+    p.delete(first.id, first.outs)
+
+
+def test_file_checkpoint_left_half_made_by_a_killed_run_is_made_again_once(fast_esd, emulator, tmp_path):
+    """The killed run's POST made an Initial checkpoint whose upload URLs died with it."""
+    p = provider(CheckpointHandler, fast_esd)
+    props = checked(p, {"checkpoint_type": "Lora", "source_file": str(weights(tmp_path))})
+    urn = URN.format("esd:Checkpoint", "lora")
+    p.impl.client.create_checkpoint({"checkpoint_type": "Lora",
+                                     "filenames": [{"filename": "tiny-lora.safetensors", "parts_number": 1}],
+                                     "params": {"message": "", "creator": "api", MARKER: durable_token(urn)}})
+    [left] = esd_objects(emulator, "checkpoint")
+    created = as_server(p, props, urn)
+    ckpts = esd_objects(emulator, "checkpoint")
+    assert list(ckpts) == [created.id] and created.id != left and ckpts[created.id]["checkpoint_status"] == "Active"
+    # Someone else's checkpoint of that file name is still refused.
+    with pytest.raises(ResourceError) as err:
+        as_server(p, props, URN.format("esd:Checkpoint", "other"))
+    assert "import" in str(err.value)
+    p.delete(created.id, created.outs)
+
+
+def test_dataset_left_by_a_killed_run_is_made_again_once(fast_esd, emulator, tmp_path):
+    img = tmp_path / "a.png"
+    img.write_bytes(b"\x89PNG\r\n\x1a\nfake")
+    p = provider(DatasetHandler, fast_esd)
+    props = checked(p, {"name": "pets", "files": [str(img)]})
+    urn = URN.format("esd:Dataset", "pets")
+    p.impl.client.create_dataset({"dataset_name": "pets", "content": [{"filename": "a.png", "name": "a.png",
+                                                                      "type": "image", "params": {}}],
+                                  "params": {"description": "", MARKER: durable_token(urn)}, "creator": "api"})
+    created = as_server(p, props, urn)
+    assert list(esd_objects(emulator, "dataset")) == ["pets"]
+    assert esd_objects(emulator, "dataset")["pets"]["dataset_status"] == "Enabled"
+    with pytest.raises(ResourceError):  # not ours: refused
+        as_server(p, props, URN.format("esd:Dataset", "other"))
+    p.delete(created.id, created.outs)
+
+
+def test_training_rerun_continues_with_the_job(fast_esd, emulator, tmp_path):
+    (ckpt, base), (ds, dataset) = _training_fixtures(fast_esd, tmp_path)
+    p = provider(TrainingJobHandler, fast_esd)
+    props = checked(p, TRAIN)
+    urn = URN.format("esd:TrainingJob", "style")
+    first = as_server(p, props, urn)
+    again = as_server(p, props, urn)
+    assert again.id == first.id and list(esd_objects(emulator, "training")) == [first.id]
+    p.delete(first.id, first.outs)
+    ds.delete(dataset.id, dataset.outs)
+    ckpt.delete(base.id, base.outs)
+
+
+def test_server_check_carries_the_generation_and_read_keeps_it(pai):
+    """The hidden input as the engine sees it: "0" for a new resource, kept while the declared
+    inputs are unchanged, the next one when they change; a refresh does not drop it."""
+    import asyncio
+
+    from google.protobuf import struct_pb2
+    from pulumi.dynamic.dynamic import serialize_provider
+    from pulumi.runtime import rpc
+    from pulumi.runtime.proto import provider_pb2
+
+    from providers.core.server import ProviderServer
+
+    server = ProviderServer()
+    config = struct_pb2.Struct()
+    config.update(pai)
+    server.Configure(provider_pb2.ConfigureRequest(args=config), None)
+    p = provider(PaiModelHandler, pai)
+    text = serialize_provider(p)
+    urn = URN.format("pai:Model", "gen")
+
+    def check(olds: dict, news: dict) -> dict:
+        wire = lambda d: asyncio.run(rpc.serialize_properties(d, {}))  # noqa: E731
+        reply = server.Check(provider_pb2.CheckRequest(urn=urn, olds=wire(olds), news=wire({**news, "__provider": text})),
+                             None)
+        assert not reply.failures
+        return rpc.deserialize_properties(reply.inputs)
+
+    new = check({}, {"name": "gen-model"})
+    assert new[create.GENERATION] == create.FIRST_GENERATION
+    same = check(new, {"name": "gen-model"})
+    assert same[create.GENERATION] == create.FIRST_GENERATION
+    changed = check(same, {"name": "gen-model", "description": "changed"})
+    assert changed[create.GENERATION] == create.next_generation(create.FIRST_GENERATION)
+
+    created = as_server(p, new, urn)
+    try:
+        reply = server.Read(provider_pb2.ReadRequest(
+            id=created.id, urn=urn, properties=asyncio.run(rpc.serialize_properties({**created.outs, "__provider": text}, {})),
+            inputs=asyncio.run(rpc.serialize_properties({**changed, "__provider": text}, {}))), None)
+        assert rpc.deserialize_properties(reply.inputs)[create.GENERATION] == changed[create.GENERATION]
+    finally:
+        p.delete(created.id, {})
+
+
+def test_zstack_center_rerun_after_a_kill_continues_with_the_same_uuid(emulator):
+    from providers.zstack.model_center import ModelCenterHandler
+    from tests.providers.test_zstack_lifecycle import CENTER, session_config
+
+    emulator.reset("zstack")
+    emulator.settings("zstack", job_delay_s=0.05)
+    p = provider(ModelCenterHandler, session_config(emulator))
+    props = checked(p, CENTER)
+    urn = URN.format("zstack:ModelCenter", "center")
+    first = as_server(p, props, urn)
+    again = as_server(p, props, urn)
+    assert again.id == first.id and list(emulator.objects("zstack")["model_center"]) == [first.id]
+    replacement = as_server(p, props, urn, create.next_generation(create.FIRST_GENERATION))
+    assert replacement.id != first.id
+    for id, outs in ((first.id, first.outs), (replacement.id, replacement.outs)):
+        p.delete(id, outs)
+    assert not emulator.objects("zstack").get("model_center")
