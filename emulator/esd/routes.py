@@ -8,7 +8,6 @@ whose exceptions map to statuses as in §1.5.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -23,7 +22,14 @@ from emulator.core import jsonbody
 from emulator.core.store import Store
 from emulator.esd.models import Esd
 from emulator.esd.responses import (
-    CORS_ALLOWED_HEADERS, Ctx, EsdError, GatewayReply, Later, Reply, gateway_response, lambda_response,
+    CORS_ALLOWED_HEADERS,
+    Ctx,
+    EsdError,
+    GatewayReply,
+    Later,
+    Reply,
+    gateway_response,
+    lambda_response,
 )
 from emulator.esd.s3 import S3Error
 from emulator.esd.schemas import DATACLASSES, SCHEMAS, validate

@@ -24,14 +24,27 @@ import time
 import urllib.parse
 from typing import Any, Literal
 
-import pulumi
 from pydantic import model_validator
 
-from providers.core import (ApiError, Created, CreatedButFailed, Inputs, Observed, Outputs, Poll, ProviderError,
-                            Resource, RuleError, TransportError, WaitTimeout, is_import, progress, prop,
-                            wait_for)
-from providers.core import create
-from providers.core.errors import is_transient
+from providers.core import (
+    ApiError,
+    Created,
+    CreatedButFailed,
+    Inputs,
+    Observed,
+    Outputs,
+    Poll,
+    ProviderError,
+    RuleError,
+    TransportError,
+    WaitTimeout,
+    create,
+    is_import,
+    is_transient,
+    progress,
+    prop,
+    wait_for,
+)
 from providers.esd.base import CLOCK_MARGIN_S, MARKER, EsdHandler, marker_of, wait_timeout
 
 CheckpointType = Literal["Stable-diffusion", "embeddings", "Lora", "hypernetworks", "ControlNet", "VAE"]

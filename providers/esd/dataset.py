@@ -10,12 +10,22 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import pulumi
 from pydantic import model_validator
 
-from providers.core import (Created, CreatedButFailed, Inputs, NotFoundError, Observed, Outputs, ProviderError,
-                            Resource, RuleError, is_import, progress, prop)
-from providers.core import create
+from providers.core import (
+    Created,
+    CreatedButFailed,
+    Inputs,
+    NotFoundError,
+    Observed,
+    Outputs,
+    ProviderError,
+    RuleError,
+    create,
+    is_import,
+    progress,
+    prop,
+)
 from providers.esd.base import MARKER, EsdHandler, marker_of
 
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]*$"

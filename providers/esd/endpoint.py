@@ -18,13 +18,26 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-import pulumi
 from pydantic import StringConstraints, model_validator
 
-from providers.core import (ApiError, Created, CreatedButFailed, Inputs, Observed, Outputs, Poll, ProviderError,
-                            Resource, RuleError, TransportError, is_import, progress, prop, wait_for)
-from providers.core import create
-from providers.core.errors import is_transient
+from providers.core import (
+    ApiError,
+    Created,
+    CreatedButFailed,
+    Inputs,
+    Observed,
+    Outputs,
+    Poll,
+    ProviderError,
+    RuleError,
+    TransportError,
+    create,
+    is_import,
+    is_transient,
+    progress,
+    prop,
+    wait_for,
+)
 from providers.esd.base import CLOCK_MARGIN_S, EsdHandler, utc_epoch, wait_timeout
 
 RoleName = Annotated[str, StringConstraints(min_length=1)]

@@ -10,11 +10,19 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-import pulumi
-
-from providers.core import (Created, CreatedButFailed, Inputs, Observed, Outputs, Poll, ProviderError,
-                            is_import, prop, wait_for)
-from providers.core.errors import is_transient
+from providers.core import (
+    Created,
+    CreatedButFailed,
+    Inputs,
+    Observed,
+    Outputs,
+    Poll,
+    ProviderError,
+    is_import,
+    is_transient,
+    prop,
+    wait_for,
+)
 from providers.esd.base import CLOCK_MARGIN_S, EsdHandler, utc_epoch, wait_timeout
 from providers.esd.checkpoint import CheckpointType  # the keys of the models map
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import pulumi
 from pydantic import StringConstraints, model_validator
 
 from providers.core import Created, Inputs, Observed, Outputs, RuleError, prop

@@ -15,11 +15,22 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-import pulumi
-
-from providers.core import (ApiError, Created, CreatedButFailed, Inputs, NotFoundError, Observed, Outputs, Poll,
-                            ProviderError, Resource, is_import, progress, prop, wait_for)
-from providers.core import create
+from providers.core import (
+    ApiError,
+    Created,
+    CreatedButFailed,
+    Inputs,
+    NotFoundError,
+    Observed,
+    Outputs,
+    Poll,
+    ProviderError,
+    create,
+    is_import,
+    progress,
+    prop,
+    wait_for,
+)
 from providers.esd.base import CLOCK_MARGIN_S, MARKER, EsdHandler, marker_of, wait_timeout
 
 SUCCESS = {"Completed"}

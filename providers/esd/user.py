@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import pulumi
 from pydantic import StringConstraints
 
 from providers.core import Created, Inputs, Observed, Outputs, prop

@@ -40,13 +40,28 @@ import re
 import uuid
 from typing import Any
 
-import pulumi
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from providers.core import (ApiError, Created, CreatedButFailed, Handler, Inputs, NotFoundError, Observed, Outputs,
-                            Poll, ProviderError, Resource, RuleError, WaitTimeout, is_import, prop, progress, wait_for)
-from providers.core import create
-from providers.core.errors import is_transient
+from providers.core import (
+    ApiError,
+    Created,
+    CreatedButFailed,
+    Handler,
+    Inputs,
+    NotFoundError,
+    Observed,
+    Outputs,
+    Poll,
+    ProviderError,
+    RuleError,
+    WaitTimeout,
+    create,
+    is_import,
+    is_transient,
+    progress,
+    prop,
+    wait_for,
+)
 from providers.fabric.client import FabricClient, FabricSettings
 
 NAME_PATTERN = r"^[\w\-. ]{1,64}$"

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-import pulumi
 from pydantic import field_validator
 
-from providers.core import ApiError, Created, Inputs, Observed, Outputs, ProviderError, prop
-from providers.core import create
+from providers.core import ApiError, Created, Inputs, Observed, Outputs, ProviderError, create, prop
 from providers.pai.base import MARK, Labels, PaiHandler
 from providers.pai.client import labels_body, labels_of
 

@@ -20,13 +20,26 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-import pulumi
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from providers.core import (Created, CreatedButFailed, FailedState, Handler, Inputs, Observed, Outputs, Poll,
-                            ProviderError, Resource, RuleError, UpdatedButFailed, WaitTimeout, prop, progress,
-                            wait_for)
-from providers.core.fields import marks_of
+from providers.core import (
+    Created,
+    CreatedButFailed,
+    FailedState,
+    Handler,
+    Inputs,
+    Observed,
+    Outputs,
+    Poll,
+    ProviderError,
+    RuleError,
+    UpdatedButFailed,
+    WaitTimeout,
+    marks_of,
+    progress,
+    prop,
+    wait_for,
+)
 from providers.workshop.client import WorkshopClient, WorkshopSettings
 
 ModelType = Literal["checkpoint", "lora", "textualinversion", "vae"]

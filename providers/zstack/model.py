@@ -14,11 +14,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-import pulumi
-
 from providers.core import Created, CreatedButFailed, Inputs, Observed, Outputs, ProviderError, prop
-from providers.zstack.base import (DeleteMode, Tag, Uuid, ZStackHandler, cleared, delete_mode, text,
-                                   wait_timeout)
+from providers.zstack.base import DeleteMode, Tag, Uuid, ZStackHandler, cleared, delete_mode, text, wait_timeout
 
 PATH = "/v1/ai/models"
 UPDATABLE = {"name": "name", "install_path": "installPath", "description": "description", "vendor": "vendor",

@@ -10,12 +10,10 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-import pulumi
 from pydantic import field_validator
 
 from providers.core import Created, Inputs, Observed, Outputs, prop
-from providers.zstack.base import (DeleteMode, Tag, Uuid, ZStackHandler, cleared, delete_mode, text,
-                                   wait_timeout)
+from providers.zstack.base import DeleteMode, Tag, Uuid, ZStackHandler, cleared, delete_mode, text, wait_timeout
 
 PATH = "/v1/ai/model-centers"
 # input field -> API field, for the fields UpdateModelCenter accepts

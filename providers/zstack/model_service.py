@@ -13,11 +13,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-import pulumi
-
 from providers.core import Created, Inputs, Observed, Outputs, prop
-from providers.zstack.base import (DeleteMode, Tag, Uuid, ZStackHandler, cleared, delete_mode, text,
-                                   wait_timeout)
+from providers.zstack.base import DeleteMode, Tag, Uuid, ZStackHandler, cleared, delete_mode, text, wait_timeout
 
 PATH = "/v1/ai/model-services"
 ServiceType = Literal["Endpoint", "FineTune", "ModelEval", "App"]

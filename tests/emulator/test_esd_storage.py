@@ -16,7 +16,14 @@ import httpx
 import pytest
 
 from tests.emulator.test_esd_contract import (
-    BASE_MODEL, FAST, KEY, create_dataset, create_endpoint, training_body, upload_checkpoint, wait_for,
+    BASE_MODEL,
+    FAST,
+    KEY,
+    create_dataset,
+    create_endpoint,
+    training_body,
+    upload_checkpoint,
+    wait_for,
 )
 from tests.emulator_process import Emulator
 

@@ -31,3 +31,10 @@ def checked(p: DynamicProvider, props: dict[str, Any], olds: dict[str, Any] | No
     result = p.check(olds or {}, props)
     assert result.failures == [], [(f.property, f.reason) for f in result.failures]
     return result.inputs
+
+
+# Shared by the platform fixtures of tests/providers/conftest.py and the tests that use them.
+WS = "emulator-workspace"  # the emulator's one Fabric workspace
+V1 = {"name": "v1", "base_model_type": None, "model_path": "obs://models/llm/v1/"}  # the fabric fixture fills the type
+AK, SK = "LTAI5tEmulatorAccessKey", "EmulatorSecretKey000000000000000"  # PAI
+APP_KEY, APP_SECRET = "24900001", "EmulatorWorkshopAppSecret0000000"  # Workshop
