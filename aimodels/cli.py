@@ -8,8 +8,8 @@
     aimodels rollback --stack staging [--dry-run] [--emulator]
     aimodels review --stack staging [--emulator] | aimodels review --preview-json preview.json
     aimodels destroy --stack dev [--emulator]
-    aimodels import esd:Role operators <role name> --stack dev [--output adopted.py] [--emulator]
     aimodels recover --stack dev      (clear the lock a killed run left; then pulumi up)
+    aimodels import esd:Role operators <role name> --stack dev [--output adopted.py] [--emulator]
 
 The policy pack (policy/aimodels-policy) runs on every preview, up and review of a prod stack;
 ``--skip-policy`` skips it, says so on stderr, in the update's message in the stack history and in
@@ -348,17 +348,6 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_recover(args: argparse.Namespace) -> int:
-    from aimodels.recover import RecoverError, recover
-
-    project_dir = Project.find(Path(args.project_dir) if args.project_dir else None).root
-    try:
-        recover(args.stack, project_dir, say=_say)
-    except RecoverError as exc:
-        raise UserError(str(exc)) from None
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aimodels", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -418,10 +407,10 @@ def build_parser() -> argparse.ArgumentParser:
     rollback.add_argument("--no-preview", action="store_true")
     rollback.set_defaults(func=cmd_rollback)
 
-    recover = sub.add_parser("recover", parents=[common], help="clear the stack lock of a run that died on this "
-                                                               "host (then pulumi up)")
-    recover.add_argument("--stack", required=True)
-    recover.set_defaults(func=cmd_recover)
+    # `aimodels recover` lives in aimodels/recover.py and registers its own subcommand.
+    from aimodels import recover as recover_command
+
+    recover_command.register(sub, common)
 
     review = sub.add_parser("review", parents=[common, policy], help="Markdown review of a preview, with risk "
                                                                      "flags and the policy pack's results")

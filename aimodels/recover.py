@@ -136,3 +136,22 @@ def recover(stack: str, project_dir: Path, say=print, host: str | None = None) -
         say(f"stack {stack}: cleared the lock of {lock.owner()}: that process is gone")
     say(f"Next: pulumi up --stack {stack} (it finishes what the interrupted run left; see docs/interrupted-runs.md)")
     return len(found)
+
+
+def register(sub, common) -> None:
+    """``aimodels recover --stack X`` (wired by aimodels/cli.py's build_parser)."""
+    parser = sub.add_parser("recover", parents=[common], help="clear the stack lock of a run that died on this "
+                                                              "host (then pulumi up)")
+    parser.add_argument("--stack", required=True)
+    parser.set_defaults(func=_cmd)
+
+
+def _cmd(args) -> int:
+    from aimodels.pulumi_cli import Project, UserError
+
+    project_dir = Project.find(Path(args.project_dir) if args.project_dir else None).root
+    try:
+        recover(args.stack, project_dir, say=lambda line: print(line, flush=True))
+    except RecoverError as exc:
+        raise UserError(str(exc)) from None
+    return 0
