@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from providers.core import create
 from tests.e2e.conftest import REPO
 from tests.e2e.test_stack import FAST, SECRETS, changes, quiet, resources, stack_config
 from tests.emulator_process import Emulator
@@ -73,7 +74,13 @@ def test_a_stack_made_before_the_moves_has_no_changes_under_the_new_code(make_st
     up = stack.up(on_output=quiet)
     assert up.summary.result == "succeeded" and changes(up.summary) == {}
     after = {name: (r["id"], r["inputs"], r["outputs"]) for name, r in resources(stack).items()}
-    assert after == before  # same ids (nothing replaced), same inputs and outputs
+    diffs = {n: [k for k in set(before[n][1]) | set(after[n][1]) | set(before[n][2]) | set(after[n][2])
+                 if (before[n][1].get(k), before[n][2].get(k)) != (after[n][1].get(k), after[n][2].get(k))]
+             for n in before if before[n] != after.get(n)}
+    assert after.keys() == before.keys() and all(after[n][0] == before[n][0] for n in before)  # nothing replaced
+    # Same inputs and outputs; the one addition is the durable create handle of today's check
+    # (providers/core/create.py, newer than BEFORE), a hidden input that never causes a diff.
+    assert {n: d for n, d in diffs.items() if d != [create.GENERATION]} == {}, diffs
     assert {p: emulator.objects(p) for p in ("esd", "pai", "fabric")} == objects  # no call changed anything
 
     # And today's code runs the rest of the life: a refresh sees no drift, destroy removes it all.
