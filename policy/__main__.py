@@ -3,12 +3,13 @@
 Run it with the executable launcher beside this file (the engine starts an executable pack
 directly, no language host involved):
 
-    bash policy/setup.sh                                      # once: policy/.venv
     pulumi preview --stack prod --policy-pack "$PWD/policy/aimodels-policy"
 
 The path must be absolute for plain `pulumi`: the engine resolves a relative one against the
 program's directory (`main: stacks/`). `aimodels preview/up/review` add the pack themselves on
 every prod stack (and make a relative `--policy-pack` absolute).
+
+It runs on the project's .venv, which has pulumi-policy (the `test` and `policy` extras).
 
 The rules themselves live in aimodels/policy_rules.py and are shared with `aimodels review`.
 A stack is prod when its name starts with "prod" (the analyzer is not told the stack's config).

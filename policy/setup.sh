@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Create policy/.venv for the CrossGuard pack (idempotent; reinstalls when requirements.txt changes).
+# The pack runs on the project's .venv, which has pulumi-policy (the `test` and `policy` extras of
+# pyproject.toml); it has no virtualenv of its own any more. Kept for the callers that prepare the
+# pack (aimodels/policy.py, scripts/ci/setup.sh): checks that the interpreter can load the pack's
+# imports and prints the pack's path.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
-venv=$here/.venv
-stamp=$venv/.requirements.sha256
-want=$(sha256sum "$here/requirements.txt" | cut -d' ' -f1)
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$here/requirements.txt"
-    echo "$want" >"$stamp"
+py=${AIMODELS_POLICY_PYTHON:-$here/../.venv/bin/python}
+if ! "$py" -c "import pulumi, pulumi_policy" 2>/dev/null; then
+    echo "policy/setup.sh: $py cannot import pulumi_policy; run bash scripts/up.sh (or pip install -e '.[policy]' into .venv)" >&2
+    exit 1
 fi
 echo "$here/aimodels-policy"

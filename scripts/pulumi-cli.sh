@@ -3,29 +3,39 @@
 # that holds them (last line of stdout). Progress goes to stderr; a cached run prints nothing else.
 #
 # Order:
-#   1. `pulumi` on PATH reporting the pinned version, with pulumi-language-python,
+#   1. `pulumi` on PATH reporting the required version, with pulumi-language-python,
 #      pulumi-language-python-exec and pulumi-resource-pulumi-python beside it or on PATH;
-#   2. the cached build in .tools/pulumi/bin (reused while its build stamp matches);
-#   3. otherwise build with Go from the module proxy (tools/pulumi-build) into .tools/pulumi/bin.
+#   2. the cached build in .tools/pulumi/bin (.tools/pulumi-<version>/bin for another supported
+#      version), reused while its build stamp matches;
+#   3. otherwise build with Go from the module proxy into that directory: the CLI from
+#      tools/pulumi-build (the pinned version) or tools/pulumi-build/versions/<version> (another
+#      supported version, e.g. the oldest), the language host always from tools/pulumi-build.
 #
 # Env: PULUMI_CLI_FORCE_BUILD=1 skips step 1 and rebuilds; PULUMI_CLI_SKIP_PATH=1 skips step 1;
-#      PULUMI_CLI_VERSION=X.Y.Z requires another version than go.mod's (PATH only, see below).
+#      PULUMI_CLI_VERSION=X.Y.Z requires another version than go.mod's: built when
+#      tools/pulumi-build/versions/X.Y.Z exists, else it has to come from PATH.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 BUILD_DIR=$ROOT/tools/pulumi-build
 LAUNCHERS=$ROOT/scripts/launchers
-TOOLS=$ROOT/.tools/pulumi
-BIN=$TOOLS/bin
-STAMP=$TOOLS/build.stamp
 
-# The buildable CLI version is whatever tools/pulumi-build/go.mod pins for pkg/v3. The required
-# version defaults to it; PULUMI_CLI_VERSION may require another one, which then has to come
-# from PATH (e.g. an official install), since only the go.mod version can be built here.
+# The pinned CLI version is whatever tools/pulumi-build/go.mod pins for pkg/v3. The required
+# version defaults to it; PULUMI_CLI_VERSION may require another one, which is built from
+# tools/pulumi-build/versions/<version>/go.mod when that exists, else has to come from PATH.
 BUILD_VERSION=$(awk '$1 == "github.com/pulumi/pulumi/pkg/v3" { sub(/^v/, "", $2); print $2; exit }' "$BUILD_DIR/go.mod")
 [ -n "$BUILD_VERSION" ] || { echo "pulumi-cli.sh: cannot read the pkg/v3 version from $BUILD_DIR/go.mod" >&2; exit 1; }
 VERSION=${PULUMI_CLI_VERSION:-$BUILD_VERSION}
 VERSION=${VERSION#v}
+if [ "$VERSION" = "$BUILD_VERSION" ]; then
+    CLI_MODULE=$BUILD_DIR
+    TOOLS=$ROOT/.tools/pulumi
+else
+    CLI_MODULE=$BUILD_DIR/versions/$VERSION
+    TOOLS=$ROOT/.tools/pulumi-$VERSION
+fi
+BIN=$TOOLS/bin
+STAMP=$TOOLS/build.stamp
 LAUNCHER_NAMES=(pulumi-language-python pulumi-language-python-exec pulumi-resource-pulumi-python)
 
 log() { echo "pulumi-cli.sh: $*" >&2; }
@@ -47,7 +57,7 @@ launchers_available() { # <dir>: each launcher beside the binary or on PATH
 build_inputs_hash() {
     (
         cd "$ROOT"
-        cat tools/pulumi-build/go.mod tools/pulumi-build/go.sum
+        cat tools/pulumi-build/go.mod tools/pulumi-build/go.sum "$CLI_MODULE/go.mod" "$CLI_MODULE/go.sum"
         find tools/pulumi-build/cmd -type f -name '*.go' | LC_ALL=C sort | xargs cat
         go version
     ) | sha256sum | cut -d' ' -f1
@@ -72,8 +82,8 @@ if [ "${PULUMI_CLI_FORCE_BUILD:-0}" != 1 ] && [ "${PULUMI_CLI_SKIP_PATH:-0}" != 
     fi
 fi
 
-if [ "$VERSION" != "$BUILD_VERSION" ]; then
-    log "no pulumi v$VERSION with the Python launchers on PATH, and only v$BUILD_VERSION (tools/pulumi-build/go.mod) can be built here"
+if [ ! -f "$CLI_MODULE/go.mod" ]; then
+    log "no pulumi v$VERSION with the Python launchers on PATH, and v$VERSION cannot be built here (v$BUILD_VERSION from tools/pulumi-build/go.mod, or a version under tools/pulumi-build/versions/)"
     exit 1
 fi
 command -v go >/dev/null 2>&1 || { log "Go is required to build the Pulumi CLI (no matching pulumi on PATH)"; exit 1; }
@@ -101,11 +111,15 @@ log "building Pulumi CLI v$VERSION and the Python language host with $(go versio
 start=$(date +%s)
 ldflags="-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$VERSION"
 (
-    cd "$BUILD_DIR"
     export GOTOOLCHAIN=${GOTOOLCHAIN_BUILD:-auto} GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=${CGO_ENABLED:-0}
+    cd "$CLI_MODULE"
     go build -trimpath -tags osusergo,grpcnotrace -ldflags "$ldflags" \
         -o "$BIN/pulumi.tmp" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
-    go build -trimpath -tags osusergo,grpcnotrace -ldflags "$ldflags" \
+    # The language host speaks the engine's gRPC protocol, which is stable across versions: the
+    # one built from the pinned SDK serves every supported CLI (and a second build is cached).
+    cd "$BUILD_DIR"
+    go build -trimpath -tags osusergo,grpcnotrace \
+        -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$BUILD_VERSION" \
         -o "$BIN/pulumi-language-python.tmp" ./cmd/pulumi-language-python
 )
 mv -f "$BIN/pulumi.tmp" "$BIN/pulumi"

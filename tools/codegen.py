@@ -587,7 +587,11 @@ def render_reference(plat: Platform, renderer: Renderer) -> str:
     nested: dict[str, type[BaseModel]] = {}
     for res in plat.resources:
         out += render_resource_doc(res, renderer, nested)
-    for name, model in sorted(nested.items()):
+    done: set[str] = set()
+    while pending := sorted(set(nested) - done):  # a nested table can name further nested models
+        name = pending[0]
+        model = nested[name]
+        done.add(name)
         out += [f"## {name}", "", inspect.cleandoc(model.__dict__.get("__doc__") or ""), "",
                 "A structured input; in Python pass a dict (typed as "
                 f"`providers.{plat.name}.types.{name}Args`).", ""]

@@ -20,17 +20,18 @@ The handle (the contract)
     killed: the engine drops the interrupted (pending) create from state, calls Check again
     without old inputs, and so the re-run computes the **same handle** and recognises what its
     predecessor sent;
-  - old inputs, declared inputs unchanged: the old generation (nothing new is created);
-  - old inputs, a declared input changed (a replacement is possible): ``next_generation(old)``,
-    so a create-before-delete replacement with otherwise identical content never takes the
-    object it replaces for its own; re-running an interrupted replacement computes the same
-    next generation again (the old inputs are still in state);
+  - old inputs (the resource is in state): ``next_generation(old)``, whatever changed. Only a
+    replacement creates, and its object must never be taken for the one it replaces, even when
+    nothing declared changed (``pulumi up --replace``, a forced replacement): the engine may call
+    no Diff before such a create, so nothing short of a new generation tells the two apart.
+    Re-running an interrupted replacement computes the same next generation again (the old
+    inputs are still in state). A successful update stores the new generation; that only moves
+    the chain on;
   - a failed create kept in state (``CreatedButFailed``) is stored with the next generation, so
     the create that replaces it looks for a different handle.
 
   Besides, the server notes from Diff the id that the resource's state holds
-  (``note_current``): a create never takes that object for its own, which covers a forced
-  replacement (``pulumi up --replace``) with unchanged inputs.
+  (``note_current``): a create never takes that object for its own (a second guard).
 
 * Under the SDK's stock server there is no URN and no generation: the handle is then a random
   token per create call (``Handle.durable`` is False). It still covers a lost reply, not a dead
@@ -116,13 +117,12 @@ def next_generation(gen: str) -> str:
     return hashlib.sha256(f"aimodels-generation\n{gen}".encode()).hexdigest()[:16]
 
 
-def generation(olds: dict[str, Any], changed: bool) -> str:
+def generation(olds: dict[str, Any]) -> str:
     """The generation a checked resource carries (see the module docstring)."""
     if not olds:
         return FIRST_GENERATION
     old = olds.get(GENERATION)
-    old = old if isinstance(old, str) and old else FIRST_GENERATION
-    return next_generation(old) if changed else old
+    return next_generation(old if isinstance(old, str) and old else FIRST_GENERATION)
 
 
 # -- what the server tells the create ----------------------------------------------------------

@@ -148,17 +148,6 @@ def _failure_line(prop: str, reason: str) -> str:
     return f"{prop}: {reason}"
 
 
-def _generation(provider: DynamicProvider, olds: dict[str, Any], news: dict[str, Any]) -> str:
-    """``create.generation`` from whether a declared input changed (unknown counts as changed)."""
-    if not olds:
-        return create.generation(olds, False)
-    try:
-        changed = bool(provider.diff("", olds, news).changes)
-    except Exception:  # noqa: BLE001 - a diff that cannot be computed: assume the worst
-        changed = True
-    return create.generation(olds, changed)
-
-
 def _stack(urn: str) -> str:
     """``urn:pulumi:<stack>::<project>::<type>::<name>`` -> ``<stack>``."""
     head = urn.split("::")[0]
@@ -236,7 +225,8 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
         deadline = time.monotonic() + timeout if timeout and timeout > 0 else None
         _thread_settings()
         try:
-            call = runtime.Call(urn=urn, deadline=deadline, log=self._log.for_urn(urn), stack=_stack(urn))
+            call = runtime.Call(urn=urn, deadline=deadline, log=self._log.for_urn(urn), stack=_stack(urn),
+                                timeout_s=timeout if deadline is not None else None)
             with runtime.serving(call):
                 yield
         except CallFailed as exc:
@@ -273,7 +263,7 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
             inputs = dict(result.inputs or {})
             inputs[PROVIDER_KEY] = news.get(PROVIDER_KEY, olds.get(PROVIDER_KEY))
             if isinstance(provider, DynamicProvider) and not result.failures:
-                inputs[create.GENERATION] = _generation(provider, olds, inputs)  # the durable create handle
+                inputs[create.GENERATION] = create.generation(olds)  # the durable create handle
             failures = [provider_pb2.CheckFailure(reason=_failure_line(f.property, f.reason))
                         for f in result.failures or []]
             return provider_pb2.CheckResponse(inputs=_send(inputs, secret | _declared_secrets(provider)),

@@ -1,12 +1,16 @@
 """Chaos runs: the stack program through up / preview --expect-no-changes / destroy under injected faults.
 
-    python -m tests.chaos --cycles 10 --fault-rate 0.1 --seed 1
+    python -m tests.chaos --cycles 40 --fault-rate 0.085 --seed 1
+    python -m tests.chaos --interrupt --cycles 30 --seed 1     # the kill campaign: tests/chaos/interrupt.py
 
 What it does
     Starts its own emulator (a free loopback port, SQLite under a temp dir) and a throwaway Pulumi
     file backend under the same temp dir, then creates a stack of the project's program (stacks/)
-    through the Automation API, pointed at that emulator. A calibration cycle without faults records
-    how many objects of each kind one clean ``up`` makes. Then each cycle:
+    through the Automation API, pointed at that emulator, with all five platforms: ESD (role, user,
+    two checkpoints, dataset, endpoint, training, inference), a PAI model and one ModelVersion, a
+    DataArts Fabric model and one version, a ZStack model center, service and model, a Workshop model
+    sync (tests/chaos/common.py). Async transitions run fast (emulator settings). A calibration
+    cycle without faults records how many objects of each kind one clean ``up`` makes. Then each cycle:
 
     1. arms a rate fault on every platform through the admin surface (per request, probability
        ``--fault-rate``: 500/502/503/429, 2 s latency, or the response dropped after the handler
@@ -16,8 +20,9 @@ What it does
        state entries without an object (a resource id the emulator does not know);
        ``preview --expect-no-changes`` (a perpetual diff is a resource preview wants to change);
     4. faults on again: ``destroy``, retried like ``up``;
-    5. faults off: orphans (objects left after destroy, minus the built-ins a reset seeds; bytes
-       left in the ESD blob directory are reported beside them), then an emulator reset so every
+    5. faults off: orphans (objects left after destroy, minus the built-ins a reset seeds and the
+       Workshop model, which has no delete API and stays by design; bytes left in the ESD blob
+       directory are reported beside them), then an emulator reset so every
        cycle starts from the same place (a stack that still holds resources is destroyed without
        faults, or removed, first).
 
@@ -36,7 +41,6 @@ import argparse
 import json
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -46,24 +50,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
-PULUMI_HOME = REPO / ".tools" / "pulumi-home"
-PASSPHRASE = "aimodels-chaos-test-only"  # guards a throwaway backend holding only emulator credentials
-PLATFORMS = ("esd", "pai", "fabric")
-SECRETS = {
-    "aimodels:engineerPassword": "Chaos-Engineer-Passw0rd",
-    "esd:apiKey": "09876543210987654321",
-    "pai:accessKeySecret": "EmulatorSecretKey000000000000000",
-    "fabric:secretKey": "EmulatorSecretKey0000000000000000000000",
-}
-# Async timings short enough for many cycles (the defaults model the vendors' pace).
-FAST = {"esd": {"endpoint_create_seconds": 0.5, "checkpoint_download_seconds": 0.3, "checkpoint_rename_seconds": 0.2,
-                "inference_async_seconds": 0.3, "training_phase_seconds": 0.2},
-        "fabric": {"create_delay_s": 0.3, "version_delay_s": 0.3}}
-# Emulator bookkeeping, not vendor objects.
-BOOKKEEPING = {("esd", "endpoint_tombstone")}
-# Storage details: counted as orphans when left behind, not compared for duplicates.
-STORAGE = {("esd", "blob"), ("esd", "upload")}
+from tests.chaos.common import Rig, descendants, duplicates, orphans, quiet, say, short_error
 
 
 @dataclass
@@ -92,90 +79,22 @@ class Cycle:
                 f"{self.blob_files_left}, faults fired {fired}, {self.seconds:.0f} s")
 
 
-# -- helpers ----------------------------------------------------------------------------------
-def say(text: str) -> None:
-    print(text, flush=True)
-
-
-def quiet(_: str) -> None:
-    pass
-
-
-def short_error(exc: BaseException) -> str:
-    """The engine's error lines, not its whole transcript."""
-    text = str(exc)
-    for line in text.splitlines():
-        if "error:" in line:
-            return line.split("error:", 1)[1].strip().removeprefix("Exception calling application: ")[:300]
-    return (text.strip().splitlines() or [repr(exc)])[-1][:300]
-
-
-def pulumi_bin() -> Path:
-    proc = subprocess.run(["bash", str(REPO / "scripts" / "pulumi-cli.sh")], cwd=REPO, capture_output=True, text=True)
-    lines = proc.stdout.strip().splitlines()
-    if proc.returncode != 0 or not lines or not (Path(lines[-1]) / "pulumi").is_file():
-        raise SystemExit(f"chaos: scripts/pulumi-cli.sh could not provide the Pulumi CLI:\n{proc.stderr[-2000:]}")
-    return Path(lines[-1])
-
-
-def stack_config_file(stack_name: str) -> Path:
-    import yaml
-
-    data = yaml.safe_load((REPO / "Pulumi.yaml").read_text()) or {}
-    return REPO / (data.get("stackConfigDir") or ".") / f"Pulumi.{stack_name}.yaml"
-
-
-def descendants(pid: int) -> list[int]:
-    """Pids of the processes below ``pid`` (read from /proc; empty where /proc is missing)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(ppid, []).append(int(entry.name))
-    out, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.append(child)
-            todo.append(child)
-    return out
-
-
 # -- the run ----------------------------------------------------------------------------------
 class Chaos:
     def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
-        from pulumi import automation as auto
-
-        from tests.emulator_process import Emulator
-
-        self.auto = auto
         self.args = args
-        self.workdir = workdir
-        self.emulator = Emulator(workdir / "emulator" / "state.db")
-        (workdir / "emulator").mkdir(parents=True, exist_ok=True)
-        self.stack_name = f"chaos-{os.getpid()}"
-        self.config_file = stack_config_file(self.stack_name)
-        self.had_config_file = self.config_file.exists()
-        if self.had_config_file:
-            raise SystemExit(f"chaos: {self.config_file} already exists; refusing to overwrite it")
-        self.stack: Any = None
+        self.rig = Rig(workdir)
+        self.auto = self.rig.auto
+        self.emulator = self.rig.emulator
+        self.inventory = self.rig.inventory
+        self.config_file, self.had_config_file = self.rig.config_file, self.rig.had_config_file
         self.expected: Counter[tuple[str, str]] = Counter()
-        self.builtins: set[tuple[str, str, str]] = set()
 
-    # -- emulator ---------------------------------------------------------------------------
-    def dump(self) -> dict[str, dict[str, dict[str, Any]]]:
-        r = self.emulator.admin.get("/objects")
-        r.raise_for_status()
-        return r.json()
+    @property
+    def stack(self) -> Any:
+        return self.rig.stack
 
-    def reset_emulator(self) -> None:
-        self.emulator.reset()
-        for platform, values in FAST.items():
-            self.emulator.settings(platform, **values)
-        self.builtins = {(p, k, i) for p, kinds in self.dump().items() for k, objs in kinds.items() for i in objs}
-        self.base_counts = Counter((p, k) for p, k, _ in self.builtins if (p, k) not in BOOKKEEPING)
-
+    # -- faults -----------------------------------------------------------------------------
     def arm(self, seed: int) -> None:
         self.emulator.clear_faults()
         if self.args.fault_rate > 0:
@@ -188,56 +107,6 @@ class Chaos:
         self.emulator.clear_faults()
         return dict(fired)
 
-    def counts(self) -> Counter[tuple[str, str]]:
-        return Counter({(p, k): len(objs) for p, kinds in self.dump().items() for k, objs in kinds.items()
-                        if (p, k) not in BOOKKEEPING})
-
-    def blob_files(self) -> int:
-        root = Path(str(self.emulator.db_path) + ".esd-blobs")
-        return sum(1 for p in root.rglob("*") if p.is_file()) if root.exists() else 0
-
-    # -- stack ------------------------------------------------------------------------------
-    def make_stack(self) -> None:
-        auto = self.auto
-        state = self.workdir / f"state-{int(time.time() * 1000)}"
-        state.mkdir()
-        env = {
-            "PULUMI_BACKEND_URL": state.as_uri(),
-            "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
-            "PULUMI_SKIP_UPDATE_CHECK": "true",
-            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-            "AIMODELS_EMULATOR_URL": self.emulator.url,
-        }
-        bin_dir = self.bin_dir
-        command = auto.PulumiCommand(root=str(bin_dir.parent)) if bin_dir.name == "bin" else auto.PulumiCommand()
-        opts = auto.LocalWorkspaceOptions(work_dir=str(REPO), pulumi_home=str(PULUMI_HOME), env_vars=env,
-                                          secrets_provider="passphrase", pulumi_command=command)
-        self.stack = auto.create_stack(self.stack_name, work_dir=str(REPO), opts=opts)
-        url = self.emulator.url
-        values = {
-            "aimodels:environment": "chaos",
-            "esd:apiUrl": f"{url}/esd/prod",
-            "pai:endpoint": f"{url}/pai",
-            "pai:accessKeyId": "LTAI5tEmulatorAccessKey",
-            "fabric:endpoint": f"{url}/fabric",
-            "fabric:accessKey": "EMULATORAK0000000000",
-        }
-        config = {k: auto.ConfigValue(value=v) for k, v in values.items()}
-        config.update({k: auto.ConfigValue(value=v, secret=True) for k, v in SECRETS.items()})
-        self.stack.set_all_config(config)
-
-    def drop_stack(self) -> None:
-        if self.stack is not None:
-            try:
-                self.stack.workspace.remove_stack(self.stack_name, force=True)
-            except self.auto.CommandError:
-                pass
-            self.stack = None
-
-    def state_resources(self) -> list[dict[str, Any]]:
-        deployment = self.stack.export_stack().deployment or {}
-        return [r for r in deployment.get("resources", []) if "dynamic" in r.get("type", "") and r.get("id")]
-
     def attempt(self, what: str, op: Any, cycle: Cycle, retries: int) -> tuple[int, bool]:
         for n in range(1, retries + 2):
             try:
@@ -247,111 +116,61 @@ class Chaos:
                 cycle.errors.append(f"{what} #{n}: {short_error(exc)}")
         return retries + 1, False
 
-    # -- measurements ---------------------------------------------------------------------------
-    def made(self) -> Counter[tuple[str, str]]:
-        """Objects per kind beyond the built-ins a reset seeds."""
-        now = self.counts()
-        return Counter({key: n - self.base_counts[key] for key, n in now.items() if n > self.base_counts[key]})
-
-    def duplicates(self) -> dict[str, int]:
-        made = self.made()
-        return {f"{p}:{k}": n - self.expected[(p, k)] for (p, k), n in made.items()
-                if (p, k) not in STORAGE and n > self.expected[(p, k)]}
-
-    def state_without_object(self) -> list[str]:
-        dump = self.dump()
-        known: dict[str, set[str]] = {}
-        for platform, kinds in dump.items():
-            values: set[str] = set()
-            for kind, objs in kinds.items():
-                for obj_id, doc in objs.items():
-                    values.add(obj_id)
-                    values.update(v for v in doc.values() if isinstance(v, str))
-            known[platform] = values
-        missing = []
-        for r in self.state_resources():
-            platform = next((p for p in PLATFORMS if f"/{p}:" in r["type"] or f":{p}:" in r["type"]), None)
-            if platform is None:
-                continue
-            if not all(part in known.get(platform, set()) for part in str(r["id"]).split(":")):
-                missing.append(f"{r['urn'].split('::')[-1]} ({r['id']})")
-        return missing
-
-    def orphans(self) -> dict[str, int]:
-        left: Counter[str] = Counter()
-        for platform, kinds in self.dump().items():
-            for kind, objs in kinds.items():
-                if (platform, kind) in BOOKKEEPING:
-                    continue
-                left[f"{platform}:{kind}"] += sum(1 for i in objs if (platform, kind, i) not in self.builtins)
-        return {k: v for k, v in left.items() if v}
-
-    def preview_changes(self) -> int:
-        try:
-            self.stack.preview(expect_no_changes=True, on_output=quiet)
-            return 0
-        except self.auto.CommandError:
-            result = self.stack.preview(on_output=quiet)
-            return sum(v for k, v in (result.change_summary or {}).items() if k != "same") or 1
-
     # -- cycles ---------------------------------------------------------------------------------
     def calibrate(self) -> None:
         say("calibration: one clean up/destroy without faults")
-        self.reset_emulator()
+        self.inventory.reset()
         try:
             self.stack.up(on_output=quiet)
         except self.auto.CommandError as exc:
             raise SystemExit(f"chaos: the clean calibration up failed, nothing to measure: {short_error(exc)}")
-        self.expected = self.made()
+        self.expected = self.inventory.made()
         self.stack.destroy(on_output=quiet)
         say("calibration: one up makes " + ", ".join(f"{p}:{k} {n}" for (p, k), n in sorted(self.expected.items())))
 
     def cycle(self, number: int) -> Cycle:
         c = Cycle(number)
         started = time.monotonic()
-        self.reset_emulator()
+        self.inventory.reset()
         seed = self.args.seed * 1000 + number
         fired: Counter[str] = Counter()
 
         self.arm(seed)
         c.up_attempts, c.converged = self.attempt("up", lambda: self.stack.up(on_output=quiet), c, self.args.up_retries)
         fired.update(self.disarm())
-        dup = self.duplicates()
+        dup = duplicates(self.inventory.made(), self.expected)
         c.duplicates, c.details["duplicates"] = sum(dup.values()), dup
-        missing = self.state_without_object()
+        missing = self.rig.state_without_object()
         c.state_without_object, c.details["state_without_object"] = len(missing), missing
         if c.converged:
-            c.perpetual_diffs = self.preview_changes()
+            c.perpetual_diffs = self.rig.preview_changes()
 
         self.arm(seed + 500)
         c.destroy_attempts, c.destroyed = self.attempt("destroy", lambda: self.stack.destroy(on_output=quiet), c,
                                                        self.args.up_retries)
         fired.update(self.disarm())
-        orphans = self.orphans()
-        c.orphans, c.details["orphans"] = sum(orphans.values()), orphans
-        c.blob_files_left = self.blob_files()
+        left = orphans(self.inventory.objects(), [], stack_destroyed=True)
+        c.orphans, c.details["orphans"] = sum(left.values()), left
+        c.blob_files_left = self.inventory.blob_files()
         c.faults_fired = dict(fired)
 
-        if self.state_resources():  # leave nothing to the next cycle
+        if self.rig.state_resources():  # leave nothing to the next cycle
             try:
                 self.stack.destroy(on_output=quiet)
             except self.auto.CommandError as exc:
                 c.errors.append(f"cleanup destroy: {short_error(exc)}")
-                self.drop_stack()
-                self.make_stack()
+                self.rig.drop_stack()
+                self.rig.make_stack()
         c.seconds = time.monotonic() - started
         return c
 
     def run(self) -> dict[str, Any]:
         deadline = time.monotonic() + self.args.max_minutes * 60
-        self.bin_dir = pulumi_bin()
-        os.environ["PATH"] = f"{self.bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
-        PULUMI_HOME.mkdir(parents=True, exist_ok=True)
-        self.emulator.start()
+        self.rig.start()
         cycles: list[Cycle] = []
         stopped = None
         try:
-            self.make_stack()
+            self.rig.make_stack()
             self.calibrate()
             for n in range(1, self.args.cycles + 1):
                 if time.monotonic() > deadline:
@@ -368,19 +187,17 @@ class Chaos:
                         say(f"            {key}: {c.details[key]}")
         finally:
             try:
-                if self.stack is not None and self.state_resources():
+                if self.stack is not None and self.rig.state_resources():
                     self.emulator.clear_faults()
                     self.stack.destroy(on_output=quiet)
             except Exception as exc:  # report, keep cleaning up
                 say(f"final destroy failed: {short_error(exc)}")
-            self.drop_stack()
-            if self.config_file.exists() and not self.had_config_file:
-                self.config_file.unlink()
-            self.emulator.stop()
+            self.rig.stop()
         return self.report(cycles, stopped)
 
     def report(self, cycles: list[Cycle], stopped: str | None) -> dict[str, Any]:
-        totals = {
+        fired = dict(sum((Counter(c.faults_fired) for c in cycles), Counter()))
+        totals: dict[str, Any] = {
             "cycles": len(cycles),
             "up_attempts": sum(c.up_attempts for c in cycles),
             "converged": sum(c.converged for c in cycles),
@@ -390,7 +207,7 @@ class Chaos:
             "state_without_object": sum(c.state_without_object for c in cycles),
             "destroy_failures": sum(not c.destroyed for c in cycles),
             "blob_files_left": sum(c.blob_files_left for c in cycles),
-            "faults_fired": dict(sum((Counter(c.faults_fired) for c in cycles), Counter())),
+            "faults_fired": fired,
             "seconds": round(sum(c.seconds for c in cycles), 1),
         }
         say(f"total ({len(cycles)} cycles, fault rate {self.args.fault_rate}, seed {self.args.seed}): "
@@ -398,17 +215,20 @@ class Chaos:
             f"{totals['perpetual_diffs']}, orphans {totals['orphans']}, duplicates {totals['duplicates']}, state "
             f"entries without an object {totals['state_without_object']}, destroy failures "
             f"{totals['destroy_failures']}, blob files left {totals['blob_files_left']}, faults fired "
-            f"{sum(totals['faults_fired'].values())} {totals['faults_fired']}, {totals['seconds']:.0f} s")
+            f"{sum(fired.values())} {fired}, {totals['seconds']:.0f} s")
         return {"args": {"cycles": self.args.cycles, "fault_rate": self.args.fault_rate, "seed": self.args.seed,
                          "up_retries": self.args.up_retries},
                 "expected_objects": {f"{p}:{k}": n for (p, k), n in sorted(self.expected.items())},
                 "stopped_early": stopped, "totals": totals, "cycles": [asdict(c) for c in cycles]}
 
 
-def watchdog(limit_s: float, chaos: Chaos) -> None:
+def watchdog(limit_s: float, chaos: Any) -> None:
     """Past the hard limit: end what this run started (by pid), then the run itself."""
     time.sleep(limit_s)
     say(f"chaos: hard time limit ({limit_s / 60:.0f} min) reached; stopping the processes this run started")
+    sweep = getattr(chaos, "sweep", None)
+    if sweep is not None:  # the kill campaign's processes, also those whose parent is gone
+        sweep("")
     for pid in reversed(descendants(os.getpid())):
         try:
             os.kill(pid, signal.SIGTERM)
@@ -430,6 +250,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                    help="no cycle starts after this (default: 2 + 3 per cycle)")
     p.add_argument("--grace-minutes", type=float, default=10.0,
                    help="after --max-minutes, the watchdog ends the run this much later")
+    p.add_argument("--interrupt", action="store_true",
+                   help="kill campaign instead: SIGINT/SIGKILL to pulumi up/destroy at random moments, then the "
+                        "documented recovery (see tests/chaos/interrupt.py)")
+    p.add_argument("--wait-seconds", type=float, default=10.0,
+                   help="--interrupt: how long an ESD endpoint takes to come up (default 10)")
+    p.add_argument("--hang-seconds", type=float, default=60.0,
+                   help="--interrupt: a pulumi still running this long after SIGINT is killed (default 60)")
     p.add_argument("--json", type=Path, help="also write the report as JSON to this file")
     p.add_argument("--strict", action="store_true",
                    help="exit 1 if any cycle did not converge or left orphans, duplicates, diffs or dangling state")
@@ -445,6 +272,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    if args.interrupt:
+        return interrupt_main(args)
     with tempfile.TemporaryDirectory(prefix="aimodels-chaos-") as tmp:
         chaos = Chaos(args, Path(tmp))
         threading.Thread(target=watchdog, args=((args.max_minutes + args.grace_minutes) * 60, chaos),
@@ -456,6 +285,18 @@ def main(argv: list[str] | None = None) -> int:
     findings = (t["cycles"] - t["converged"]) + t["perpetual_diffs"] + t["orphans"] + t["duplicates"] \
         + t["state_without_object"]
     return 1 if args.strict and findings else 0
+
+
+def interrupt_main(args: argparse.Namespace) -> int:
+    from tests.chaos.interrupt import Interrupt, findings, write_json
+
+    with tempfile.TemporaryDirectory(prefix="aimodels-chaos-") as tmp:
+        campaign = Interrupt(args, Path(tmp))
+        threading.Thread(target=watchdog, args=((args.max_minutes + args.grace_minutes) * 60, campaign),
+                         daemon=True).start()
+        report = campaign.campaign()
+    write_json(args.json, report)
+    return 1 if args.strict and findings(report["totals"]) else 0
 
 
 if __name__ == "__main__":

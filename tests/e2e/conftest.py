@@ -5,7 +5,10 @@ Fixtures
 ``pulumi_cli`` (session)
     Runs scripts/pulumi-cli.sh (reuses a matching CLI on PATH or the cached build in
     .tools/pulumi/bin, else builds it with Go) and returns the directory holding ``pulumi`` and
-    the Python launchers. It never skips: without a CLI the tier fails loudly.
+    the Python launchers. It never skips: without a CLI the tier fails loudly. The tests of the
+    modules in ``CLI_MATRIX`` run once per supported CLI version (``SUPPORTED_CLI_VERSIONS``: the
+    pinned one and the oldest supported, tools/pulumi-build/versions/); every other test gets the
+    pinned CLI.
 
 ``make_stack`` (function)
     Factory ``make_stack(program_dir=REPO, stack_name="e2e", config={}, secrets={}, env={}, emulator=True)``
@@ -15,6 +18,8 @@ Fixtures
     (unless ``config`` sets it), so every endpoint the config leaves out targets the session
     emulator. Every stack it made is destroyed and removed at
     teardown (also when the test failed), and a stack config file it created is deleted.
+    Tests run in parallel (pytest-xdist): two tests whose stacks share a config file (same
+    program directory and stack name, e.g. the repository's stacks/Pulumi.e2e.yaml) take turns.
 
 The provider processes inherit the CLI's environment, so ``env`` (plus AIMODELS_EMULATOR_URL,
 set to the session emulator) is how a stack reaches things that are not in its config.
@@ -22,12 +27,17 @@ set to the session emulator) is how a stack reaches things that are not in its c
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
+import re
 import shutil
 import subprocess
+import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import pytest
 from pulumi import automation as auto
@@ -45,6 +55,21 @@ E2E_PASSPHRASE = "aimodels-e2e-test-only"
 MakeStack = Callable[..., auto.Stack]
 
 
+def _supported_cli_versions() -> list[str]:
+    """The pinned CLI (tools/pulumi-build/go.mod) first, then the older supported ones."""
+    build = REPO / "tools" / "pulumi-build"
+    pinned = re.search(r"^\s*github\.com/pulumi/pulumi/pkg/v3 v(\S+)", (build / "go.mod").read_text(), re.M)
+    assert pinned, "tools/pulumi-build/go.mod pins no github.com/pulumi/pulumi/pkg/v3"
+    older = sorted((d.name for d in (build / "versions").glob("*") if (d / "go.mod").is_file()),
+                   key=lambda v: tuple(int(x) for x in v.split(".")), reverse=True)
+    return [pinned.group(1), *older]
+
+
+SUPPORTED_CLI_VERSIONS = _supported_cli_versions()
+# Modules whose tests run under every supported CLI version (see docs/pulumi-cli.md, "Tested range").
+CLI_MATRIX = {"test_provider_server.py", "test_engine_smoke.py"}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Everything under tests/e2e is in the e2e tier (select or deselect with -m e2e)."""
     here = Path(__file__).resolve().parent
@@ -53,10 +78,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.e2e)
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "pulumi_cli" in metafunc.fixturenames and metafunc.definition.path.name in CLI_MATRIX:
+        metafunc.parametrize("pulumi_cli", SUPPORTED_CLI_VERSIONS, indirect=True,
+                             ids=[f"cli{v}" for v in SUPPORTED_CLI_VERSIONS], scope="session")
+
+
 @pytest.fixture(scope="session")
-def pulumi_cli() -> Path:
+def pulumi_cli(request: pytest.FixtureRequest) -> Path:
+    # Outside CLI_MATRIX: the version the run asks for (PULUMI_CLI_VERSION, e.g. an official
+    # install on PATH), else the pinned one.
+    version = getattr(request, "param", None) or os.environ.get("PULUMI_CLI_VERSION") or SUPPORTED_CLI_VERSIONS[0]
     script = REPO / "scripts" / "pulumi-cli.sh"
-    proc = subprocess.run(["bash", str(script)], cwd=REPO, capture_output=True, text=True)
+    env = {**os.environ, "PULUMI_CLI_VERSION": version}
+    proc = subprocess.run(["bash", str(script)], cwd=REPO, capture_output=True, text=True, env=env)
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
         pytest.fail(
@@ -97,11 +132,34 @@ def _quiet(_: str) -> None:
     pass
 
 
+def _take_turns(config_file: Path, timeout_s: float = 900) -> IO[str]:
+    """An exclusive lock on a stack config file, held until the test's teardown.
+
+    Parallel workers share the working tree: two stacks of the same program directory and name
+    would write the same Pulumi.<stack>.yaml. The lock lives outside the tree (keyed by the path).
+    """
+    key = hashlib.sha256(str(config_file).encode()).hexdigest()[:24]
+    lock_dir = Path(tempfile.gettempdir()) / "aimodels-e2e-locks"
+    lock_dir.mkdir(exist_ok=True)
+    handle = open(lock_dir / f"{key}.lock", "w")
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return handle
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                handle.close()
+                pytest.fail(f"another test kept {config_file} for {timeout_s:.0f}s", pytrace=False)
+            time.sleep(0.2)
+
+
 @pytest.fixture
 def make_stack(pulumi_cli: Path, emulator: Emulator, tmp_path: Path) -> Iterator[MakeStack]:
     command = _pulumi_command(pulumi_cli)
     PULUMI_HOME.mkdir(parents=True, exist_ok=True)
     made: list[tuple[auto.Stack, Path, bool]] = []
+    locks: dict[Path, IO[str]] = {}
     emulator_url = emulator.url  # the name `emulator` is make()'s flag below
 
     def make(
@@ -124,6 +182,8 @@ def make_stack(pulumi_cli: Path, emulator: Emulator, tmp_path: Path) -> Iterator
             **(env or {}),
         }
         config_file = _stack_config_path(program_dir, stack_name)
+        if config_file not in locks:
+            locks[config_file] = _take_turns(config_file)
         had_config_file = config_file.exists()
         opts = auto.LocalWorkspaceOptions(
             work_dir=str(program_dir),
@@ -157,6 +217,8 @@ def make_stack(pulumi_cli: Path, emulator: Emulator, tmp_path: Path) -> Iterator
             errors.append(f"stack rm {stack.name}: {exc}")
         if not had_config_file and config_file.exists():
             config_file.unlink()
+    for handle in locks.values():
+        handle.close()
     if errors:
         pytest.fail("e2e teardown failed:\n" + "\n".join(errors), pytrace=False)
 

@@ -1,6 +1,8 @@
 """The chaos tool (``python -m tests.chaos``) runs end to end and reports its counts.
 
-A short run: 2 cycles at a modest fault rate with a fixed seed. It starts its own emulator and
+A short run: 2 cycles at a modest fault rate with a fixed seed, over a stack with all five platforms
+(ESD, a PAI model and ModelVersion, a Fabric model and version, a ZStack center, service and model, a Workshop
+model sync). It starts its own emulator and
 file backend, so it needs only the Pulumi CLI. What it asserts:
 
 - the tool completes, prints one line per cycle and the totals, and its JSON report is consistent
@@ -37,7 +39,11 @@ def test_chaos_tool_short_run(tmp_path: Path) -> None:
 
     report = json.loads(report_file.read_text())
     assert report["stopped_early"] is None
-    assert report["expected_objects"]["pai:model"] == 1 and report["expected_objects"]["fabric:model"] == 1
+    # all five platforms and both kinds of version are in the stack the tool drives
+    expected = report["expected_objects"]
+    for kind in ("esd:endpoint", "pai:model", "pai:version", "fabric:model", "fabric:version", "zstack:model_center",
+                 "zstack:model_service", "zstack:model", "workshop:model"):
+        assert expected.get(kind) == 1, (kind, expected)
     cycles, totals = report["cycles"], report["totals"]
     assert len(cycles) == totals["cycles"] == CYCLES
     for key in ("up_attempts", "converged", "perpetual_diffs", "orphans", "duplicates", "state_without_object",

@@ -1,7 +1,7 @@
 """The CrossGuard pack (policy/) under the real engine: `pulumi preview --policy-pack policy/aimodels-policy`.
 
 The engine starts the executable pack itself (no language host), which loads pulumi-policy from
-the pack's own virtualenv (policy/setup.sh; it cannot share .venv's protobuf 6).
+the project's .venv (the `test` extra installs it; it shares the SDK's protobuf).
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ POLICY = REPO / "policy" / "aimodels-policy"
 
 @pytest.fixture(scope="session")
 def policy_pack() -> Path:
-    proc = subprocess.run(["bash", str(REPO / "policy" / "setup.sh")], capture_output=True, text=True)
+    python = REPO / ".venv" / "bin" / "python"
+    proc = subprocess.run([str(python), "-c", "import pulumi_policy, pulumi"], capture_output=True, text=True)
     if proc.returncode != 0:
-        pytest.fail(f"policy/setup.sh failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}", pytrace=False)
+        pytest.fail(f"the pack runs on {python}, which cannot import pulumi-policy:\n{proc.stderr}", pytrace=False)
     return POLICY
 
 

@@ -29,12 +29,13 @@ def as_server(p, props, urn: str, gen: str = create.FIRST_GENERATION):
 
 
 def test_generation_contract():
-    assert create.generation({}, changed=True) == create.FIRST_GENERATION  # new, or the re-run of a killed create
+    assert create.generation({}) == create.FIRST_GENERATION  # new, or the re-run of a killed create
     olds = {"name": "a", create.GENERATION: "abc"}
-    assert create.generation(olds, changed=False) == "abc"
-    nxt = create.generation(olds, changed=True)
+    nxt = create.generation(olds)  # in state: a create that follows is a replacement, never the old object
     assert nxt == create.next_generation("abc") and nxt != "abc"
-    assert create.generation({**olds, create.GENERATION: nxt}, changed=True) not in ("abc", nxt)  # a chain
+    assert create.generation(olds) == nxt  # the re-run of an interrupted replacement asks for the same
+    assert create.generation({**olds, create.GENERATION: nxt}) not in ("abc", nxt)  # a chain
+    assert create.generation({"name": "a"}) == create.next_generation(create.FIRST_GENERATION)  # made before
     with create.creating(URN.format("pai:Model", "m"), "0"):
         one = create.handle()
     with create.creating(URN.format("pai:Model", "m"), "0"):
@@ -190,8 +191,9 @@ def test_training_rerun_continues_with_the_job(fast_esd, emulator, tmp_path):
 
 
 def test_server_check_carries_the_generation_and_read_keeps_it(pai):
-    """The hidden input as the engine sees it: "0" for a new resource, kept while the declared
-    inputs are unchanged, the next one when they change; a refresh does not drop it."""
+    """The hidden input as the engine sees it: "0" for a new resource, the next one whenever the
+    resource is in state (a create that follows is a replacement, even with nothing declared
+    changed), the same next one for a re-check of the same olds; a refresh does not drop it."""
     import asyncio
 
     from google.protobuf import struct_pb2
@@ -219,9 +221,10 @@ def test_server_check_carries_the_generation_and_read_keeps_it(pai):
     new = check({}, {"name": "gen-model"})
     assert new[create.GENERATION] == create.FIRST_GENERATION
     same = check(new, {"name": "gen-model"})
-    assert same[create.GENERATION] == create.FIRST_GENERATION
+    assert same[create.GENERATION] == create.next_generation(create.FIRST_GENERATION)
+    assert check(new, {"name": "gen-model"})[create.GENERATION] == same[create.GENERATION]
     changed = check(same, {"name": "gen-model", "description": "changed"})
-    assert changed[create.GENERATION] == create.next_generation(create.FIRST_GENERATION)
+    assert changed[create.GENERATION] == create.next_generation(same[create.GENERATION])
 
     created = as_server(p, new, urn)
     try:
