@@ -30,6 +30,7 @@ from emulator.core.store import Store
 from emulator.fabric.errors import AKSK_ERROR, AKSK_MSG, FabricError, IamError, aksk_error, token_error
 from emulator.fabric.models import iso, setting
 
+
 # -- identities -------------------------------------------------------------------------------
 def user_info(store: Store, user_name: str) -> dict[str, Any]:
     users = setting(store, "users")

@@ -26,8 +26,17 @@ from typing import Any
 from emulator import defaults
 from emulator.core.store import Store
 from emulator.fabric.errors import (
-    BAD_REQUEST_BODY, BUCKET_MISSING, CURRENT_VERSION, DUPLICATE_NAME, IN_USE, NOT_FOUND, STILL_RUNNING,
-    VERSION_FAILED, WORKSPACE_MISSING, FabricError, invalid,
+    BAD_REQUEST_BODY,
+    BUCKET_MISSING,
+    CURRENT_VERSION,
+    DUPLICATE_NAME,
+    IN_USE,
+    NOT_FOUND,
+    STILL_RUNNING,
+    VERSION_FAILED,
+    WORKSPACE_MISSING,
+    FabricError,
+    invalid,
 )
 
 P = "fabric"

@@ -8,7 +8,6 @@ envelope instead of FastAPI's 422.
 from __future__ import annotations
 
 import functools
-import json
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any

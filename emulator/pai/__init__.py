@@ -122,7 +122,6 @@ from emulator.pai.errors import error_body
 from emulator.pai.models import DEFAULT_SETTINGS
 from emulator.pai.routes import build_router
 
-
 platform = Platform(
     name="pai",
     build_router=build_router,

@@ -19,11 +19,16 @@ import string
 from datetime import datetime, timezone
 from typing import Any
 
-from emulator.core import jsonbody
 from emulator import defaults
+from emulator.core import jsonbody
 from emulator.core.store import Store
 from emulator.pai.errors import (
-    MODEL_NOT_FOUND, VERSION_NOT_FOUND, WORKSPACE_NOT_FOUND, PaiError, invalid, missing,
+    MODEL_NOT_FOUND,
+    VERSION_NOT_FOUND,
+    WORKSPACE_NOT_FOUND,
+    PaiError,
+    invalid,
+    missing,
 )
 
 PLATFORM = "pai"

@@ -23,8 +23,8 @@ from fastapi import APIRouter, Request, Response
 from emulator.core import jsonbody
 from emulator.core.store import Store
 from emulator.zstack import models as m
-from emulator.zstack.openapi import operation as doc
 from emulator.zstack.errors import TextError, ZsError, invalid_session
+from emulator.zstack.openapi import operation as doc
 
 TEXT = "text/plain;charset=UTF-8"
 JSON = "application/json;charset=UTF-8"

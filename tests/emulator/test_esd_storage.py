@@ -17,7 +17,14 @@ import pytest
 
 from emulator import defaults
 from tests.emulator.test_esd_contract import (
-    BASE_MODEL, FAST, KEY, create_dataset, create_endpoint, training_body, upload_checkpoint, wait_for,
+    BASE_MODEL,
+    FAST,
+    KEY,
+    create_dataset,
+    create_endpoint,
+    training_body,
+    upload_checkpoint,
+    wait_for,
 )
 from tests.emulator_process import Emulator
 

@@ -8,9 +8,9 @@ computed with ``printf password | sha512sum``, not with the code under test.
 from __future__ import annotations
 
 import base64
-import json
 import hashlib
 import hmac
+import json
 import re
 import time
 from email.utils import formatdate

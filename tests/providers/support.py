@@ -34,3 +34,10 @@ def checked(p: DynamicProvider, props: dict[str, Any], olds: dict[str, Any] | No
     result = p.check(olds or {}, props)
     assert result.failures == [], [(f.property, f.reason) for f in result.failures]
     return result.inputs
+
+
+# Shared by the platform fixtures of tests/providers/conftest.py and the tests that use them.
+WS = "emulator-workspace"  # the emulator's one Fabric workspace
+V1 = {"name": "v1", "base_model_type": None, "model_path": "obs://models/llm/v1/"}  # the fabric fixture fills the type
+AK, SK = defaults.PAI_ACCESS_KEY_ID, defaults.PAI_ACCESS_KEY_SECRET  # PAI
+APP_KEY, APP_SECRET = defaults.WORKSHOP_APP_KEY, defaults.WORKSHOP_APP_SECRET  # Workshop

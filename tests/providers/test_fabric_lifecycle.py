@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from emulator import defaults
 from providers.core import DynamicProvider, ResourceError
 from providers.fabric.model import ModelHandler
-from tests.providers.support import checked
+from tests.providers.support import V1, WS, checked
 from tests.providers.support import provider as configured
-
-WS = "emulator-workspace"
-V1 = {"name": "v1", "base_model_type": None, "model_path": "obs://models/llm/v1/"}
-
-
-@pytest.fixture
-def fabric(emulator):
-    emulator.reset("fabric")
-    emulator.settings("fabric", create_delay_s=0.3, version_delay_s=0.3)
-    base = httpx.get(f"{emulator.url}/_admin/objects/fabric").json().get("base_model", {})
-    V1["base_model_type"] = sorted(b.get("base_model_type") for b in base.values())[0]
-    yield {"fabric:endpoint": f"{emulator.url}/fabric", "fabric:accessKey": defaults.FABRIC_ACCESS_KEY,
-           "fabric:secretKey": defaults.FABRIC_SECRET_KEY}
-    left = {k: v for k, v in emulator.objects("fabric").items() if k in ("model", "version") and v}
-    assert left == {}
 
 
 def provider(cfg: dict[str, str]) -> DynamicProvider:
@@ -87,7 +71,7 @@ def test_duplicate_name_is_rejected_by_the_platform(fabric):
 def test_token_auth_via_iam_password(fabric, emulator):
     cfg = {"fabric:endpoint": f"{emulator.url}/fabric", "fabric:iamEndpoint": f"{emulator.url}/fabric",
            "fabric:username": defaults.FABRIC_USERNAME, "fabric:password": defaults.FABRIC_PASSWORD,
-           "fabric:domainName": defaults.FABRIC_DOMAIN_NAME, "fabric:region": "cn-north-4"}
+           "fabric:domainName": "emulator-domain", "fabric:region": "cn-north-4"}
     p = provider(cfg)
     created = p.create(checked(p, {"workspace_id": WS, "name": "via-token", "versions": [V1]}))
     assert p.read(created.id, created.outs).id == created.id
@@ -96,8 +80,8 @@ def test_token_auth_via_iam_password(fabric, emulator):
 
 def test_bad_iam_password_is_one_line_without_the_password(fabric, emulator):
     cfg = {"fabric:endpoint": f"{emulator.url}/fabric", "fabric:iamEndpoint": f"{emulator.url}/fabric",
-           "fabric:username": defaults.FABRIC_USERNAME, "fabric:password": "Wrong-Password-123",
-           "fabric:domainName": defaults.FABRIC_DOMAIN_NAME, "fabric:region": "cn-north-4"}
+           "fabric:username": "emulator-user", "fabric:password": "Wrong-Password-123",
+           "fabric:domainName": "emulator-domain", "fabric:region": "cn-north-4"}
     p = provider(cfg)
     with pytest.raises(ResourceError) as err:
         p.create(checked(p, {"workspace_id": WS, "name": "nope", "versions": [V1]}))

@@ -5,21 +5,11 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from emulator import defaults
 from providers.core import DynamicProvider, ResourceError
 from providers.pai.auth import AcsV3Auth
 from providers.pai.model import ModelHandler
 from providers.pai.model_version import ModelVersionHandler
-from tests.providers.support import checked, provider
-
-AK, SK = defaults.PAI_ACCESS_KEY_ID, defaults.PAI_ACCESS_KEY_SECRET
-
-
-@pytest.fixture
-def pai(emulator):
-    emulator.reset("pai")
-    yield {"pai:endpoint": f"{emulator.url}/pai", "pai:accessKeyId": AK, "pai:accessKeySecret": SK}
-    assert {k: v for k, v in emulator.objects("pai").items() if v and k not in ("nonce",)} == {}
+from tests.providers.support import AK, SK, checked, provider
 
 
 def vendor(emulator) -> httpx.Client:

@@ -86,11 +86,21 @@ def test_fabric_sdk_model_and_version_lifecycle(ports_emulator: PortsEmulator) -
     pytest.importorskip("huaweicloudsdkdataartsfabric", reason="pip install -e '.[sdk]'")
     from huaweicloudsdkcore.auth.credentials import BasicCredentials
     from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
-    from huaweicloudsdkdataartsfabric.v1 import (CleanupModelRequest, CreateModelDefinitionRequest, CreateModelInput,
-                                                DataArtsFabricClient, DeleteModelVersionRequest, LlmModelConfig,
-                                                ListBaseModelsRequest, ListModelsRequest, ListModelVersionsRequest,
-                                                ModelConfig, ModelVersionInput, UpdateModelDefinitionRequest,
-                                                UpdateModelInput)
+    from huaweicloudsdkdataartsfabric.v1 import (
+        CleanupModelRequest,
+        CreateModelDefinitionRequest,
+        CreateModelInput,
+        DataArtsFabricClient,
+        DeleteModelVersionRequest,
+        ListBaseModelsRequest,
+        ListModelsRequest,
+        ListModelVersionsRequest,
+        LlmModelConfig,
+        ModelConfig,
+        ModelVersionInput,
+        UpdateModelDefinitionRequest,
+        UpdateModelInput,
+    )
 
     ports_emulator.settings("fabric", create_delay_s=0.2, version_delay_s=0.2)
     client = (DataArtsFabricClient.new_builder()
