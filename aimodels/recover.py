@@ -174,7 +174,9 @@ def recover(stack: str, project_dir: Path, say=print, host: str | None = None, e
     root = backend_root(backend_url(project_dir), stack)
     found = locks(root, stack)
     if not found:
-        cleared = clear_pending_creates(stack, project_dir, say, emulator, emulator_url)
+        # No backend directory yet: no stack, so nothing pending either.
+        cleared = clear_pending_creates(stack, project_dir, say, emulator, emulator_url) \
+            if (root / ".pulumi").is_dir() else 0
         if not cleared:
             say(f"stack {stack}: no lock in {root} and no pending create; nothing to clear. "
                 f"Next: pulumi up --stack {stack}")
