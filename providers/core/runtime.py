@@ -32,6 +32,7 @@ class Call:
     deadline: float | None = None  # time.monotonic() by which the operation must end (custom_timeouts)
     log: Callable[[str], None] | None = None  # a progress line, shown on the resource's row
     stack: str = ""  # the stack's name (from the URN), for handles that must outlive the process
+    timeout_s: float | None = None  # the custom_timeouts value behind ``deadline``, as the user set it
 
 
 _current: ContextVar[Call | None] = ContextVar("aimodels_call", default=None)

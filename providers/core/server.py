@@ -224,7 +224,8 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
         deadline = time.monotonic() + timeout if timeout and timeout > 0 else None
         _thread_settings()
         try:
-            call = runtime.Call(urn=urn, deadline=deadline, log=self._log.for_urn(urn), stack=_stack(urn))
+            call = runtime.Call(urn=urn, deadline=deadline, log=self._log.for_urn(urn), stack=_stack(urn),
+                                timeout_s=timeout if deadline is not None else None)
             with runtime.serving(call):
                 yield
         except CallFailed as exc:

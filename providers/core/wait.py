@@ -82,12 +82,15 @@ def wait_for(
     nothing changes, during an outage, and at the end. A cancelled run raises ``Cancelled``
     naming the wait and how long it ran.
     """
-    source = "deadline"
+    source = f"deadline {timeout_s:.0f}s"
     override = runtime.remaining_s()
     if override is not None:  # custom_timeouts win over the resource's wait_timeout_s input
-        timeout_s, source = override, "custom_timeouts deadline"
+        call = runtime.current()
+        configured = call.timeout_s if call is not None and call.timeout_s else override
+        # The label names the value the user set; the wait gets what is left of it.
+        timeout_s, source = override, f"custom_timeouts deadline {configured:.0f}s"
     start = clock()
-    progress(f"{what}: waiting ({source} {timeout_s:.0f}s)")
+    progress(f"{what}: waiting ({source})")
     try:
         return _loop(what, poll, start, timeout_s, source, backoff, clock, sleep)
     except Cancelled:
@@ -136,7 +139,7 @@ def _loop(what: str, poll: Callable[[], Poll[T]], start: float, timeout_s: float
         if now >= deadline:
             state = f"unreachable ({outage})" if seen is None else f"still {seen.status}"
             raise WaitTimeout(
-                f"{what} {state} after {elapsed:.0f}s ({source} {timeout_s:.0f}s); "
+                f"{what} {state} after {elapsed:.0f}s ({source}); "
                 "it may still finish on the platform: raise the deadline or run `pulumi refresh`"
             )
         pause = min(backoff.pause(elapsed), max(0.0, deadline - now))

@@ -151,3 +151,12 @@ def test_custom_timeouts_set_the_wait_deadline():
         wait_for("toy:Thing a", lambda: Poll(None, "Creating"), timeout_s=3600)
     assert lines[0].startswith("toy:Thing a: waiting (custom_timeouts deadline 0s)")
     assert runtime.current() is None
+
+
+def test_custom_timeouts_label_names_the_value_set_not_what_is_left():
+    """A wait that starts late in its operation still names the user's custom_timeouts value."""
+    lines: list[str] = []
+    call = runtime.Call(urn="u", deadline=time.monotonic() + 0.3, log=lines.append, timeout_s=3.0)
+    with runtime.serving(call), pytest.raises(WaitTimeout, match=r"custom_timeouts deadline 3s\)"):
+        wait_for("toy:Thing a", lambda: Poll(None, "Creating"), timeout_s=3600)
+    assert lines[0] == "toy:Thing a: waiting (custom_timeouts deadline 3s)"
