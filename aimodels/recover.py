@@ -12,10 +12,19 @@ this command deletes a lock only when it can prove the run is over:
 * the lock was taken on **another host**: refused, liveness cannot be checked from here (if you
   know that run is dead, ``pulumi cancel --stack X``).
 
+Once no run holds the stack, the creates the dead run had started are still recorded in its state
+as pending CREATE operations. The engine never clears those itself: every ``pulumi up`` copies them
+into the state it writes and warns about them again (pkg/backend/snapshot.go and journal.go,
+"Track pending create operations from the base snapshot"). So this command then runs the engine's
+own clearing, ``pulumi refresh --clear-pending-creates --yes --skip-preview --non-interactive``,
+naming each resource it clears. That is safe here: the next ``pulumi up`` creates those resources
+again, and each create recognises the object its killed predecessor sent by the durable handle
+(providers/core/create.py). The refresh also reads every other resource from its platform.
+
 Then ``pulumi up`` finishes the job (docs/interrupted-runs.md). Only ``file://`` backends (the
 project's default) can be inspected here; for an object-store backend the command says what to
-check and prints the ``pulumi cancel`` command. No state is read or written: Pulumi's lock files
-are the only thing this touches.
+check and prints the ``pulumi cancel`` command. The lock files and (through the CLI) the pending
+creates are the only things this changes.
 """
 
 from __future__ import annotations
@@ -114,13 +123,65 @@ def alive(pid: int) -> bool:
     return b"pulumi" in os.path.basename(cmdline)
 
 
-def recover(stack: str, project_dir: Path, say=print, host: str | None = None) -> int:
-    """Clear the locks of ``stack`` that belong to dead runs on this host; refuse otherwise.
-    Returns the number of locks removed."""
+CLEAR_PENDING = ["refresh", "--clear-pending-creates", "--yes", "--skip-preview"]
+
+
+def pending_creates(pulumi, stack: str) -> list[str]:
+    """The URNs of the stack's pending CREATE operations (none for a stack not created yet)."""
+    proc = pulumi.run(["stack", "export", "--stack", stack], check=False)
+    if proc.returncode != 0:
+        text = (proc.stderr or "") + (proc.stdout or "")
+        if "no stack named" in text:
+            return []
+        raise RecoverError(f"pulumi stack export --stack {stack} failed (exit {proc.returncode}): "
+                           + " ".join(text.split()[-40:]))
+    deployment = json.loads(proc.stdout or "{}").get("deployment") or {}
+    return [str((op.get("resource") or {}).get("urn") or "?") for op in deployment.get("pending_operations") or []
+            if op.get("type") == "creating"]
+
+
+def clear_pending_creates(stack: str, project_dir: Path, say=print, emulator: bool = False,
+                          emulator_url: str | None = None) -> int:
+    """Run the engine's own clearing of the stack's pending creates, when it has any; returns how many."""
+    from aimodels.pulumi_cli import Project, Pulumi, UserError
+
+    try:
+        pulumi = Pulumi(Project.find(project_dir), emulator=emulator, emulator_url=emulator_url)
+    except UserError as exc:
+        raise RecoverError(str(exc)) from None
+    urns = pending_creates(pulumi, stack)
+    if not urns:
+        return 0
+    say(f"stack {stack}: {len(urns)} create(s) the interrupted run had started are pending in state: "
+        + ", ".join(urn.split("::")[-1] for urn in urns))
+    cfg = pulumi.config_file(stack)
+    proc = pulumi.run([*CLEAR_PENDING, "--stack", stack, *pulumi.config_args(cfg)], check=False)
+    left = pending_creates(pulumi, stack)
+    if proc.returncode != 0 or left:
+        text = " ".join(((proc.stderr or "") + (proc.stdout or "")).split()[-40:])
+        raise RecoverError(f"pulumi refresh --clear-pending-creates --stack {stack} failed (exit {proc.returncode}, "
+                           f"{len(left)} pending create(s) left): {text}")
+    say(f"stack {stack}: cleared them with `pulumi refresh --clear-pending-creates` (the state now reads the "
+        "platforms); the next up creates them again and each create continues with the object the "
+        "interrupted run sent")
+    return len(urns)
+
+
+def recover(stack: str, project_dir: Path, say=print, host: str | None = None, emulator: bool = False,
+            emulator_url: str | None = None) -> int:
+    """Clear the locks of ``stack`` that belong to dead runs on this host (refuse otherwise), then
+    the stack's pending creates. Returns the number of locks removed."""
     root = backend_root(backend_url(project_dir), stack)
     found = locks(root, stack)
     if not found:
-        say(f"stack {stack}: no lock in {root}; nothing to clear. Next: pulumi up --stack {stack}")
+        # No backend directory yet: no stack, so nothing pending either.
+        cleared = clear_pending_creates(stack, project_dir, say, emulator, emulator_url) \
+            if (root / ".pulumi").is_dir() else 0
+        if not cleared:
+            say(f"stack {stack}: no lock in {root} and no pending create; nothing to clear. "
+                f"Next: pulumi up --stack {stack}")
+            return 0
+        say(f"Next: pulumi up --stack {stack} (it finishes what the interrupted run left; see docs/interrupted-runs.md)")
         return 0
     here = host or socket.gethostname()
     for lock in found:
@@ -134,14 +195,15 @@ def recover(stack: str, project_dir: Path, say=print, host: str | None = None) -
     for lock in found:
         lock.path.unlink(missing_ok=True)
         say(f"stack {stack}: cleared the lock of {lock.owner()}: that process is gone")
+    clear_pending_creates(stack, project_dir, say, emulator, emulator_url)
     say(f"Next: pulumi up --stack {stack} (it finishes what the interrupted run left; see docs/interrupted-runs.md)")
     return len(found)
 
 
 def register(sub, common) -> None:
     """``aimodels recover --stack X`` (wired by aimodels/cli.py's build_parser)."""
-    parser = sub.add_parser("recover", parents=[common], help="clear the stack lock of a run that died on this "
-                                                              "host (then pulumi up)")
+    parser = sub.add_parser("recover", parents=[common], help="clear the stack lock and pending creates of a run "
+                                                              "that died on this host (then pulumi up)")
     parser.add_argument("--stack", required=True)
     parser.set_defaults(func=_cmd)
 
@@ -151,7 +213,8 @@ def _cmd(args) -> int:
 
     project_dir = Project.find(Path(args.project_dir) if args.project_dir else None).root
     try:
-        recover(args.stack, project_dir, say=lambda line: print(line, flush=True))
+        recover(args.stack, project_dir, say=lambda line: print(line, flush=True), emulator=args.emulator,
+                emulator_url=args.emulator_url)
     except RecoverError as exc:
         raise UserError(str(exc)) from None
     return 0

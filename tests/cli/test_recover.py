@@ -99,3 +99,40 @@ def test_no_lock_is_nothing_to_do(tmp_path, monkeypatch, capsys):
     root, _ = project(tmp_path, monkeypatch)
     assert main(["recover", "--stack", "dev", "--project-dir", str(root)]) == 0
     assert "nothing to clear" in capsys.readouterr().out
+
+
+def pulumi_cli(root: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["pulumi", *args], cwd=root, input=stdin, capture_output=True, text=True, timeout=120)
+
+
+def test_clears_the_pending_creates_of_the_dead_run_with_the_engines_refresh(tmp_path, monkeypatch, capsys):
+    """A real stack whose state records a create the killed run had started: recover clears the lock,
+    then the pending create (through `pulumi refresh --clear-pending-creates`), naming it."""
+    root, state = project(tmp_path, monkeypatch)
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "recover-test-only")
+    monkeypatch.setenv("PULUMI_SKIP_UPDATE_CHECK", "true")
+    state.mkdir()
+    init = pulumi_cli(root, "stack", "init", "dev")
+    assert init.returncode == 0, init.stderr
+    # What a killed `pulumi up` leaves in the DIY checkpoint (`pulumi stack import` drops pending
+    # operations, so the fixture is written where the backend keeps it; tests/e2e/test_interrupt.py
+    # makes a real one by killing the CLI).
+    checkpoint = state / ".pulumi" / "stacks" / "p" / "dev.json"
+    doc = json.loads(checkpoint.read_text())
+    urn = "urn:pulumi:dev::p::test:index:Thing::ep0"
+    doc["checkpoint"]["latest"]["pending_operations"] = [
+        {"resource": {"urn": urn, "custom": False, "type": "test:index:Thing"}, "type": "creating"}]
+    checkpoint.write_text(json.dumps(doc))
+    before = json.loads(pulumi_cli(root, "stack", "export", "--stack", "dev").stdout)
+    assert before["deployment"]["pending_operations"][0]["resource"]["urn"] == urn
+    path = lock(state, "dev", dead_pid())
+    assert main(["recover", "--stack", "dev", "--project-dir", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "cleared the lock of ci@" in out and "pending in state: ep0" in out
+    assert "cleared them with `pulumi refresh --clear-pending-creates`" in out
+    assert not path.exists()
+    after = json.loads(pulumi_cli(root, "stack", "export", "--stack", "dev").stdout)
+    assert not after["deployment"].get("pending_operations")
+    # nothing left: a second run says so
+    assert main(["recover", "--stack", "dev", "--project-dir", str(root)]) == 0
+    assert "nothing to clear" in capsys.readouterr().out

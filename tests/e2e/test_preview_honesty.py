@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -71,29 +72,116 @@ def requests_since(emulator: Emulator, at: int) -> list[tuple[str, str]]:
             if m and not m["path"].startswith("/_admin")]
 
 
-def plain_secrets(log: str, secrets: dict[str, str]) -> dict[str, list[str]]:
-    """For each secret found in plain text as a property's value, the log lines (shortened).
+# Where a -v=9 log shows property values, by CLI generation:
+# * 3.259 (glog text lines): one line per property marshaled for a provider or program RPC,
+#   ``... Marshaling property for RPC[<call>]: <key>=<value>``, secrets as ``<key>={[secret]}``;
+# * 3.277 (one JSON record per line, ``{"time":..,"level":..,"msg":..,"v":N}``): the engine no
+#   longer logs marshaled properties (pkg/resource/plugin/provider_plugin.go marshals with
+#   propertyrpc.Marshal, which logs nothing); the values it logs are the step generator's, with each
+#   resource's checked inputs (the provider's Check reply; for the default provider, the stack's
+#   provider config): ``Planner decided to create '<urn>' (inputs=map[<key>:{<value>} ..])``
+#   (pkg/resource/deploy/step_generator.go), secrets redacted as ``<key>:{[secret]}``
+#   (sdk/go/common/resource/logging_redact.go).
+GLOG_PROPERTY = "Marshaling property for RPC"
+PLANNER = re.compile(r"^Planner decided (?:to|not to) [a-z-]+ '(?P<urn>[^']+)' .*inputs=map\[")
 
-    The engine (3.259) also logs, at -v=9, the inside of every secret envelope it marshals, as a
-    line of its own: ``...RPC[<call>]: value={<secret>}``, right before the property's own line,
+
+def records(log: str) -> list[tuple[dict[str, Any] | None, str]]:
+    """Each line of the log as (its JSON record or None for a text line, the text to search): for a
+    JSON record, the raw line and every string inside it decoded (a secret with a character JSON
+    escapes is found either way)."""
+    out: list[tuple[dict[str, Any] | None, str]] = []
+    for line in log.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        if not isinstance(record, dict):
+            out.append((None, line))
+            continue
+        strings: list[str] = []
+
+        def walk(value: Any) -> None:
+            if isinstance(value, str):
+                strings.append(value)
+            elif isinstance(value, dict):
+                for k, v in value.items():
+                    strings.append(str(k))
+                    walk(v)
+            elif isinstance(value, list):
+                for v in value:
+                    walk(v)
+        walk(record)
+        out.append((record, "\n".join([line, *strings])))
+    return out
+
+
+def property_lines(log: str) -> list[str]:
+    """The lines that show resource property values: 3.259's marshaling lines, 3.277's planner
+    records at -v=7..9. Empty when the log is not verbose enough to show any property."""
+    found = []
+    for record, text in records(log):
+        if record is None:
+            if GLOG_PROPERTY in text:
+                found.append(text)
+        elif isinstance(record.get("msg"), str) and PLANNER.match(record["msg"]):
+            found.append(record["msg"])
+    return found
+
+
+def verbose_log(log: str) -> bool:
+    """A -v=9 log with property values: glog text with marshaling and unmarshaling lines (3.259),
+    or JSON records at v=9 plus planner records carrying inputs (3.277)."""
+    recs = records(log)
+    if any(r is not None and r.get("v") == 9 for r, _ in recs):
+        return bool(property_lines(log))
+    return GLOG_PROPERTY in log and "Unmarshaling property for RPC" in log
+
+
+def plain_secrets(log: str, secrets: dict[str, str]) -> dict[str, list[str]]:
+    """For each secret found in plain text anywhere in the log, the log lines (shortened).
+
+    The engine 3.259 also logs, at -v=9, the inside of every secret envelope it marshals, as a
+    glog line of its own: ``...RPC[<call>]: value={<secret>}``, right before the property's own line,
     which it masks (``password={[secret]}``). It does so for every secret, the program's
-    RegisterResource included, so no provider can avoid it; those envelope lines are left out here.
-    Everything else (a property line such as ``esd:apiKey={...}``) counts."""
+    RegisterResource included, so no provider can avoid it; those envelope lines (text lines of
+    exactly that shape) are left out here. 3.277 logs no envelope (no marshaling lines at all), so
+    in its JSON records nothing is left out: a secret anywhere in a record counts."""
     found: dict[str, list[str]] = {}
     envelopes = {f"]: value={{{secret}}}" for secret in secrets.values()}
-    for line in log.splitlines():
-        for envelope in envelopes:
-            line = line.replace(envelope, "]: value={...}")
+    for record, text in records(log):
+        if record is None and GLOG_PROPERTY in text:
+            for envelope in envelopes:
+                text = text.replace(envelope, "]: value={...}")
         for key, secret in secrets.items():
-            if secret in line:
-                at = line.index(secret)
-                found.setdefault(key, []).append(line[max(0, at - 160):at + 40])
+            if secret in text:
+                at = text.index(secret)
+                found.setdefault(key, []).append(text[max(0, at - 160):at + 40])
     return {k: v[:3] for k, v in found.items()}
 
 
-def masked(log: str, key: str) -> bool:
-    """Whether the log shows the property ``key`` as a secret (``key={[secret]}``) in a marshaling line."""
-    return f"]: {key}={{[secret]}}" in log
+def masked(log: str, key: str, urn_suffix: str = "") -> bool:
+    """Whether the log shows the property ``key`` as a secret: ``]: key={[secret]}`` in a 3.259
+    marshaling line, ``key:{[secret]}`` inside ``inputs=map[..]`` of a 3.277 planner record (of the
+    resource whose URN ends with ``urn_suffix``, when given)."""
+    glog = f"]: {key}={{[secret]}}"
+    entry = re.compile(r"[\[ ]" + re.escape(key) + r":\{\[secret\]\}[ \]]")
+    for line in property_lines(log):
+        match = PLANNER.match(line)
+        if match is None:
+            if glog in line and (not urn_suffix or urn_suffix in line):
+                return True
+        elif entry.search(line[line.index("inputs=map["):]) and match["urn"].endswith(urn_suffix):
+            return True
+    return False
+
+
+def secret_in_state(resource: dict[str, Any], key: str) -> bool:
+    """Whether the state holds the output ``key`` as a secret envelope (the engine encrypts every
+    envelope it saves; the Automation API's export shows them decrypted, as ``plaintext``)."""
+    value = (resource.get("outputs") or {}).get(key)
+    return isinstance(value, dict) and value.get("4dabf18193072939515e22adb298388d") == \
+        "1b47061264138c4ac30d75fd1eb44270" and ("ciphertext" in value or "plaintext" in value)
 
 
 def quiet(_: str) -> None:
@@ -148,12 +236,18 @@ def test_the_local_stack_previews_truthfully_and_keeps_its_secrets(make_stack, e
     up = stack.up(on_output=quiet, log_verbosity=9, log_to_std_err=True)
     assert changes(up.summary) == {"create": 16}  # the stack, 8 ESD, 2 PAI, 1 Fabric, 3 ZStack, 1 Workshop
     log = up.stderr
-    assert "Marshaling property for RPC" in log and "Unmarshaling property for RPC" in log, "not a -v=9 log"
+    assert verbose_log(log), "not a -v=9 log"
     assert plain_secrets(log, ALL_SECRETS) == {}
     assert all(masked(log, key) for key in ALL_SECRETS), [k for k in ALL_SECRETS if not masked(log, k)]
-    assert masked(log, "password")  # the user's password, in the provider's Check/Create replies too
-    assert "Create(urn:pulumi:e2e-honest::aimodels::pulumi-python:dynamic/esd:User::engineer).outputs]: " \
-           "password={[secret]}" in log
+    # the user's password, as the provider's own replies carry it: its Check reply (3.277's planner
+    # record of the user, 3.259's marshaling lines) and its Create reply (3.259 logs the outputs;
+    # 3.277 logs no outputs, so the state it writes is read instead)
+    assert masked(log, "password", "esd:User::engineer")
+    if GLOG_PROPERTY in log:
+        assert "Create(urn:pulumi:e2e-honest::aimodels::pulumi-python:dynamic/esd:User::engineer).outputs]: " \
+               "password={[secret]}" in log
+    engineer = next(r for r in stack.export_stack().deployment["resources"] if r["urn"].endswith("esd:User::engineer"))
+    assert secret_in_state(engineer, "password"), engineer.get("outputs", {}).get("password")
 
     # -- previews send nothing that changes a platform ------------------------------------------------
     at = mark(emulator)
@@ -182,7 +276,7 @@ def test_the_local_stack_previews_truthfully_and_keeps_its_secrets(make_stack, e
     stack.set_config("aimodels:engineerPassword", auto.ConfigValue(value=new_password, secret=True))
     updated = stack.up(on_output=quiet, log_verbosity=9, log_to_std_err=True)
     assert changes(updated.summary) == {"update": 1}
-    assert "Marshaling property for RPC" in updated.stderr
+    assert verbose_log(updated.stderr), "not a -v=9 log"
     assert plain_secrets(updated.stderr, {**ALL_SECRETS, "aimodels:engineerPassword": new_password}) == {}
 
 
