@@ -17,7 +17,8 @@ from tests.e2e.test_interrupt import dynamic_resources, exit_time, quiet, start,
 from tests.emulator_process import Emulator
 
 PROGRAM = Path(__file__).resolve().parent / "programs" / "interrupt_checkpoint" / "__main__.py"
-DOWNLOAD_S = 6.0
+DOWNLOAD_S = 15.0  # longer than the next `up` takes to send its create: the two downloads overlap
+RENAME_S = 4.0
 
 
 def checkpoints(emulator: Emulator) -> list[dict[str, Any]]:
@@ -34,7 +35,7 @@ def test_sigint_during_a_url_checkpoint_create_then_up_converges_with_one(
     emulator.reset()
     emulator.clear_faults()
     emulator.settings("esd", checkpoint_download_seconds=DOWNLOAD_S if moment == "download" else 0.3,
-                      checkpoint_rename_seconds=30 if moment == "rename" else 0.2)
+                      checkpoint_rename_seconds=RENAME_S if moment == "rename" else 0.2)
     project = write_project(tmp_path / moment)
     shutil.copy(PROGRAM, project / "app" / "__main__.py")
     stack = make_stack(program_dir=project, stack_name=f"ckpt-{moment}",
@@ -45,12 +46,14 @@ def test_sigint_during_a_url_checkpoint_create_then_up_converges_with_one(
         wait_until("the download under way", lambda: len(downloads(emulator)) == 1)
     else:
         wait_until("the downloaded checkpoint", lambda: len(checkpoints(emulator)) == 1, timeout_s=60)
-    time.sleep(1.5)  # the rename was sent: its 30 s wait is under way
+    time.sleep(1.5)  # the rename was sent: its wait is under way
     sent = time.monotonic()
     proc.send_signal(signal.SIGINT)
     took, out = exit_time(proc, sent)
     print(f"\nSIGINT ({moment}) to exit of `pulumi up`: {took:.1f}s")
     assert proc.returncode != 0, out
+    if moment == "rename":  # the platform finishes the rename before the next run looks
+        wait_until("the rename", lambda: [c["checkpoint_names"] for c in checkpoints(emulator)] == [["int-sd-abc123"]])
 
     emulator.settings("esd", checkpoint_rename_seconds=0.2)
     up = stack.up(on_output=quiet)
