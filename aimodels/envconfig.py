@@ -18,10 +18,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
+from aimodels._facts import PATTERNS
+from aimodels.policy_rules import is_prod
+
 NAMESPACE = "aimodels"
 ENV_PATTERN = r"^[a-z][a-z0-9]{0,9}$"  # short: it prefixes platform names (ESD endpoint names <= 20 chars)
-PAI_VERSION_PATTERN = r"^\d+\.\d+\.\d[A-Za-z0-9_]*$"
-FABRIC_NAME_PATTERN = r"^[\w\-. ]{1,64}$"
+PAI_VERSION_PATTERN = PATTERNS["pai:ModelVersion"]["version_name"]
+FABRIC_NAME_PATTERN = PATTERNS["fabric:Model"]["name"]
 ESD_RENAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 
@@ -153,10 +156,6 @@ class EnvironmentConfig(Section):
     @property
     def is_prod(self) -> bool:
         return is_prod(self.environment)
-
-
-def is_prod(environment: str | None) -> bool:
-    return bool(environment) and (environment == "prod" or environment.startswith("prod"))
 
 
 FIELDS = {(f.alias or name) for name, f in EnvironmentConfig.model_fields.items()}

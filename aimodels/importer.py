@@ -28,7 +28,7 @@ SIG = "4dabf18193072939515e22adb298388d"
 
 def handler_of(type_token: str) -> Any:
     """The handler of ``esd:Role`` (or ``pulumi-python:dynamic/esd:Role``), or a UserError."""
-    from providers.core.resource import HANDLERS, handler_for
+    from providers.core.handler import HANDLERS, handler_for
 
     token = type_token[len(PACKAGE):] if type_token.startswith(PACKAGE) else type_token
     handler = handler_for(token) if re.fullmatch(r"[a-z]+:[A-Z][A-Za-z]*", token) else None

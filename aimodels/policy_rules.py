@@ -18,6 +18,7 @@ RULES = {
 
 
 def is_prod(environment: str | None) -> bool:
+    """A prod environment: its name starts with ``prod`` (prod, prod2, prodeu). The one definition."""
     return bool(environment) and str(environment).startswith("prod")
 
 

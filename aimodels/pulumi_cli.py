@@ -32,16 +32,18 @@ from typing import Any
 
 import yaml
 
+from emulator import defaults
+
 LOCAL_ONLY_PASSPHRASE = "aimodels-local-only"  # as scripts/lib.sh: protects nothing real
 DEFAULT_EMULATOR_PORT = 8787
 DEFAULT_EMULATOR_URL = f"http://127.0.0.1:{DEFAULT_EMULATOR_PORT}"
 # The emulator's documented default credentials (emulator/<platform>/__init__.py); not secrets.
 EMULATOR_ENV = {
-    "ESD_API_KEY": "09876543210987654321",
-    "ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAI5tEmulatorAccessKey",
-    "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "EmulatorSecretKey000000000000000",
-    "HUAWEICLOUD_SDK_AK": "EMULATORAK0000000000",
-    "HUAWEICLOUD_SDK_SK": "EmulatorSecretKey0000000000000000000000",
+    "ESD_API_KEY": defaults.ESD_API_KEY,
+    "ALIBABA_CLOUD_ACCESS_KEY_ID": defaults.PAI_ACCESS_KEY_ID,
+    "ALIBABA_CLOUD_ACCESS_KEY_SECRET": defaults.PAI_ACCESS_KEY_SECRET,
+    "HUAWEICLOUD_SDK_AK": defaults.FABRIC_ACCESS_KEY,
+    "HUAWEICLOUD_SDK_SK": defaults.FABRIC_SECRET_KEY,
 }
 EMULATOR_ENGINEER_PASSWORD = "Emulator-Engineer-0nly"
 EMULATOR_FABRIC_WORKSPACE = "emulator-workspace"

@@ -29,23 +29,20 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from aimodels._facts import DELETE_FIRST, SECRET_NAMES, UNKNOWN
+from aimodels._facts import INIT_ERROR_KEY as INIT_ERROR
 from aimodels.policy_rules import RULES, violations
 
 if TYPE_CHECKING:
     from aimodels.policy import Violation
 
 RISK_EXIT = 2
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's "known after apply" sentinel
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
-SECRET_NAMES = {"password", "api_key", "apikey", "secret_key", "access_key_secret", "token", "security_token"}
 IGNORED = {"__provider", "__aimodels_generation"}  # the latter: the durable create handle (providers/core/create.py)
-INIT_ERROR = "__init_error"  # the state of a create that failed after the platform accepted the object
 FAILED_CREATE = "its last create failed"
 KNOWN_ENVS = {"local", "dev", "staging", "prod", "e2e"}
 OP_ORDER = {"delete": 0, "replace": 1, "update": 2, "create": 3, "import": 4}
 OP_SIGN = {"create": "+", "update": "~", "replace": "+-", "delete": "-", "import": "="}
-# Resource types whose replacement always deletes the old object first (see the providers' docs).
-DELETE_FIRST = {"esd:Endpoint"}
 MAX_VALUE = 100
 
 

@@ -24,17 +24,18 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.program import SOURCE
+from emulator import defaults
 from tests.emulator_process import Emulator as EmulatorProcess
 
 REPO = Path(__file__).resolve().parents[1]
 ACCESS = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[0-9.]+" (?P<status>\d{3})')
 
 # Credentials the emulator accepts by default (documented in each emulator module).
-ESD_API_KEY = "09876543210987654321"
-PAI_AK, PAI_SK = "LTAI5tEmulatorAccessKey", "EmulatorSecretKey000000000000000"
-FABRIC_AK, FABRIC_SK = "EMULATORAK0000000000", "EmulatorSecretKey0000000000000000000000"
-ZSTACK_ACCOUNT, ZSTACK_PASSWORD = "admin", "password"
-WORKSHOP_APP_KEY, WORKSHOP_APP_SECRET = "24900001", "EmulatorWorkshopAppSecret0000000"
+ESD_API_KEY = defaults.ESD_API_KEY
+PAI_AK, PAI_SK = defaults.PAI_ACCESS_KEY_ID, defaults.PAI_ACCESS_KEY_SECRET
+FABRIC_AK, FABRIC_SK = defaults.FABRIC_ACCESS_KEY, defaults.FABRIC_SECRET_KEY
+ZSTACK_ACCOUNT, ZSTACK_PASSWORD = defaults.ZSTACK_ACCOUNT, defaults.ZSTACK_PASSWORD
+WORKSHOP_APP_KEY, WORKSHOP_APP_SECRET = defaults.WORKSHOP_APP_KEY, defaults.WORKSHOP_APP_SECRET
 
 
 @dataclass

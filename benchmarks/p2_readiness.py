@@ -22,6 +22,7 @@ from typing import Any
 from pulumi.dynamic import Config, ConfigureRequest
 
 from benchmarks.harness import ESD_API_KEY, Emulator, median
+from emulator import defaults
 from providers.core import DynamicProvider
 from providers.esd.endpoint import EndpointHandler
 from providers.esd.role import RoleHandler
@@ -37,7 +38,7 @@ class Sample:
 def _provider(handler: type, emulator: Emulator) -> DynamicProvider:
     p = DynamicProvider(handler)
     p.configure(ConfigureRequest(Config(raw_config={"esd:apiUrl": f"{emulator.url}/esd/prod", "esd:apiKey": ESD_API_KEY,
-                                                    "esd:username": "api"}, project_name="bench")))
+                                                    "esd:username": defaults.ESD_USERNAME}, project_name="bench")))
     return p
 
 

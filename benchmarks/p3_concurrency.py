@@ -21,6 +21,7 @@ import httpx
 
 from benchmarks.harness import ESD_API_KEY, Emulator, PulumiError, project
 from benchmarks.p2_readiness import _epoch
+from emulator import defaults
 
 SERVERS = {"stock": {"AIMODELS_PROVIDER_SERVER": "stock"}, "ours": {}}
 
@@ -34,7 +35,8 @@ class Row:
 
 
 def direct(emulator: Emulator, n: int) -> float:
-    api = httpx.Client(base_url=f"{emulator.url}/esd/prod", headers={"x-api-key": ESD_API_KEY, "username": "api"},
+    api = httpx.Client(base_url=f"{emulator.url}/esd/prod",
+                       headers={"x-api-key": ESD_API_KEY, "username": defaults.ESD_USERNAME},
                        timeout=60)
     for i in range(n):
         api.post("/roles", json={"role_name": f"p3d-r{i}", "permissions": ["sagemaker_endpoint:all"]}).raise_for_status()

@@ -22,9 +22,8 @@ import contextlib
 import importlib
 import logging
 import os
-from pathlib import Path
-
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI

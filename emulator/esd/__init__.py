@@ -9,10 +9,12 @@ its source file in a comment; no source code is copied.
 Mounted under ``/esd``; the API hangs off the stage: ``http://127.0.0.1:<port>/esd/prod/<route>``.
 Presigned URLs point back at the emulator: ``/esd/_s3/<bucket>/<key>?X-Amz-...&X-Amz-Signature=...``.
 
-Modules: ``schemas`` (API Gateway request models with the validator's wording, and the Lambda's
-dataclasses), ``models`` (the store-backed rules: identity, checkpoints, endpoints, inferences,
-trainings, datasets), ``routes`` (the wire format and the §1.3 check order), ``responses`` (envelopes),
-``s3`` (objects, multipart uploads, presigned URLs, PNG results).
+Modules (the layout of ``emulator/__init__.py``): ``errors`` (EsdError, S3Error, the fault envelope),
+``models`` (the store-backed rules: identity, checkpoints, endpoints, inferences, trainings,
+datasets; operations take plain arguments), ``routes`` (the wire format, the Lambda and API Gateway
+envelopes, and the §1.3 check order), ``schemas`` (API Gateway request models with the validator's
+wording, and the Lambda's dataclasses), ``s3`` (objects, multipart uploads, presigned URLs, PNG
+results).
 
 Stored kinds (see ``/_admin/objects/esd``): role, user, checkpoint, checkpoint_download (URL mode in
 flight), endpoint, endpoint_tombstone (physical name still deleting), inference, training, dataset,
@@ -25,7 +27,7 @@ every request and before admin reads. Due times are fixed when the work is queue
 settings before creating objects. Fields starting with ``_`` are bookkeeping and never on the wire.
 
 Settings (``PUT /_admin/settings/esd``), defaults in ``models.DEFAULT_SETTINGS``:
-  api_key                         valid ``x-api-key`` ("09876543210987654321")
+  api_key                         valid ``x-api-key`` (``emulator.defaults.ESD_API_KEY``)
   bucket, region, account_id      appear in s3:// locations and SageMaker error texts
   presign_expires_seconds         lifetime of presigned URLs (3600)
   s3_min_part_bytes               S3's minimum size of non-final parts; 0 here, 5 MiB on AWS
@@ -112,9 +114,9 @@ Guesses beyond the spec:
 
 from emulator.core.platform import Platform
 from emulator.core.store import Store
-from emulator.esd.models import DEFAULT_SETTINGS
-from emulator.esd.responses import error_body
-from emulator.esd.routes import backend, build_router
+from emulator.esd.errors import error_body
+from emulator.esd.models import DEFAULT_SETTINGS, backend
+from emulator.esd.routes import build_router
 
 
 def _seed(store: Store) -> None:

@@ -15,21 +15,23 @@ import random
 import re
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from emulator import defaults
 from emulator.core import jsonbody
 from emulator.core.store import Store
-from emulator.esd.responses import Ctx, EsdError, GatewayReply, Later, Reply, bad_request
-from emulator.esd.s3 import S3, S3Error, make_png, parse_s3_uri
+from emulator.esd.errors import EsdError, S3Error, bad_request
+from emulator.esd.s3 import S3, make_png, parse_s3_uri
 from emulator.esd.schemas import DATASET_ITEM, MULTIPART_FILE
 
 P = "esd"
 
 DEFAULT_SETTINGS: dict[str, Any] = {
-    "api_key": "09876543210987654321",
+    "api_key": defaults.ESD_API_KEY,
     "bucket": "esd-emulator-bucket",
     "region": "us-east-1",
     "account_id": "123456789012",
@@ -68,6 +70,41 @@ DATASET_STATUSES = ["Initialed", "Enabled", "Disabled"]
 INFERENCE_FIELDS = ["InferenceJobId", "startTime", "createTime", "completeTime", "status", "taskType",
                     "inference_type", "owner_group_or_role", "image_names", "inference_info_name",
                     "sagemakerRaw", "payload_string", "params"]
+
+
+# -- what an operation receives and returns ---------------------------------------------------------
+@dataclass(frozen=True)
+class Caller:
+    """Who calls, as the two identity headers carry it (spec §2.5); resolved only when an operation
+    needs it, so the Lambda's order of failures is kept."""
+
+    username: str | None = None
+    authorization: str | None = None
+
+
+@dataclass
+class Reply:
+    """A Lambda response: ``statusCode``, ``data`` and ``message`` of the envelope."""
+
+    status: int
+    data: Any = None
+    message: str | None = None
+
+
+@dataclass
+class GatewayReply:
+    """A response API Gateway makes itself, such as a 504 timeout."""
+
+    status: int
+    message: str
+
+
+@dataclass
+class Later:
+    """Wait ``seconds`` without holding the store, then run ``then`` (inside a transaction)."""
+
+    seconds: float
+    then: Callable[[], Reply | GatewayReply]
 
 
 # -- small helpers ------------------------------------------------------------------------------------
@@ -161,7 +198,9 @@ def url_basename(url: str) -> str:
     return unquote(urlparse(url).path.rstrip("/").rsplit("/", 1)[-1])
 
 
-class Esd:
+class EsdBackend:
+    """Every operation of the route table, as store reads and writes under the Lambda's rules."""
+
     def __init__(self, store: Store) -> None:
         self.store = store
         self.s3 = S3(store)
@@ -183,8 +222,8 @@ class Esd:
     def all(self, kind: str) -> list[dict[str, Any]]:
         return self.store.list(P, kind)
 
-    def presign(self, ctx: Ctx, method: str, key: str, **kw: Any) -> str:
-        return self.s3.presign(ctx.base_url, method, self.bucket, key, int(self.setting("presign_expires_seconds")),
+    def presign(self, base_url: str, method: str, key: str, **kw: Any) -> str:
+        return self.s3.presign(base_url, method, self.bucket, key, int(self.setting("presign_expires_seconds")),
                                **kw)
 
     # -- seeding ------------------------------------------------------------------------------------
@@ -194,7 +233,8 @@ class Esd:
             self.s3.wipe()
         for name in (DEFAULT_ROLE, "byoc"):
             self.put("role", name, {"role_name": name, "permissions": list(BUILTIN_PERMISSIONS), "creator": "ESD"})
-        self.put("user", "api", {"username": "api", "roles": [DEFAULT_ROLE], "creator": "ESD"})
+        self.put("user", defaults.ESD_USERNAME, {"username": defaults.ESD_USERNAME, "roles": [DEFAULT_ROLE],
+                                                 "creator": "ESD"})
 
     # -- lazy transitions ---------------------------------------------------------------------------
     def tick(self) -> None:
@@ -227,11 +267,11 @@ class Esd:
     # =============================================================================================
     # identity
     # =============================================================================================
-    def resolve_username(self, ctx: Ctx) -> str | None:
-        name = ctx.headers.get("username")
+    def resolve_username(self, caller: Caller) -> str | None:
+        name = caller.username
         if name:
             return name
-        auth = ctx.headers.get("authorization")
+        auth = caller.authorization
         if auth and auth.startswith("Bearer "):
             token = auth[len("Bearer "):].strip()
             return base64.b16decode(token).decode("utf-8")  # lower-case hex -> binascii.Error -> 400
@@ -256,9 +296,9 @@ class Esd:
             out.setdefault(resource, []).append(action)
         return out
 
-    def check_permission(self, ctx: Ctx, accepted: list[str]) -> str:
+    def check_permission(self, caller: Caller, accepted: list[str]) -> str:
         """Spec §2.5: 401 without a (known) user, 403 without any accepted permission."""
-        username = self.resolve_username(ctx)
+        username = self.resolve_username(caller)
         if not username:
             raise EsdError(401, "Unauthorized")
         user = self.get("user", username)
@@ -283,14 +323,14 @@ class Esd:
     # =============================================================================================
     # ping, roles, users
     # =============================================================================================
-    def ping(self, ctx: Ctx) -> Reply:
+    def ping(self) -> Reply:
         return Reply(200, message="pong")
 
-    def list_roles(self, ctx: Ctx) -> Reply:
-        username = self.check_permission(ctx, ["role:all", "role:list"])
+    def list_roles(self, caller: Caller, role: str | None) -> Reply:
+        username = self.check_permission(caller, ["role:all", "role:list"])
         perms = self.permissions_of(username)
         mine = set(self.roles_of(username))
-        only = ctx.query.get("role") or None  # roles/list_roles.py: an empty value lists all
+        only = role or None  # roles/list_roles.py: an empty value lists all
         roles = []
         for r in self.all("role"):
             if only is not None and r["role_name"] != only:
@@ -302,19 +342,19 @@ class Esd:
         roles.sort(key=lambda r: r["role_name"], reverse=True)
         return Reply(200, {"roles": roles, "previous_evaluated_key": "not_applicable", "last_evaluated_key": None})
 
-    def create_role(self, ctx: Ctx) -> Reply:
+    def create_role(self, caller: Caller, body: dict[str, Any] | None) -> Reply:
         """middleware_api/lambda/roles/create_role.py. With ``initial`` only the header user is needed
         (libs/utils.py ``get_user_name``: none -> 401); then ``get_permissions_by_username`` (unknown
         user -> 400 ``user: "<u>" not exist``) and ``creator_permissions['role']`` (no role permission ->
         KeyError, 400 ``'role'``). Without ``role:all``, ``_get_role_by_name`` deserialises the query's
         list of rows as one row, so overwriting any existing role fails with that AttributeError text."""
-        body = ctx.body or {}
+        body = body or {}
         if body.get("initial"):
-            username = self.resolve_username(ctx)
+            username = self.resolve_username(caller)
             if not username:
                 raise EsdError(401, "Unauthorized")
         else:
-            username = self.check_permission(ctx, ["role:all", "role:create"])
+            username = self.check_permission(caller, ["role:all", "role:create"])
         self.query_user(username)
         pmap = self.permission_map(username)
         role_actions = pmap["role"]
@@ -330,8 +370,8 @@ class Esd:
         self.put("role", name, {"role_name": name, "permissions": list(body["permissions"]), "creator": username})
         return Reply(201, message="role created")
 
-    def delete_roles(self, ctx: Ctx) -> Reply:
-        names = list(dict.fromkeys((ctx.body or {})["role_name_list"]))
+    def delete_roles(self, caller: Caller, body: dict[str, Any] | None) -> Reply:
+        names = list(dict.fromkeys((body or {})["role_name_list"]))
         if DEFAULT_ROLE in names:
             raise bad_request("cannot delete default role")
         for name in names:
@@ -342,11 +382,11 @@ class Esd:
             self.store.delete(P, "role", name)
         return Reply(204, message="roles deleted")
 
-    def list_users(self, ctx: Ctx) -> Reply:
-        username = self.check_permission(ctx, ["user:all", "user:list"])
+    def list_users(self, caller: Caller, username: str | None, show_password: str | None) -> Reply:
+        only = username or None  # users/list_users.py: an empty value lists all
+        show = bool(show_password)
+        username = self.check_permission(caller, ["user:all", "user:list"])
         perms = self.permissions_of(username)
-        only = ctx.query.get("username") or None  # users/list_users.py: an empty value lists all
-        show = bool(ctx.query.get("show_password"))
         users = []
         for u in self.all("user"):
             if only is not None and u["username"] != only:
@@ -387,8 +427,8 @@ class Esd:
             if "all" not in held and action not in held:
                 raise EsdError(403, f"creator has no permission to assign permission [{p}] to others")
 
-    def create_user(self, ctx: Ctx) -> Reply:
-        body = ctx.body or {}
+    def create_user(self, caller: Caller, body: dict[str, Any] | None) -> Reply:
+        body = body or {}
         name = body["username"]
         if body.get("initial"):
             self.put("user", name, {"username": name, "roles": [DEFAULT_ROLE], "creator": "ESD",
@@ -397,7 +437,7 @@ class Esd:
             # roles exist.
             return Reply(201, {"user": {"username": name, "roles": [DEFAULT_ROLE]},
                                "all_roles": [DEFAULT_ROLE, "byoc"]}, "Created")
-        creator = self.check_permission(ctx, ["user:all"])
+        creator = self.check_permission(caller, ["user:all"])
         if self.get("user", creator) is None:
             raise bad_request(f"creator {creator} not exist")
         roles = body.get("roles")
@@ -416,11 +456,11 @@ class Esd:
                                 "password": self._encrypt(body["password"])})
         return Reply(201, message="Created")
 
-    def delete_users(self, ctx: Ctx) -> Reply:
-        names = (ctx.body or {})["user_name_list"]
+    def delete_users(self, caller: Caller, body: dict[str, Any] | None) -> Reply:
+        names = (body or {})["user_name_list"]
         # users/delete_users.py: ``user:all``, then create_user's ``_check_action_permission`` per name,
         # which a ``user:all`` holder always passes: no role checks, missing names are no-ops.
-        self.check_permission(ctx, ["user:all"])
+        self.check_permission(caller, ["user:all"])
         for name in names:
             self.store.delete(P, "user", name)
         return Reply(204, message="Users Deleted")
@@ -438,29 +478,29 @@ class Esd:
     def _exists_message(name: str) -> str:
         return f"{name} already exists, please use another or rename/delete exists"
 
-    def list_checkpoints(self, ctx: Ctx) -> Reply:
-        caller = self.check_permission(ctx, ["checkpoint:all", "checkpoint:list"])
-        page = parse_int(ctx.query.get("page"), 1)
-        per_page = parse_int(ctx.query.get("per_page"), 10)
-        param_user = ctx.query.get("username")
+    def list_checkpoints(self, caller: Caller, page: str | None, per_page: str | None, username: str | None,
+                         status: list[str], types: list[str], roles: list[str]) -> Reply:
+        me = self.check_permission(caller, ["checkpoint:all", "checkpoint:list"])
+        page_no = parse_int(page, 1)
+        page_size = parse_int(per_page, 10)
+        param_user = username
         if param_user:
             user_roles = list(self.query_user(param_user).get("roles") or [])
         else:
             user_roles = ["*"]
-        statuses = ctx.query.getlist("status")
-        types = ctx.query.getlist("types")
-        wanted_roles = ctx.query.getlist("roles")
+        statuses = status
+        wanted_roles = roles
         rows = [c for c in self.all("checkpoint")
                 if (not statuses or c["checkpoint_status"] in statuses)
                 and (not types or c["checkpoint_type"] in types)]
         if not rows:
-            return Reply(200, {"page": page, "per_page": per_page, "pages": 0, "total": 0, "checkpoints": []})
-        see_all = "user:all" in self.permissions_of(caller)
-        roles = user_roles + self.roles_created_by(caller)
+            return Reply(200, {"page": page_no, "per_page": page_size, "pages": 0, "total": 0, "checkpoints": []})
+        see_all = "user:all" in self.permissions_of(me)
+        seen_roles = user_roles + self.roles_created_by(me)
         out = []
         for c in rows:
             owners = c.get("allowed_roles_or_users") or []
-            if not see_all and not visible(owners, param_user, roles):
+            if not see_all and not visible(owners, param_user, seen_roles):
                 continue
             if wanted_roles and not set(owners) & set(wanted_roles):
                 continue
@@ -471,17 +511,17 @@ class Esd:
             "id": c["id"], "s3Location": c["s3_location"], "type": c["checkpoint_type"],
             "status": c["checkpoint_status"], "name": c.get("checkpoint_names") or [], "created": c["timestamp"],
             "params": c.get("params") or {}, "allowed_roles_or_users": c.get("allowed_roles_or_users") or [],
-        } for c in out[(page - 1) * per_page: page * per_page]]
-        return Reply(200, {"page": page, "per_page": per_page, "pages": total // per_page + 1, "total": total,
+        } for c in out[(page_no - 1) * page_size: page_no * page_size]]
+        return Reply(200, {"page": page_no, "per_page": page_size, "pages": total // page_size + 1, "total": total,
                            "checkpoints": decimalize(items)})
 
-    def create_checkpoint(self, ctx: Ctx) -> Reply:
-        body = ctx.body or {}
+    def create_checkpoint(self, caller: Caller, body: dict[str, Any] | None, base_url: str) -> Reply:
+        body = body or {}
         filenames = body.get("filenames")
         # checkpoints/create_checkpoint.py: permission first, then the name check reads each item's
         # ``filename`` (a missing one is a KeyError, 400 "'filename'"), and only the presigning builds
         # ``MultipartFileReq`` from each item (libs/common_tools.py), after the URL branch.
-        username = self.check_permission(ctx, ["checkpoint:all", "checkpoint:create"])
+        username = self.check_permission(caller, ["checkpoint:all", "checkpoint:create"])
         ctype = body["checkpoint_type"]
         params = dict(body.get("params") or {})
         urls = body.get("urls")
@@ -519,7 +559,7 @@ class Esd:
             key = f"{prefix}/{f['filename']}"
             upload_id = self.s3.create_multipart_upload(self.bucket, key)
             multipart[f["filename"]] = {"upload_id": upload_id, "bucket": self.bucket, "key": key}
-            presigned[f["filename"]] = [self.presign(ctx, "PUT", key, upload_id=upload_id, part_number=n)
+            presigned[f["filename"]] = [self.presign(base_url, "PUT", key, upload_id=upload_id, part_number=n)
                                         for n in range(1, int(f["parts_number"]) + 1)]
         params.update({"creator": username, "created": now_str(), "multipart_upload": multipart})
         doc = {
@@ -549,9 +589,9 @@ class Esd:
         })
         doc["_gone"] = True
 
-    def update_checkpoint(self, ctx: Ctx) -> Reply:
-        body = ctx.body or {}
-        cid = ctx.path["id"]
+    def update_checkpoint(self, caller: Caller, id: str, body: dict[str, Any] | None) -> Reply:
+        body = body or {}
+        cid = id
         ckpt = self.get("checkpoint", cid)
         if ckpt is None:
             raise EsdError(404, f"checkpoint not found with id {cid}")
@@ -602,8 +642,8 @@ class Esd:
                 self.s3.delete_object(bucket, old_key)
         doc["checkpoint_names"] = [step["name"]]
 
-    def delete_checkpoints(self, ctx: Ctx) -> Reply:
-        for cid in dict.fromkeys((ctx.body or {})["checkpoint_id_list"]):
+    def delete_checkpoints(self, caller: Caller, body: dict[str, Any] | None) -> Reply:
+        for cid in dict.fromkeys((body or {})["checkpoint_id_list"]):
             ckpt = self.get("checkpoint", cid)
             if ckpt is None:
                 continue
@@ -623,17 +663,18 @@ class Esd:
     def _endpoint_record(self, doc: dict[str, Any]) -> dict[str, Any]:
         return {k: doc.get(k) for k in self.ENDPOINT_FIELDS}
 
-    def list_endpoints(self, ctx: Ctx) -> Reply:
-        caller = self.check_permission(ctx, ["sagemaker_endpoint:all", "sagemaker_endpoint:list"])
-        limit = parse_int(ctx.query.get("limit"), 10)
-        start = ctx.query.get("exclusive_start_key")
-        by_id = ctx.query.get("endpointDeploymentJobId")
-        param_user = ctx.query.get("username")
+    def list_endpoints(self, caller: Caller, limit: str | None, exclusive_start_key: str | None,
+                       endpointDeploymentJobId: str | None, username: str | None) -> Reply:
+        me = self.check_permission(caller, ["sagemaker_endpoint:all", "sagemaker_endpoint:list"])
+        page_size = parse_int(limit, 10)
+        start = exclusive_start_key
+        by_id = endpointDeploymentJobId
+        param_user = username
         roles: list[str] = []
         if param_user:
             roles = list(self.query_user(param_user).get("roles") or [])
-        roles += self.roles_created_by(caller)
-        see_all = "sagemaker_endpoint:all" in self.permissions_of(caller)
+        roles += self.roles_created_by(me)
+        see_all = "sagemaker_endpoint:all" in self.permissions_of(me)
 
         def ok(e: dict[str, Any]) -> bool:
             return see_all or (bool(param_user) and visible(e.get("owner_group_or_role"), param_user, roles))
@@ -642,7 +683,7 @@ class Esd:
         if by_id:
             page = [e for e in self.all("endpoint") if e["EndpointDeploymentJobId"] == by_id]
         else:
-            page, lek = scan_page(self.all("endpoint"), "EndpointDeploymentJobId", limit, start)
+            page, lek = scan_page(self.all("endpoint"), "EndpointDeploymentJobId", page_size, start)
         out = [self._endpoint_record(e) for e in page if ok(e)]
         out.sort(key=lambda e: e["startTime"] or "", reverse=True)
         return Reply(200, {"endpoints": decimalize(out), "last_evaluated_key": lek})
@@ -650,11 +691,11 @@ class Esd:
     def _sagemaker_error(self, code: str, op: str, message: str) -> EsdError:
         return bad_request(f"An error occurred ({code}) when calling the {op} operation: {message}")
 
-    def create_endpoint(self, ctx: Ctx) -> Reply:
-        body = ctx.body or {}
+    def create_endpoint(self, caller: Caller, body: dict[str, Any] | None) -> Reply:
+        body = body or {}
         if body.get("custom_extensions") and body.get("custom_docker_image_uri"):
             raise bad_request("custom_extensions and custom_docker_image_uri cannot be used together")
-        self.check_permission(ctx, ["sagemaker_endpoint:all", "sagemaker_endpoint:create"])
+        self.check_permission(caller, ["sagemaker_endpoint:all", "sagemaker_endpoint:create"])
         ep_id = str(uuid.uuid4())
         etype = body["endpoint_type"]
         short = body.get("endpoint_name") or ep_id[:7]
@@ -724,8 +765,8 @@ class Esd:
     def _do_forget(self, doc: dict[str, Any], step: dict[str, Any]) -> None:
         doc["_gone"] = True
 
-    def delete_endpoints(self, ctx: Ctx) -> Reply:
-        names = (ctx.body or {})["endpoint_name_list"]
+    def delete_endpoints(self, caller: Caller, body: dict[str, Any] | None) -> Reply:
+        names = (body or {})["endpoint_name_list"]
         linger = float(self.setting("endpoint_delete_seconds"))
         for name in names:
             for e in self.all("endpoint"):
@@ -747,15 +788,15 @@ class Esd:
     def _result_prefix(self, job_id: str) -> str:
         return f"out/{job_id}/result/"
 
-    def create_inference(self, ctx: Ctx) -> Reply | Later:
-        body = ctx.body or {}
+    def create_inference(self, caller: Caller, body: dict[str, Any] | None, base_url: str) -> Reply | Later:
+        body = body or {}
         payload = body.get("payload_string")
         if payload:
             try:
                 jsonbody.loads(payload)
             except ValueError:
                 raise bad_request("payload_string must be valid json string") from None
-        username = self.check_permission(ctx, ["inference:all", "inference:create"])
+        username = self.check_permission(caller, ["inference:all", "inference:create"])
         task = body["task_type"]
         if task not in TASK_TYPES_SD + TASK_TYPES_EXTRA:
             raise bad_request(f"task type {task} should be in {TASK_TYPES_EXTRA} or {TASK_TYPES_SD}")
@@ -805,7 +846,7 @@ class Esd:
         key = f"{task}/infer_v2/{job_id}/api_param.json"
         # Only a request without payload_string gets an upload URL (an empty string gets none, and the
         # job is not started either).
-        upload_url = self.presign(ctx, "PUT", key) if payload is None else None
+        upload_url = self.presign(base_url, "PUT", key) if payload is None else None
         job: dict[str, Any] = {
             "InferenceJobId": job_id, "status": "created", "taskType": task, "inference_type": itype,
             "owner_group_or_role": [username], "createTime": now_str(), "startTime": now_str(),
@@ -824,22 +865,22 @@ class Esd:
             job["payload_string"] = payload
         self.put("inference", job_id, job)
         if payload:
-            return self._start(ctx, job)
+            return self._start(base_url, job)
         data: dict[str, Any] = {"id": job_id, "type": task, "api_params_s3_location": job["params"]["input_body_s3"],
                                 "api_params_s3_upload_url": upload_url}
         if task in TASK_TYPES_SD:
             data["models"] = reply_models
         return Reply(201, {"inference": data})
 
-    def start_inference(self, ctx: Ctx) -> Reply | Later:
-        self.check_permission(ctx, ["inference:all"])
-        job_id = ctx.path["id"]
+    def start_inference(self, caller: Caller, id: str, base_url: str) -> Reply | Later:
+        self.check_permission(caller, ["inference:all"])
+        job_id = id
         job = self.get("inference", job_id)
         if job is None:
             raise bad_request(f"InferenceJobId {job_id} not found")
-        return self._start(ctx, job)
+        return self._start(base_url, job)
 
-    def _start(self, ctx: Ctx, job: dict[str, Any]) -> Reply | Later:
+    def _start(self, base_url: str, job: dict[str, Any]) -> Reply | Later:
         name = job["params"]["sagemaker_inference_endpoint_name"]
         async_ = job["inference_type"] == "Async"
         if not any(e["endpoint_name"] == name for e in self.all("endpoint")):
@@ -863,7 +904,6 @@ class Esd:
         delay = float(self.setting("inference_realtime_seconds"))
         timeout = float(self.setting("gateway_timeout_seconds"))
         self.put("inference", job_id, job)
-        base_url = ctx.base_url
         if delay > timeout:
             job["_pending"] = [{"at": time.time() + delay, "do": "inference_finish"}]
             self.put("inference", job_id, job)
@@ -947,20 +987,21 @@ class Esd:
                                      "input_body_presign_url": at_base(base_url, params["input_body_presign_url"])}}
         return job
 
-    def get_inference(self, ctx: Ctx) -> Reply:
-        job_id = ctx.path["id"]
+    def get_inference(self, caller: Caller, id: str, base_url: str) -> Reply:
+        job_id = id
         job = self.get("inference", job_id)
         if job is None:
             raise EsdError(404, f"inference with id {job_id} not found")
-        return Reply(200, self._inference_view(job, ctx.base_url))
+        return Reply(200, self._inference_view(job, base_url))
 
-    def list_inferences(self, ctx: Ctx) -> Reply:
-        task = ctx.query.get("type", "txt2img")  # inferences/list_inferences.py: only an absent type defaults
-        limit = parse_int(ctx.query.get("limit"), 10)
-        start = ctx.query.get("exclusive_start_key")
-        param_user = ctx.query.get("username")
+    def list_inferences(self, caller: Caller, type: str | None, limit: str | None, exclusive_start_key: str | None,
+                        username: str | None, base_url: str) -> Reply:
+        task = "txt2img" if type is None else type  # inferences/list_inferences.py: only an absent type defaults
+        page_size = parse_int(limit, 10)
+        start = exclusive_start_key
+        param_user = username
         roles = list(self.query_user(param_user).get("roles") or []) if param_user else []
-        dynamo_limit(limit, "Query")
+        dynamo_limit(page_size, "Query")
         if task == "":  # the index's key may not be empty (DynamoDB's wording; guess)
             raise bad_request("An error occurred (ValidationException) when calling the Query operation: One or "
                               "more parameter values are not valid. The AttributeValue for a key attribute cannot "
@@ -974,18 +1015,18 @@ class Esd:
                 raise bad_start_key("Query")
             rows = [j for j in rows if (j["createTime"], j["InferenceJobId"]) < (key["createTime"],
                                                                                   key["InferenceJobId"])]
-        page = rows[:limit]
+        page = rows[:page_size]
         lek = None
-        if len(page) == limit:
+        if len(page) == page_size:
             last = page[-1]
             lek = encode_key({"InferenceJobId": last["InferenceJobId"], "taskType": last["taskType"],
                               "createTime": last["createTime"]})
-        out = [self._job_at_base({k: j.get(k) for k in INFERENCE_FIELDS}, ctx.base_url) for j in page
+        out = [self._job_at_base({k: j.get(k) for k in INFERENCE_FIELDS}, base_url) for j in page
                if not param_user or visible(j.get("owner_group_or_role"), param_user, roles)]
         return Reply(200, {"inferences": decimalize(out), "last_evaluated_key": lek})
 
-    def delete_inferences(self, ctx: Ctx) -> Reply:
-        for job_id in dict.fromkeys((ctx.body or {})["inference_id_list"]):
+    def delete_inferences(self, caller: Caller, body: dict[str, Any] | None) -> Reply:
+        for job_id in dict.fromkeys((body or {})["inference_id_list"]):
             job = self.get("inference", job_id)
             if job is None:
                 continue
@@ -1016,13 +1057,13 @@ class Esd:
                 raise ValueError(f"Missing {'.'.join(path)}")
         return value
 
-    def create_training(self, ctx: Ctx) -> Reply:
+    def create_training(self, caller: Caller, body: dict[str, Any] | None) -> Reply:
         """middleware_api/lambda/trainings/create_training_job.py (``_create_training_job``): permission,
         the kohya check, the ``query_data`` paths above, the model (first checkpoint name), the dataset
         (its info row), then fm_type. The reply's ``params`` is the request's, with ``model`` and
         ``dataset`` replaced by ``s3_model_path``/``s3_data_path`` and ``s3_toml_path`` added."""
-        body = ctx.body or {}
-        username = self.check_permission(ctx, ["train:all"])
+        body = body or {}
+        username = self.check_permission(caller, ["train:all"])
         lora_type = body["lora_train_type"]
         if lora_type.lower() != "kohya":
             raise bad_request(f"Invalid lora train type: {lora_type}, the valid value is kohya.")
@@ -1128,20 +1169,20 @@ class Esd:
             ckpt["checkpoint_names"] = [name]
             self.put("checkpoint", ckpt["id"], ckpt)
 
-    def get_training(self, ctx: Ctx) -> Reply:
-        self.check_permission(ctx, ["train:all"])
-        job_id = ctx.path["id"]
+    def get_training(self, caller: Caller, id: str) -> Reply:
+        self.check_permission(caller, ["train:all"])
+        job_id = id
         job = self.get("training", job_id)
         if job is None:
             raise EsdError(404, f"Job with id {job_id} not found")
         keys = ("id", "checkpoint_id", "job_status", "model_id", "params", "timestamp", "train_type")
         return Reply(200, decimalize({k: job.get(k) for k in keys}))
 
-    def list_trainings(self, ctx: Ctx) -> Reply:
-        username = self.check_permission(ctx, ["train:all"])
-        limit = parse_int(ctx.query.get("limit"), 10)
-        start = ctx.query.get("exclusive_start_key")
-        page, lek = scan_page(self.all("training"), "id", limit, start)
+    def list_trainings(self, caller: Caller, limit: str | None, exclusive_start_key: str | None) -> Reply:
+        username = self.check_permission(caller, ["train:all"])
+        page_size = parse_int(limit, 10)
+        start = exclusive_start_key
+        page, lek = scan_page(self.all("training"), "id", page_size, start)
         if not page:
             return Reply(200, {"trainings": []})
         for j in page:
@@ -1154,9 +1195,9 @@ class Esd:
         } for j in page if visible(j.get("allowed_roles_or_users"), username, roles)]
         return Reply(200, {"trainings": decimalize(out), "last_evaluated_key": lek})
 
-    def delete_trainings(self, ctx: Ctx) -> Reply:
-        ids = (ctx.body or {})["training_id_list"]
-        self.check_permission(ctx, ["train:all"])
+    def delete_trainings(self, caller: Caller, body: dict[str, Any] | None) -> Reply:
+        ids = (body or {})["training_id_list"]
+        self.check_permission(caller, ["train:all"])
         for job_id in dict.fromkeys(ids):
             job = self.get("training", job_id)
             if job is None:
@@ -1190,11 +1231,11 @@ class Esd:
             return visible(owners, username, roles)
         return "user:all" in self.permissions_of(username)
 
-    def create_dataset(self, ctx: Ctx) -> Reply:
+    def create_dataset(self, caller: Caller, body: dict[str, Any] | None, base_url: str) -> Reply:
         """datasets/create_dataset.py"""
-        body = ctx.body or {}
+        body = body or {}
         items = [DATASET_ITEM.parse(i) for i in body["content"]]
-        username = self.check_permission(ctx, ["train:all"])
+        username = self.check_permission(caller, ["train:all"])
         name = body["dataset_name"]
         prefix = body.get("prefix") or ""
         base = self._dataset_s3_key(name, prefix)
@@ -1213,17 +1254,17 @@ class Esd:
                 "dataset_name": name, "sort_key": sort_key, "name": item["name"], "type": item["type"],
                 "params": params, "data_status": "Initialed",
             })
-            urls[item["filename"]] = self.presign(ctx, "PUT", f"{base}/{item['filename']}")
+            urls[item["filename"]] = self.presign(base_url, "PUT", f"{base}/{item['filename']}")
         return Reply(201, {"datasetName": name, "s3PresignUrl": urls})
 
     def _dataset_items(self, name: str) -> list[dict[str, Any]]:
         return sorted((i for i in self.all("dataset_item") if i["dataset_name"] == name),
                       key=lambda i: i["sort_key"])
 
-    def update_dataset(self, ctx: Ctx) -> Reply:
-        body = ctx.body or {}
-        self.check_permission(ctx, ["train:all"])
-        name = ctx.path["id"]
+    def update_dataset(self, caller: Caller, id: str, body: dict[str, Any] | None) -> Reply:
+        body = body or {}
+        self.check_permission(caller, ["train:all"])
+        name = id
         ds = self.get("dataset", name)
         if ds is None:
             raise EsdError(404, f"dataset {name} is not found")
@@ -1237,12 +1278,13 @@ class Esd:
             self.put("dataset_item", f"{name}/{item['sort_key']}", item)
         return Reply(200, {"datasetName": name, "status": status})
 
-    def list_datasets(self, ctx: Ctx) -> Reply:
-        username = self.check_permission(ctx, ["train:all"])
-        limit = parse_int(ctx.query.get("limit"), 10)
-        start = ctx.query.get("exclusive_start_key")
-        status = ctx.query.get("dataset_status")
-        page, lek = scan_page(self.all("dataset"), "dataset_name", limit, start)
+    def list_datasets(self, caller: Caller, limit: str | None, exclusive_start_key: str | None,
+                      dataset_status: str | None) -> Reply:
+        username = self.check_permission(caller, ["train:all"])
+        page_size = parse_int(limit, 10)
+        start = exclusive_start_key
+        status = dataset_status
+        page, lek = scan_page(self.all("dataset"), "dataset_name", page_size, start)
         if not page:
             return Reply(200, {"datasets": []})
         roles = self.roles_of(username)
@@ -1254,9 +1296,9 @@ class Esd:
         out.sort(key=lambda d: d["timestamp"], reverse=True)  # datasets/list_datasets.py sort_datasets
         return Reply(200, {"datasets": decimalize(out), "last_evaluated_key": lek})
 
-    def get_dataset(self, ctx: Ctx) -> Reply:
-        username = self.check_permission(ctx, ["train:all"])
-        name = ctx.path["id"]
+    def get_dataset(self, caller: Caller, id: str, base_url: str) -> Reply:
+        username = self.check_permission(caller, ["train:all"])
+        name = id
         ds = self.get("dataset", name)
         if ds is None:
             raise EsdError(404, f"dataset {name} is not found")
@@ -1264,7 +1306,7 @@ class Esd:
             raise EsdError(403, "no permission to view dataset")
         prefix = ds.get("prefix") or ""
         data = [{"key": i["sort_key"], "name": i["name"], "type": i["type"],
-                 "preview_url": self.presign(ctx, "GET", f"{self._dataset_s3_key(name, prefix)}/{i['name']}"),
+                 "preview_url": self.presign(base_url, "GET", f"{self._dataset_s3_key(name, prefix)}/{i['name']}"),
                  "dataStatus": i["data_status"], **(i.get("params") or {})} for i in self._dataset_items(name)]
         return Reply(200, decimalize({
             "dataset_name": name, "datasetName": name, "prefix": ds.get("prefix", ""),
@@ -1272,8 +1314,8 @@ class Esd:
             "status": ds["dataset_status"], "timestamp": ds["timestamp"], "data": data, **(ds.get("params") or {}),
         }))
 
-    def delete_datasets(self, ctx: Ctx) -> Reply:
-        for name in dict.fromkeys((ctx.body or {})["dataset_name_list"]):
+    def delete_datasets(self, caller: Caller, body: dict[str, Any] | None) -> Reply:
+        for name in dict.fromkeys((body or {})["dataset_name_list"]):
             if self.get("dataset", name) is None:
                 continue
             for item in self._dataset_items(name):
@@ -1281,3 +1323,13 @@ class Esd:
             self.s3.delete_prefix(self.bucket, f"dataset/{name}/")
             self.store.delete(P, "dataset", name)
         return Reply(204, message="datasets deleted")
+
+
+_backends: dict[int, EsdBackend] = {}
+
+
+def backend(store: Store) -> EsdBackend:
+    """One backend per store (the router, the seed and the admin refresh share it)."""
+    if id(store) not in _backends:
+        _backends[id(store)] = EsdBackend(store)
+    return _backends[id(store)]

@@ -1,13 +1,21 @@
-"""Routes of the ESD REST API (stage ``prod``) and of the emulator's presigned-URL S3 stand-in.
+"""The ESD wire format: routes of the REST API (stage ``prod``), the Lambda envelope, API Gateway's
+own replies, and the emulator's presigned-URL S3 stand-in.
 
 Every request goes through the checks of spec §1.3 in order: route and method exist (else API
 Gateway's 403 "Missing Authentication Token"), API key (403 "Forbidden"), JSON-schema body validation
-(400 with the validator's text), then the Lambda: dataclass parse (TypeError 400s) and the handler,
-whose exceptions map to statuses as in §1.5.
+(400 with the validator's text), then the Lambda: dataclass parse (TypeError 400s) and the operation,
+whose exceptions map to statuses as in §1.5: ``EsdError`` keeps its status, everything else is a 400
+with ``str(exception)``.
+
+An operation of ``EsdBackend`` takes plain arguments, which ``dispatch`` binds by parameter name:
+``caller`` (the identity headers), ``body`` (the parsed request body), ``id`` (the path's ``{id}``),
+``base_url`` (where the client reached the emulator), and any other name is the query parameter of
+that name (all its values when annotated ``list[str]``, else the last one, or None).
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import time
@@ -21,23 +29,56 @@ from starlette.concurrency import run_in_threadpool
 
 from emulator.core import jsonbody
 from emulator.core.store import Store
-from emulator.esd.models import Esd
-from emulator.esd.responses import (
-    CORS_ALLOWED_HEADERS, Ctx, EsdError, GatewayReply, Later, Reply, gateway_response, lambda_response,
-)
-from emulator.esd.s3 import S3Error
+from emulator.esd.errors import EsdError, S3Error
+from emulator.esd.models import Caller, GatewayReply, Later, Reply, backend
 from emulator.esd.schemas import DATACLASSES, SCHEMAS, validate
 
 log = logging.getLogger("emulator.esd")
 
-_backends: dict[int, Esd] = {}
+API_VERSION = "1.5.0"
+
+REASONS = {
+    200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
+    403: "Forbidden", 404: "Not Found", 500: "Internal Server Error",
+}
+
+LAMBDA_HEADERS = {
+    "x-api-version": API_VERSION,
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Headers": "*",
+    "Access-Control-Allow-Methods": "*",
+    "Access-Control-Allow-Credentials": "true",
+}
+
+CORS_ALLOWED_HEADERS = "Content-Type,X-Amz-Date,Authorization,X-Api-Key,X-Amz-Security-Token,X-Amz-User-Agent"
+
+GATEWAY_ERROR_TYPES = {
+    "Missing Authentication Token": "MissingAuthenticationTokenException",
+    "Forbidden": "ForbiddenException",
+    "Endpoint request timed out": "InternalServerErrorException",
+    "Internal server error": "InternalServerErrorException",
+}
 
 
-def backend(store: Store) -> Esd:
-    """One backend per store (the router, the seed and the admin refresh share it)."""
-    if id(store) not in _backends:
-        _backends[id(store)] = Esd(store)
-    return _backends[id(store)]
+def lambda_response(reply: Reply) -> Response:
+    body: dict[str, Any] = {"statusCode": reply.status}
+    if reply.data:
+        body["data"] = reply.data
+    message = reply.message if reply.message is not None else REASONS.get(reply.status, "")
+    if message:
+        body["message"] = message
+    headers = dict(LAMBDA_HEADERS)
+    if reply.status == 204:
+        # The Lambda writes a body for 204 too; HTTP forbids one, and clients must not rely on it.
+        return Response(status_code=204, headers=headers)
+    return Response(json.dumps(body), status_code=reply.status, headers=headers, media_type="application/json")
+
+
+def gateway_response(status: int, message: str, with_status_code: bool = False) -> Response:
+    """A reply API Gateway makes itself: only ``{"message": ...}`` (the body validator adds statusCode)."""
+    body: dict[str, Any] = {"statusCode": status, "message": message} if with_status_code else {"message": message}
+    headers = {"x-amzn-ErrorType": GATEWAY_ERROR_TYPES.get(message, "BadRequestException")}
+    return Response(json.dumps(body), status_code=status, headers=headers, media_type="application/json")
 
 
 @dataclass(frozen=True)
@@ -113,6 +154,26 @@ def _openapi(op: Op) -> dict[str, Any]:
     return extra
 
 
+def _arguments(handler: Callable[..., Any], request: Request, body: dict[str, Any] | None) -> dict[str, Any]:
+    """The operation's arguments, by parameter name (see the module docstring)."""
+    args: dict[str, Any] = {}
+    for name, param in inspect.signature(handler).parameters.items():
+        if name == "caller":
+            args[name] = Caller(username=request.headers.get("username"),
+                                authorization=request.headers.get("authorization"))
+        elif name == "body":
+            args[name] = body
+        elif name == "id":
+            args[name] = request.path_params["id"]
+        elif name == "base_url":
+            args[name] = str(request.base_url)
+        elif param.annotation in ("list[str]", list[str]):
+            args[name] = request.query_params.getlist(name)
+        else:
+            args[name] = request.query_params.get(name)
+    return args
+
+
 def build_router(store: Store) -> APIRouter:
     esd = backend(store)
     router = APIRouter(tags=["esd"])
@@ -131,9 +192,7 @@ def build_router(store: Store) -> APIRouter:
             errors = validate(op.schema, {} if parsed is _NO_BODY else parsed)
             if errors:
                 return gateway_response(400, "[" + ", ".join(errors) + "]", with_status_code=True)
-        ctx = Ctx(headers=request.headers, query=request.query_params, path=dict(request.path_params), body=None,
-                  base_url=str(request.base_url))
-        handler: Callable[[Ctx], Reply | GatewayReply | Later] = getattr(esd, op.name)
+        handler: Callable[..., Reply | GatewayReply | Later] = getattr(esd, op.name)
 
         def run(fn: Callable[[], Reply | GatewayReply | Later]) -> Reply | GatewayReply | Later:
             # Like the Lambda, whatever was written before an error stays written: commit, don't roll back.
@@ -147,11 +206,12 @@ def build_router(store: Store) -> APIRouter:
                     return Reply(400, message=str(e))
 
         def first() -> Reply | GatewayReply | Later:
+            body = None
             if op.schema is not None:
                 if parsed is _NO_BODY:
                     raise TypeError("the JSON object must be str, bytes or bytearray, not NoneType")
-                ctx.body = DATACLASSES[op.name].parse(parsed)
-            return handler(ctx)
+                body = DATACLASSES[op.name].parse(parsed)
+            return handler(**_arguments(handler, request, body))
 
         result = run(first)
         while isinstance(result, Later):

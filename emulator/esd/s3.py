@@ -28,30 +28,10 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from emulator.core.store import Store
+from emulator.esd.errors import S3Error
 
 PLATFORM = "esd"
 _SECRET = b"esd-emulator-presign-secret"
-
-
-class S3Error(Exception):
-    """An S3 error. ``op`` names the boto operation for the ClientError text the Lambda surfaces."""
-
-    def __init__(self, status: int, code: str, message: str, op: str = "") -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.op = op
-
-    def client_error(self) -> str:
-        return f"An error occurred ({self.code}) when calling the {self.op} operation: {self.message}"
-
-    def xml(self) -> bytes:
-        return (
-            '<?xml version="1.0" encoding="UTF-8"?>\n'
-            f"<Error><Code>{self.code}</Code><Message>{self.message}</Message>"
-            f"<RequestId>{uuid.uuid4().hex[:16].upper()}</RequestId></Error>"
-        ).encode()
 
 
 def parse_s3_uri(uri: str) -> tuple[str, str]:

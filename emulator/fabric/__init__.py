@@ -39,11 +39,11 @@ Settings (``PUT /_admin/settings/fabric``)
 ``signature_skew_s`` (900)        accepted |server time - X-Sdk-Date| (vendor: 15 min).
 ``accept_any_token`` (false)      true: any non-empty X-Auth-Token passes, as the first user.
 ``token_secret``                  MAC key of the emulator's tokens; changing it revokes every token.
-``domain_name`` ("emulator-domain"), ``domain_id`` ("000000000000000000000000000d0001")
-``project_name`` ("cn-north-4"), ``project_id`` ("000000000000000000000000000a0001")
-``users``  {"emulator-user": {"password": "EmulatorPassw0rd!", "user_id": "000000000000000000000000000e0001"}}
-``access_keys``  {"EMULATORAK0000000000": {"secret_key": "EmulatorSecretKey0000000000000000000000",
-                  "user": "emulator-user"}}
+``domain_name``, ``domain_id``, ``project_name``, ``project_id``: the ``FABRIC_DOMAIN_*`` and
+``FABRIC_PROJECT_*`` values of ``emulator.defaults``.
+``users``  {FABRIC_USERNAME: {"password": FABRIC_PASSWORD, "user_id": FABRIC_USER_ID}}
+``access_keys``  {FABRIC_ACCESS_KEY: {"secret_key": FABRIC_SECRET_KEY, "user": FABRIC_USERNAME}}
+(the names are constants of ``emulator.defaults``).
 
 Admin hooks (``PATCH /_admin/objects/fabric/<kind>/<id>``)
 ----------------------------------------------------------
@@ -114,7 +114,8 @@ Guesses beyond the spec
 from __future__ import annotations
 
 from emulator.core.platform import Platform
-from emulator.fabric.models import DEFAULT_SETTINGS, error_body, seed
+from emulator.fabric.errors import error_body
+from emulator.fabric.models import DEFAULT_SETTINGS, seed
 from emulator.fabric.routes import build_router
 
 platform = Platform(

@@ -21,45 +21,14 @@ import re
 import secrets
 import time
 from calendar import timegm
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote
 
-from starlette.requests import Request
-
 from emulator.core.store import Store
-from emulator.fabric.models import FabricError, iso, setting
-
-# -- errors -----------------------------------------------------------------------------------
-TOKEN_ERROR = "APIG.1002"  # [seed page example] "Incorrect token or token resolution failed"
-TOKEN_MSG = "Incorrect token or token resolution failed"
-AKSK_ERROR = "APIGW.0301"  # guess: the API gateway's IAM-authentication failure code
-AKSK_MSG = "Incorrect IAM authentication information"
-
-
-def _token_error(detail: str) -> FabricError:
-    return FabricError(401, TOKEN_ERROR, TOKEN_MSG, detail)
-
-
-def _aksk_error(detail: str) -> FabricError:
-    return FabricError(401, AKSK_ERROR, f"{AKSK_MSG}: {detail}",
-                       "Check the AK/SK, the signature and the X-Sdk-Date header.")
-
-
-class IamError(Exception):
-    """An error of the token API. Its body mirrors the IAM-style 403 of the vendor's seed page:
-    a Keystone ``error`` object plus top-level ``error_code``/``error_msg``/``title``."""
-
-    TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.msg = message
-
-    def body(self) -> dict[str, Any]:
-        title = self.TITLES.get(self.status, "Error")
-        return {"error": {"code": str(self.status), "message": self.msg, "title": title},
-                "error_code": self.status, "error_msg": self.msg, "title": title}
+from emulator.fabric.errors import AKSK_ERROR, AKSK_MSG, FabricError, IamError, aksk_error, token_error
+from emulator.fabric.models import iso, setting
 
 
 # -- identities -------------------------------------------------------------------------------
@@ -140,22 +109,22 @@ def check_token(store: Store, token: str) -> dict[str, Any]:
         users = setting(store, "users")
         return user_info(store, next(iter(users)))
     if not token.startswith("MIIemu") or "." not in token:
-        raise _token_error("The token is unknown.")
+        raise token_error("The token is unknown.")
     payload, _, mac = token[len("MIIemu"):].rpartition(".")
     secret = setting(store, "token_secret")
     if not hmac.compare_digest(mac, _mac(secret, payload)):
-        raise _token_error("The token is unknown.")
+        raise token_error("The token is unknown.")
     try:
         claims = json.loads(_unb64(payload))
     except ValueError:
-        raise _token_error("The token is unknown.") from None
+        raise token_error("The token is unknown.") from None
     if time.time() >= claims["exp"]:
-        raise _token_error("The token has expired; obtain a new one from IAM.")
+        raise token_error("The token has expired; obtain a new one from IAM.")
     users = setting(store, "users")
     u = users.get(claims["u"])
     if u is None or claims["pw"] != _pw_fingerprint(secret, u["password"]) \
             or claims["p"] != setting(store, "project_id"):
-        raise _token_error("The token is no longer valid (user, password or project changed).")
+        raise token_error("The token is no longer valid (user, password or project changed).")
     return user_info(store, claims["u"])
 
 
@@ -206,60 +175,74 @@ def payload_hash(body: bytes, content_sha256: str | None) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def verify_signature(store: Store, request: Request, authorization: str, body: bytes) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Received:
+    """What the server received, as plain values: the signature is checked against these."""
+
+    method: str
+    raw_path: str  # as received, prefix included, no query (latin-1 text of the bytes)
+    raw_query: str
+    headers: Mapping[str, list[str]]  # lower-case name -> every value sent, in order
+    body: bytes
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        values = self.headers.get(name)
+        return values[0] if values else default
+
+
+def verify_signature(store: Store, received: Received, authorization: str) -> dict[str, Any]:
     m = _AUTH.fullmatch(authorization.strip())
     if m is None:
-        raise _aksk_error("the Authorization header is not a valid SDK-HMAC-SHA256 authorization")
+        raise aksk_error("the Authorization header is not a valid SDK-HMAC-SHA256 authorization")
     ak, signed_list, signature = m.group(1), m.group(2), m.group(3).lower()
-    date = request.headers.get("x-sdk-date", "")
+    date = received.header("x-sdk-date", "") or ""
     if not _DATE.fullmatch(date):
-        raise _aksk_error("the X-Sdk-Date header is missing or not in YYYYMMDDTHHMMSSZ format")
+        raise aksk_error("the X-Sdk-Date header is missing or not in YYYYMMDDTHHMMSSZ format")
     try:
         signed_at = timegm(time.strptime(date, "%Y%m%dT%H%M%SZ"))
     except ValueError:
-        raise _aksk_error("the X-Sdk-Date header is not a valid date") from None
+        raise aksk_error("the X-Sdk-Date header is not a valid date") from None
     if abs(time.time() - signed_at) > float(setting(store, "signature_skew_s")):
-        raise _aksk_error("the request has expired: X-Sdk-Date is more than 15 minutes from the server time")
+        raise aksk_error("the request has expired: X-Sdk-Date is more than 15 minutes from the server time")
     keys = setting(store, "access_keys")
     entry = keys.get(ak)
     if entry is None:
-        raise _aksk_error(f"the access key {ak} does not exist")
+        raise aksk_error(f"the access key {ak} does not exist")
     signed = sorted({h.strip().lower() for h in signed_list.split(";") if h.strip()})
     lines = []
     for name in signed:
-        values = request.headers.getlist(name)
+        values = received.headers.get(name) or []
         if not values:
-            raise _aksk_error(f"the signed header {name} is missing from the request")
+            raise aksk_error(f"the signed header {name} is missing from the request")
         lines.append(f"{name}:{','.join(_text(v).strip() for v in values)}\n")
-    raw_path = request.scope.get("raw_path") or request.scope["path"].encode()
     canonical = "\n".join([
-        request.method.upper(),
-        canonical_uri(_text(raw_path.decode("latin-1"))),
-        canonical_query(request.scope.get("query_string", b"").decode("latin-1")),
+        received.method.upper(),
+        canonical_uri(_text(received.raw_path)),
+        canonical_query(received.raw_query),
         "".join(lines),
         ";".join(signed),
-        payload_hash(body, request.headers.get("x-sdk-content-sha256")),
+        payload_hash(received.body, received.header("x-sdk-content-sha256")),
     ])
     string_to_sign = f"{ALGORITHM}\n{date}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
     expected = hmac.new(str(entry["secret_key"]).encode(), string_to_sign.encode(), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected, signature):
-        raise _aksk_error("the signature does not match (verify aksk signature fail)")
-    project = request.headers.get("x-project-id")
+        raise aksk_error("the signature does not match (verify aksk signature fail)")
+    project = received.header("x-project-id")
     if project is not None and project != setting(store, "project_id"):
-        raise _aksk_error(f"the project {project} does not exist or the user has no access to it")
+        raise aksk_error(f"the project {project} does not exist or the user has no access to it")
     user = entry.get("user")
     if user not in setting(store, "users"):
-        raise _aksk_error(f"the access key {ak} belongs to no user")
+        raise aksk_error(f"the access key {ak} belongs to no user")
     return user_info(store, user)
 
 
-def authenticate(store: Store, request: Request, body: bytes) -> dict[str, Any]:
+def authenticate(store: Store, received: Received) -> dict[str, Any]:
     """The caller (a User dict) of a model route: X-Auth-Token, else an SDK-HMAC-SHA256 signature."""
-    token = request.headers.get("x-auth-token")
+    token = received.header("x-auth-token")
     if token:
         return check_token(store, token)
-    authorization = request.headers.get("authorization")
+    authorization = received.header("authorization")
     if authorization:
-        return verify_signature(store, request, authorization, body)
+        return verify_signature(store, received, authorization)
     raise FabricError(401, AKSK_ERROR, f"{AKSK_MSG}: no X-Auth-Token or Authorization header",
                       "Authenticate with an IAM token (X-Auth-Token) or an AK/SK signature.")

@@ -23,7 +23,21 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
+from emulator import defaults
 from emulator.core.store import Store
+from emulator.fabric.errors import (
+    BAD_REQUEST_BODY,
+    BUCKET_MISSING,
+    CURRENT_VERSION,
+    DUPLICATE_NAME,
+    IN_USE,
+    NOT_FOUND,
+    STILL_RUNNING,
+    VERSION_FAILED,
+    WORKSPACE_MISSING,
+    FabricError,
+    invalid,
+)
 
 P = "fabric"
 
@@ -41,16 +55,15 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "signature_skew_s": 900,        # allowed |now - X-Sdk-Date| (vendor: 15 min)
     "accept_any_token": False,      # True: any non-empty X-Auth-Token passes (spec §9 option)
     "token_secret": "fabric-emulator-token-key",  # MAC key of the emulator's stateless tokens
-    "domain_name": "emulator-domain",
-    "domain_id": "000000000000000000000000000d0001",
-    "project_name": "cn-north-4",
-    "project_id": "000000000000000000000000000a0001",
+    "domain_name": defaults.FABRIC_DOMAIN_NAME,
+    "domain_id": defaults.FABRIC_DOMAIN_ID,
+    "project_name": defaults.FABRIC_PROJECT_NAME,
+    "project_id": defaults.FABRIC_PROJECT_ID,
     "users": {
-        "emulator-user": {"password": "EmulatorPassw0rd!", "user_id": "000000000000000000000000000e0001"},
+        defaults.FABRIC_USERNAME: {"password": defaults.FABRIC_PASSWORD, "user_id": defaults.FABRIC_USER_ID},
     },
     "access_keys": {
-        "EMULATORAK0000000000": {"secret_key": "EmulatorSecretKey0000000000000000000000",
-                                 "user": "emulator-user"},
+        defaults.FABRIC_ACCESS_KEY: {"secret_key": defaults.FABRIC_SECRET_KEY, "user": defaults.FABRIC_USERNAME},
     },
 }
 
@@ -61,41 +74,6 @@ BASE_MODELS = [
     ("QWEN2_5_72B", 32768, 8),
     ("DEEPSEEK_R1_DISTILL_QWEN_32B", 32768, 4),
 ]
-
-# -- error codes ------------------------------------------------------------------------------
-STILL_RUNNING = "dataartsfabric.00000001"      # [spec §6] 500 "still running, try later"
-INVALID_PARAM = "dataartsfabric.00010001"      # guess
-WORKSPACE_MISSING = "dataartsfabric.00010003"  # [spec §6]
-BUCKET_MISSING = "dataartsfabric.00010004"     # [spec §6]
-NOT_FOUND = "dataartsfabric.00010009"          # [spec §6] queried resource does not exist
-DUPLICATE_NAME = "dataartsfabric.00010010"     # guess
-IN_USE = "dataartsfabric.00010011"             # guess
-VERSION_FAILED = "dataartsfabric.00010012"     # guess
-CURRENT_VERSION = "dataartsfabric.00010013"    # guess
-BAD_REQUEST_BODY = "common.01000001"           # [seed page example] unreadable body / type mismatch
-
-
-class FabricError(Exception):
-    """An error in Fabric's envelope: ``{error_code, error_msg, solution_msg}``."""
-
-    def __init__(self, status: int, code: str, msg: str, solution: str = "") -> None:
-        super().__init__(f"{status} {code} {msg}")
-        self.status = status
-        self.code = code
-        self.msg = msg
-        self.solution = solution
-
-    def body(self) -> dict[str, Any]:
-        return {"error_code": self.code, "error_msg": self.msg, "solution_msg": self.solution}
-
-
-def error_body(status: int, code: str, message: str) -> dict[str, Any]:
-    return {"error_code": code, "error_msg": message, "solution_msg": ""}
-
-
-def invalid(msg: str) -> FabricError:
-    return FabricError(400, INVALID_PARAM, msg, "Check the request parameters and try again.")
-
 
 def setting(store: Store, key: str) -> Any:
     return store.setting(P, key, DEFAULT_SETTINGS[key])
@@ -188,18 +166,18 @@ class FabricBackend:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def s(self, key: str) -> Any:
+    def setting(self, key: str) -> Any:
         return setting(self.store, key)
 
     # -- lookups -------------------------------------------------------------------------
     def check_workspace(self, ws: str) -> None:
-        known = self.s("workspaces")
+        known = self.setting("workspaces")
         if not _WORKSPACE.fullmatch(ws) or ("*" not in known and ws not in known):
             raise FabricError(400, WORKSPACE_MISSING, f"The workspace {ws} does not exist.",
                               "Check the workspace ID.")
 
     def not_found(self, what: str, id_: str) -> FabricError:
-        status = 404 if int(self.s("not_found_status")) == 404 else 400
+        status = 404 if int(self.setting("not_found_status")) == 404 else 400
         return FabricError(status, NOT_FOUND, f"The queried {what} {id_} does not exist.",
                            f"Check the {what} ID.")
 
@@ -228,7 +206,7 @@ class FabricBackend:
         if v is not None and time.time() < v["ready_at"]:
             return model
         with self.store.transaction():
-            if v is not None and not v.get("failed") and self.s("new_version_becomes_current"):
+            if v is not None and not v.get("failed") and self.setting("new_version_becomes_current"):
                 model["current_version_id"] = pid
             model["pending_version_id"] = None
             self.store.put(P, "model", model["id"], model)
@@ -290,7 +268,7 @@ class FabricBackend:
             m = _OBS.fullmatch(path) if isinstance(path, str) else None
             if m is None:
                 raise invalid(f"Invalid model_path {path!r}: only valid OBS paths (obs://bucket/path) are allowed.")
-            buckets = self.s("obs_buckets")
+            buckets = self.setting("obs_buckets")
             if buckets and m.group(1) not in buckets:
                 raise FabricError(400, BUCKET_MISSING, f"The bucket {m.group(1)} does not exist.",
                                   "Check the OBS path of the model.")
@@ -332,7 +310,7 @@ class FabricBackend:
         with self.store.transaction():
             self._check_unique_name(ws, name)
             now = time.time()
-            ready_at = now + float(self.s("create_delay_s"))
+            ready_at = now + float(self.setting("create_delay_s"))
             mid = str(uuid.uuid4())
             version = self._new_version(mid, ws, vin, caller, now, ready_at)
             model = {
@@ -433,7 +411,7 @@ class FabricBackend:
                     changed = True
             if vin is not None:
                 version = self._new_version(model_id, ws, vin, caller, now,
-                                            now + float(self.s("version_delay_s")))
+                                            now + float(self.setting("version_delay_s")))
                 self.store.put(P, "version", version["id"], version)
                 model["pending_version_id"] = version["id"]
                 changed = True
@@ -512,4 +490,4 @@ class FabricBackend:
         return {"total": len(rows), "models": rows[offset:offset + limit]}
 
 
-__all__ = ["DEFAULT_SETTINGS", "FabricBackend", "FabricError", "error_body", "seed", "setting"]
+__all__ = ["DEFAULT_SETTINGS", "FabricBackend", "seed", "setting"]

@@ -8,7 +8,6 @@ envelope instead of FastAPI's 422.
 from __future__ import annotations
 
 import functools
-import json
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -20,8 +19,9 @@ from starlette.concurrency import run_in_threadpool
 from emulator.core import jsonbody
 from emulator.core.store import Store
 from emulator.fabric import openapi
-from emulator.fabric.iam import IamError, authenticate, issue_token
-from emulator.fabric.models import BAD_REQUEST_BODY, FabricBackend, FabricError
+from emulator.fabric.errors import BAD_REQUEST_BODY, FabricError, IamError
+from emulator.fabric.iam import Received, authenticate, issue_token
+from emulator.fabric.models import FabricBackend
 
 # [seed page example] the service's 404 body
 NO_ROUTE = ("common.01000001", "response status exception, code: 404")
@@ -57,13 +57,22 @@ def _params(request: Request) -> dict[str, str]:
     return dict(request.query_params)
 
 
+def _received(request: Request, body: bytes) -> Received:
+    headers: dict[str, list[str]] = {}
+    for name, value in request.headers.items():
+        headers.setdefault(name.lower(), []).append(value)
+    raw_path = request.scope.get("raw_path") or request.scope["path"].encode()
+    return Received(method=request.method, raw_path=raw_path.decode("latin-1"),
+                    raw_query=request.scope.get("query_string", b"").decode("latin-1"), headers=headers, body=body)
+
+
 def build_router(store: Store) -> APIRouter:
     backend = FabricBackend(store)
     r = APIRouter(tags=["fabric"])
 
     async def caller(request: Request) -> tuple[dict[str, Any], bytes]:
         body = await request.body()
-        return await run_in_threadpool(authenticate, store, request, body), body
+        return await run_in_threadpool(authenticate, store, _received(request, body)), body
 
     # -- IAM -------------------------------------------------------------------------------
     @r.post("/v3/auth/tokens", openapi_extra=openapi.operation("create_token", authenticated=False))

@@ -7,13 +7,14 @@ Route prefix
     vendor envelope.
 
 Files
-    ``models.py`` the store logic and vendor rules, ``routes.py`` the wire format, ``auth.py``
+    The layout of ``emulator/__init__.py``: ``errors.py`` PaiError and the error envelope,
+    ``models.py`` the store logic and vendor rules, ``routes.py`` the wire format; plus ``auth.py``
     request-signature verification, ``openapi.py`` what ``/openapi.json`` declares for each
     operation (path, query, header and body parameters; documentation only). Nothing here imports from ``providers``.
 
 Settings (``PUT /_admin/settings/pai``; an admin reset restores the defaults)
     access_keys          {AccessKeyId: AccessKeySecret} accepted by the signature check. Default
-                         ``{"LTAI5tEmulatorAccessKey": "EmulatorSecretKey000000000000000"}``.
+                         ``{PAI_ACCESS_KEY_ID: PAI_ACCESS_KEY_SECRET}`` of ``emulator.defaults``.
     verify_signatures    True; False skips the whole signature check (spec §7.2 "offer a mode
                          that skips verification").
     max_clock_skew_s     900: ``x-acs-date`` (V3) or ``date`` (legacy) further than this from the
@@ -117,31 +118,15 @@ Guesses beyond the spec (each marked [I] there or not covered at all)
 from __future__ import annotations
 
 from emulator.core.platform import Platform
-from emulator.pai.routes import build_router, error_body
-
-
-def _fault_body(status: int, code: str, message: str) -> dict:
-    return error_body(status, code, message)
-
+from emulator.pai.errors import error_body
+from emulator.pai.models import DEFAULT_SETTINGS
+from emulator.pai.routes import build_router
 
 platform = Platform(
     name="pai",
     build_router=build_router,
-    error_body=_fault_body,
-    default_settings={
-        "access_keys": {"LTAI5tEmulatorAccessKey": "EmulatorSecretKey000000000000000"},
-        "verify_signatures": True,
-        "max_clock_skew_s": 900,
-        "nonce_retention_s": 1800,
-        "region_id": "cn-hangzhou",
-        "default_workspace_id": "100001",
-        "workspaces": [],
-        "owner_id": "1234567890123456",
-        "user_id": "1234567890123456",
-        "unique_model_names": False,
-        "strict_model_delete": False,
-        "not_found_status": 404,
-    },
+    error_body=error_body,
+    default_settings=DEFAULT_SETTINGS,
 )
 
 __all__ = ["platform"]

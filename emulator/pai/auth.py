@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl, quote
 
-from emulator.pai.models import PaiError
+from emulator.pai.errors import PaiError
 
 log = logging.getLogger("emulator.pai.auth")
 

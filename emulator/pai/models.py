@@ -16,24 +16,39 @@ import json
 import re
 import secrets
 import string
-import uuid
-from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
+from emulator import defaults
 from emulator.core import jsonbody
 from emulator.core.store import Store
+from emulator.pai.errors import (
+    MODEL_NOT_FOUND,
+    VERSION_NOT_FOUND,
+    WORKSPACE_NOT_FOUND,
+    PaiError,
+    invalid,
+    missing,
+)
 
 PLATFORM = "pai"
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "access_keys": {defaults.PAI_ACCESS_KEY_ID: defaults.PAI_ACCESS_KEY_SECRET},
+    "verify_signatures": True,
+    "max_clock_skew_s": 900,
+    "nonce_retention_s": 1800,
+    "region_id": "cn-hangzhou",
+    "default_workspace_id": "100001",
+    "workspaces": [],
+    "owner_id": "1234567890123456",
+    "user_id": "1234567890123456",
+    "unique_model_names": False,
+    "strict_model_delete": False,
+    "not_found_status": 404,
+}
 MODEL = "model"
 VERSION = "version"
-
-# Vendor codes (§6).
-MODEL_NOT_FOUND = "201900002"
-VERSION_NOT_FOUND = "201900003"
-WORKSPACE_NOT_FOUND = "100400008"
-INVALID = "InvalidParameter"
-MISSING = "MissingParameter"
 
 MODEL_FIELDS_STR = ("ModelDescription", "Origin", "Domain", "Task", "ModelDoc", "ModelType")
 MODEL_UPDATABLE = ("ModelName", "ModelDescription", "Accessibility", "Origin", "Domain", "Task",
@@ -60,37 +75,14 @@ LABEL_MAX_BYTES = 128
 MODEL_NAME_MAX = 127
 
 
-class PaiError(Exception):
-    """A vendor error: HTTP status, ``Code`` and ``Message`` of the envelope."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"{status} {code}: {message}")
-        self.status = status
-        self.code = code
-        self.message = message
-
-
 def now_iso() -> str:
     t = datetime.now(timezone.utc)
     return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
 
 
-def request_id() -> str:
-    return str(uuid.uuid4()).upper()
-
-
 def new_model_id() -> str:
     alphabet = string.ascii_lowercase + string.digits
     return "model-" + "".join(secrets.choice(alphabet) for _ in range(18))
-
-
-def invalid(message: str) -> PaiError:
-    return PaiError(400, INVALID, message)
-
-
-def missing(name: str) -> PaiError:
-    return PaiError(400, MISSING,
-                    f'The input parameter "{name}" that is mandatory for processing this request is not supplied.')
 
 
 # -- field checks ------------------------------------------------------------------------------
@@ -281,9 +273,11 @@ def _page(items: list[dict[str, Any]], q: Query, descending: bool) -> tuple[list
 class PaiBackend:
     """Every operation of the route table, as store reads and writes under the vendor's rules."""
 
-    def __init__(self, store: Store, setting: Callable[[str], Any]) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
-        self.setting = setting
+
+    def setting(self, key: str) -> Any:
+        return self.store.setting(PLATFORM, key, DEFAULT_SETTINGS[key])
 
     # -- lookups ---------------------------------------------------------------
     def _model(self, model_id: str) -> dict[str, Any]:

@@ -13,7 +13,6 @@ import json
 import logging
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -21,30 +20,14 @@ from fastapi.responses import Response
 from emulator.core import jsonbody
 from emulator.core.store import Store
 from emulator.pai import auth, openapi
-from emulator.pai.models import PLATFORM, PaiBackend, PaiError, invalid, request_id
+from emulator.pai.errors import PaiError, error_body, invalid, request_id
+from emulator.pai.models import PLATFORM, PaiBackend
 
 log = logging.getLogger("emulator.pai")
 
 CONTENT_TYPE = "application/json;charset=utf-8"
-DEFAULT_REGION = "cn-hangzhou"
 
 Handler = Callable[["Call"], dict[str, Any]]
-
-
-def host_id(region: str = DEFAULT_REGION) -> str:
-    return f"aiworkspace.{region}.aliyuncs.com"
-
-
-def error_body(status: int, code: str, message: str, rid: str | None = None,
-               region: str = DEFAULT_REGION) -> dict[str, Any]:
-    rid = rid or request_id()
-    return {
-        "RequestId": rid,
-        "HostId": host_id(region),
-        "Code": code,
-        "Message": message,
-        "Recommend": f"https://api.aliyun.com/troubleshoot?q={quote(code)}&product=AIWorkSpace&requestId={rid}",
-    }
 
 
 def _json(status: int, body: dict[str, Any], rid: str) -> Response:
@@ -74,12 +57,8 @@ class Call:
 
 
 def build_router(store: Store) -> APIRouter:
-    from emulator.pai import platform  # the Platform object carries the settings' defaults
-
-    def setting(key: str) -> Any:
-        return platform.setting(store, key)
-
-    backend = PaiBackend(store, setting)
+    backend = PaiBackend(store)
+    setting = backend.setting
     router = APIRouter()
 
     def claim(nonce: str, ttl: float) -> bool:

@@ -16,8 +16,9 @@ Route prefix
     answer the gateway's 405 ``I405UM``; other paths its 404 ``I404NF``.
 
 Files
-    ``gateway.py`` signature verification; ``models.py`` the store and the rules (document layout
-    in its docstring); ``routes.py`` the wire format.
+    The layout of ``emulator/__init__.py``: ``errors.py`` the service's and the gateway's errors
+    and the error envelope; ``models.py`` the store and the rules (document layout in its
+    docstring); ``routes.py`` the wire format; plus ``gateway.py`` signature verification.
 
 Test-only reads (outside the vendor surface)
     The shared admin surface: ``GET /_admin/objects/workshop`` lists ``token`` and ``model``
@@ -27,7 +28,7 @@ Test-only reads (outside the vendor surface)
 
 Settings (``PUT /_admin/settings/workshop``; an admin reset restores the defaults)
     apps                 {AppKey: AppSecret} the gateway accepts. Default
-                         ``{"24900001": "EmulatorWorkshopAppSecret0000000"}``.
+                         ``{WORKSHOP_APP_KEY: WORKSHOP_APP_SECRET}`` of ``emulator.defaults``.
     verify_signatures    True; False skips the gateway check (the AppKey header still names the app).
     max_clock_skew_s     900: ``X-Ca-Timestamp`` further than this from the server clock -> 400 A400IT.
     nonce_retention_s    1800: how long a used ``X-Ca-Nonce`` is remembered (SQLite, per AppKey).
@@ -90,33 +91,20 @@ from __future__ import annotations
 
 from emulator.core.platform import Platform
 from emulator.core.store import Store
-from emulator.workshop.routes import build_router, error_body
+from emulator.workshop.errors import error_body
+from emulator.workshop.models import DEFAULT_SETTINGS, WorkshopBackend
+from emulator.workshop.routes import build_router
 
 
 def _refresh(store: Store) -> None:
-    from emulator.workshop.models import WorkshopBackend
-
-    WorkshopBackend(store, lambda key: platform.setting(store, key)).refresh()
+    WorkshopBackend(store).refresh()
 
 
 platform = Platform(
     name="workshop",
     build_router=build_router,
-    error_body=lambda status, code, message: error_body(status, code, message),
-    default_settings={
-        "apps": {"24900001": "EmulatorWorkshopAppSecret0000000"},
-        "verify_signatures": True,
-        "max_clock_skew_s": 900,
-        "nonce_retention_s": 1800,
-        "token_ttl_s": 86400,
-        "queue_delay_s": 0,
-        "listing_delay_s": 2.0,
-        "fail_pattern": "fail",
-        "uploaded_hashes": [],
-        "sync_reply": "auto",
-        "callback_url": None,
-        "errors_on_http_200": True,
-    },
+    error_body=error_body,
+    default_settings=DEFAULT_SETTINGS,
     refresh=_refresh,
 )
 

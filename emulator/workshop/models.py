@@ -27,17 +27,32 @@ import re
 import secrets
 import threading
 import time
-import uuid
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 
+from emulator import defaults
 from emulator.core.store import Store
+from emulator.workshop.errors import WorkshopError, invalid, invoke_id, missing
 
 log = logging.getLogger("emulator.workshop")
 
 PLATFORM = "workshop"
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "apps": {defaults.WORKSHOP_APP_KEY: defaults.WORKSHOP_APP_SECRET},
+    "verify_signatures": True,
+    "max_clock_skew_s": 900,
+    "nonce_retention_s": 1800,
+    "token_ttl_s": 86400,
+    "queue_delay_s": 0,
+    "listing_delay_s": 2.0,
+    "fail_pattern": "fail",
+    "uploaded_hashes": [],
+    "sync_reply": "auto",
+    "callback_url": None,
+    "errors_on_http_200": True,
+}
 TOKEN, MODEL = "token", "model"
 MODEL_TYPES = ("checkpoint", "lora", "textualinversion", "vae")
 SOURCE_TYPES = ("liblib", "civitia", "hugging_face", "internal")
@@ -45,28 +60,6 @@ BASE_MODELS = ("v1.4", "v1.5", "v2.0", "v2.1", "vxl_0.9", "vxl_1.0", "vxl_distil
                "vxl_1.0_lcm", "vxl_turbo")
 NOT_LISTED, LISTING, LISTED, FAILED = 0, 5, 10, -10
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case (ids look like 01j1w6cx...)
-
-
-class WorkshopError(Exception):
-    """A business error: rendered as ``{errCode, errMessage, apiInvokeId}``."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"{status} {code}: {message}")
-        self.status = status
-        self.code = code
-        self.message = message
-
-
-def invalid(message: str) -> WorkshopError:
-    return WorkshopError(400, "InvalidParameter", message)
-
-
-def missing(name: str) -> WorkshopError:
-    return WorkshopError(400, "MissingParameter", f"{name} is mandatory for this action")
-
-
-def invoke_id() -> str:
-    return str(uuid.uuid4())
 
 
 def new_id() -> str:
@@ -181,9 +174,11 @@ def validate_model(body: dict[str, Any]) -> None:
 
 
 class WorkshopBackend:
-    def __init__(self, store: Store, setting: Callable[[str], Any]) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
-        self.setting = setting
+
+    def setting(self, key: str) -> Any:
+        return self.store.setting(PLATFORM, key, DEFAULT_SETTINGS[key])
 
     # -- tokens ---------------------------------------------------------------------------------
     def allocate_token(self, app_key: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -20,14 +20,11 @@ from fastapi.responses import Response
 from emulator.core import jsonbody
 from emulator.core.store import Store
 from emulator.workshop import gateway, openapi
-from emulator.workshop.models import PLATFORM, WorkshopBackend, WorkshopError, invalid, invoke_id
+from emulator.workshop.errors import GatewayError, WorkshopError, error_body, invalid, invoke_id
+from emulator.workshop.models import PLATFORM, WorkshopBackend
 
 CONTENT_TYPE = "application/json;charset=UTF-8"
 ROUTES = {"/scc/allocate_token": "AllocateToken", "/scc/spSdModelSync": "SyncModel"}
-
-
-def error_body(status: int, code: str, message: str, rid: str | None = None) -> dict[str, Any]:
-    return {"errCode": code, "errMessage": message, "apiInvokeId": rid or invoke_id(), "data": None}
 
 
 def _json(status: int, body: dict[str, Any], rid: str) -> Response:
@@ -35,18 +32,14 @@ def _json(status: int, body: dict[str, Any], rid: str) -> Response:
                     headers={"X-Ca-Request-Id": rid})
 
 
-def _gateway_error(e: gateway.GatewayError, rid: str) -> Response:
+def _gateway_error(e: GatewayError, rid: str) -> Response:
     return Response(b"", status_code=e.status, headers={
         "X-Ca-Request-Id": rid, "X-Ca-Error-Code": e.code, "X-Ca-Error-Message": e.message})
 
 
 def build_router(store: Store) -> APIRouter:
-    from emulator.workshop import platform
-
-    def setting(key: str) -> Any:
-        return platform.setting(store, key)
-
-    backend = WorkshopBackend(store, setting)
+    backend = WorkshopBackend(store)
+    setting = backend.setting
     router = APIRouter()
 
     def route(path: str) -> Callable[[Callable[[str, dict[str, Any], dict[str, str]], Any]], None]:
@@ -65,7 +58,7 @@ def build_router(store: Store) -> APIRouter:
                         nonce_ttl_s=float(setting("nonce_retention_s")),
                         claim_nonce=lambda n, ttl: store.claim_nonce(PLATFORM, n, ttl),
                     ) if setting("verify_signatures") else request.headers.get("x-ca-key", "")
-                except gateway.GatewayError as e:
+                except GatewayError as e:
                     return _gateway_error(e, rid)
                 try:
                     data = handler(app_key, _body(body), dict(request.query_params))
@@ -94,8 +87,8 @@ def build_router(store: Store) -> APIRouter:
         rid = invoke_id().upper()
         path = "/" + request.path_params.get("rest", "")
         if path in ROUTES:
-            return _gateway_error(gateway.GatewayError(405, "I405UM", f"Unsupported Method `{request.method}`"), rid)
-        return _gateway_error(gateway.GatewayError(404, "I404NF", f"Invalid Url `{path}`: no API is published here"),
+            return _gateway_error(GatewayError(405, "I405UM", f"Unsupported Method `{request.method}`"), rid)
+        return _gateway_error(GatewayError(404, "I404NF", f"Invalid Url `{path}`: no API is published here"),
                               rid)
 
     router.add_api_route("/{rest:path}", unknown, methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"],

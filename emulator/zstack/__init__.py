@@ -61,8 +61,8 @@ when the job ends (on time, even if nobody polls) the emulator POSTs the poll's 
 
 Settings (``PUT /_admin/settings/zstack``)
 -------------------------------------------
-``accounts`` ({"admin": "password"}), ``access_keys`` ({"EmulatorAccessKeyId00":
-"EmulatorAccessKeySecret0000000000000000"}), ``session_timeout_s`` (7200), ``job_delay_s`` (1.0;
+``accounts`` ({ZSTACK_ACCOUNT: ZSTACK_PASSWORD}), ``access_keys`` ({ZSTACK_ACCESS_KEY_ID:
+ZSTACK_ACCESS_KEY_SECRET}; both from ``emulator.defaults``), ``session_timeout_s`` (7200), ``job_delay_s`` (1.0;
 0 = the API answers 200 with its result directly, no job to poll), ``job_retention_s`` (10800),
 ``api_timeout_ms`` (1800000), ``location_base`` (null: the emulator's own scheme, host, port and
 ``/zstack`` as the request reached it, so a client that follows ``location`` as given stays on the
@@ -134,15 +134,22 @@ Guesses beyond the spec
 from __future__ import annotations
 
 from emulator.core.platform import Platform
-from emulator.zstack.models import DEFAULT_SETTINGS, error_body, settle
+from emulator.core.store import Store
+from emulator.zstack.errors import error_body
+from emulator.zstack.models import DEFAULT_SETTINGS, ZStackBackend
 from emulator.zstack.routes import build_router
+
+
+def _settle(store: Store) -> None:
+    ZStackBackend(store).settle()
+
 
 platform = Platform(
     name="zstack",
     build_router=build_router,
     error_body=error_body,
     default_settings=DEFAULT_SETTINGS,
-    refresh=settle,
+    refresh=_settle,
 )
 
 __all__ = ["platform"]

@@ -31,16 +31,18 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
+from emulator import defaults
 from emulator.core.store import Store
+from emulator.zstack.errors import TextError, ZsError, invalid, not_found
 
 P = "zstack"
 MODEL, CENTER, SERVICE, SESSION, JOB = "model", "model_center", "model_service", "session", "job"
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     # accounts that may log in: name -> clear-text password (the login compares SHA-512 hex)
-    "accounts": {"admin": "password"},
+    "accounts": {defaults.ZSTACK_ACCOUNT: defaults.ZSTACK_PASSWORD},
     # AccessKey auth: AccessKeyId -> AccessKeySecret
-    "access_keys": {"EmulatorAccessKeyId00": "EmulatorAccessKeySecret0000000000000000"},
+    "access_keys": {defaults.ZSTACK_ACCESS_KEY_ID: defaults.ZSTACK_ACCESS_KEY_SECRET},
     "session_timeout_s": 7200,          # identity/session.timeout
     "job_delay_s": 1.0,                 # an API job finishes this long after it was submitted
     "job_retention_s": 10800,           # rest/completedApi.expiredPeriod: then poll -> 404 expired
@@ -61,57 +63,7 @@ ACCOUNT_UUID = "36c27e8ff05c4780bf6d2fa65700f22e"  # the admin account's uuid on
 _HEX32 = re.compile(r"[0-9a-f]{32}")
 
 
-# -- errors -----------------------------------------------------------------------------------
-class ZsError(Exception):
-    """An API failure: HTTP 503 with ``{"error": ErrorCode}`` (sync reply or job result)."""
-
-    def __init__(self, code: str, description: str, details: str, status: int = 503) -> None:
-        super().__init__(f"{code} {details}")
-        self.status = status
-        self.code = code
-        self.description = description
-        self.details = details
-
-    def body(self) -> dict[str, Any]:
-        return {"error": error_code(self.code, self.description, self.details)}
-
-
-class TextError(Exception):
-    """A framework-level failure: plain text, not JSON (RestServer's own 400/404/405)."""
-
-    def __init__(self, status: int, text: str) -> None:
-        super().__init__(text)
-        self.status = status
-        self.text = text
-
-
-def error_code(code: str, description: str, details: str) -> dict[str, Any]:
-    return {"code": code, "description": description, "details": details,
-            "elaboration": None, "opaque": None, "cause": None}
-
-
-def error_body(status: int, code: str, message: str) -> dict[str, Any]:
-    """Injected faults, rendered in the API's error envelope."""
-    return {"error": error_code(code, message, message)}
-
-
-def invalid(details: str) -> ZsError:
-    return ZsError("SYS.1007", "One or more API argument is invalid", details)
-
-
-def not_found(details: str) -> ZsError:
-    return ZsError("SYS.1003", "Resource not found", details)
-
-
-def invalid_session(details: str = "Session expired") -> ZsError:
-    return ZsError("ID.1001", "Invalid session", details)
-
-
 # -- helpers ----------------------------------------------------------------------------------
-def setting(store: Store, key: str) -> Any:
-    return store.setting(P, key, DEFAULT_SETTINGS[key])
-
-
 def new_uuid() -> str:
     return uuid.uuid4().hex
 
@@ -129,36 +81,6 @@ def sha512_hex(text: str) -> str:
 
 def render(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if not k.startswith("_")}
-
-
-# -- sessions ---------------------------------------------------------------------------------
-def login(store: Store, body: Any) -> dict[str, Any]:
-    params = body.get("logInByAccount") if isinstance(body, dict) else None
-    if not isinstance(params, dict):
-        raise TextError(400, "the body doesn't contain action mapping to the URL[/v1/accounts/login]")
-    name, password = params.get("accountName"), params.get("password")
-    if not isinstance(name, str) or not isinstance(password, str) or not name or not password:
-        raise invalid("field[accountName] and field[password] are mandatory")
-    accounts = setting(store, "accounts")
-    if name not in accounts or sha512_hex(accounts[name]) != password.lower():
-        raise ZsError("ID.1000", "Authentication error", "Incorrect account name or password")
-    now = time.time()
-    ttl = float(setting(store, "session_timeout_s"))
-    account_uuid = ACCOUNT_UUID if name == "admin" else hashlib.md5(name.encode()).hexdigest()
-    session = {"uuid": new_uuid(), "accountUuid": account_uuid, "userUuid": account_uuid,
-               "userType": "AccountVO", "expiredDate": gson_date(now + ttl), "createDate": gson_date(now),
-               "noSessionEvaluation": False, "_expires": now + ttl, "_account": name}
-    store.put(P, SESSION, session["uuid"], session)
-    return {"inventory": render(session)}
-
-
-def session_valid(store: Store, session_uuid: str) -> bool:
-    s = store.get(P, SESSION, session_uuid)
-    return s is not None and s["_expires"] > time.time()
-
-
-def logout(store: Store, session_uuid: str) -> None:
-    store.delete(P, SESSION, session_uuid)
 
 
 # -- field checks (run when the job executes, so failures surface on the poll) ------------------
@@ -253,187 +175,10 @@ def gpu_num(value: str | None) -> Any:
     return value
 
 
-def _resource_uuid(store: Store, params: dict[str, Any]) -> str:
-    ru = params.get("resourceUuid")
-    if ru is None:
-        return new_uuid()
-    if not _HEX32.fullmatch(ru):
-        raise invalid(f"resourceUuid[{ru}] is not a valid uuid (32 lower-case hex characters)")
-    if store.get(P, MODEL, ru) or store.get(P, CENTER, ru) or store.get(P, SERVICE, ru):
-        raise invalid(f"resourceUuid[{ru}] is already used by another resource")
-    return ru
-
-
 # -- the operations (executed when their job is due) --------------------------------------------
-def add_model_center(store: Store, params: dict[str, Any], tags: dict[str, Any]) -> dict[str, Any]:
-    params = {**params, "_api": "APIAddModelCenterMsg"}
-    for name in ("name", "url", "managementIp"):
-        _str(params, name, required=True, max_len=255)
-    if params.get("managementPort") is None:
-        raise invalid("field[managementPort] of message type[APIAddModelCenterMsg] is mandatory, can not be null")
-    if setting(store, "require_zone_uuid"):
-        _str(params, "zoneUuid", required=True)
-    _str(params, "description", max_len=2048)
-    _str(params, "parameters", max_len=255)
-    _ip(params["managementIp"], "managementIp")
-    if not 1 <= params["managementPort"] <= 65535:
-        raise invalid(f"field[managementPort] must be in range [1, 65535], got {params['managementPort']}")
-    uid = _resource_uuid(store, params)
-    now = time.time()
-    doc = {"uuid": uid, "name": params["name"], "description": params.get("description"), "url": params["url"],
-           "status": "Connected", "parameters": params.get("parameters"), "managementIp": params["managementIp"],
-           "managementPort": params["managementPort"],
-           **{k: params.get(k) for k in ("storageNetworkUuid", "serviceNetworkUuid", "containerRegistry",
-                                          "containerStorageNetwork", "containerNetwork")},
-           "capacity": {"totalCapacity": 10995116277760, "availableCapacity": 10995116277760},
-           "createDate": gson_date(now), "lastOpDate": gson_date(now),
-           "_zoneUuid": params.get("zoneUuid"), "_tagUuids": params.get("tagUuids") or [], "_created": now, **tags}
-    store.put(P, CENTER, uid, doc)
-    return {"inventory": render(doc)}
-
-
-def update_model_center(store: Store, uid: str, params: dict[str, Any]) -> dict[str, Any]:
-    doc = store.get(P, CENTER, uid)
-    if doc is None:
-        raise not_found(f"Unable to find ModelCenterVO[uuid:{uid}]")
-    for name in ("name", "url", "description", "parameters"):
-        _str(params, name, max_len=255)
-    if params.get("managementIp") is not None:
-        _ip(params["managementIp"], "managementIp")
-    if params.get("managementPort") is not None and not 1 <= params["managementPort"] <= 65535:
-        raise invalid(f"field[managementPort] must be in range [1, 65535], got {params['managementPort']}")
-    changed = {k: params[k] for k in CENTER_UPDATABLE if params.get(k) is not None}
-    if changed:
-        doc.update(changed)
-        doc["lastOpDate"] = gson_date(time.time())
-        store.put(P, CENTER, uid, doc)
-    return {"inventory": render(doc)}
-
-
-def delete_model_center(store: Store, uid: str, mode: str) -> dict[str, Any]:
-    doc = store.get(P, CENTER, uid)
-    if doc is None:
-        if setting(store, "delete_missing_succeeds"):
-            return {}
-        raise not_found(f"Unable to find ModelCenterVO[uuid:{uid}]")
-    models = [m for m in store.list(P, MODEL) if m.get("modelCenterUuid") == uid]
-    services = [s for s in store.list(P, SERVICE) if s.get("modelCenterUuid") == uid]
-    if (models or services) and mode != "Enforcing":
-        raise ZsError("SYS.1006", "Operation error",
-                      f"model center[uuid:{uid}] still has {len(models)} model(s) and {len(services)} model "
-                      "service(s); delete them first or use deleteMode=Enforcing")
-    for m in models:
-        store.delete(P, MODEL, m["uuid"])
-    for svc in services:
-        _unbind_service(store, svc["uuid"])
-        store.delete(P, SERVICE, svc["uuid"])
-    store.delete(P, CENTER, uid)
-    return {}
-
-
-def add_model(store: Store, params: dict[str, Any], tags: dict[str, Any]) -> dict[str, Any]:
-    params = {**params, "_api": "APIAddModelMsg"}
-    for name in ("name", "installPath", "modelCenterUuid"):
-        _str(params, name, required=True, max_len=255 if name == "name" else 2048)
-    _str(params, "description", max_len=255)
-    _str(params, "recommendedGpuNum", max_len=255)
-    _str(params, "gpuConstraintDescription", max_len=512)
-    _str(params, "modelId", max_len=255)
-    share = params.get("shareMode")
-    if share is not None and share not in ("Public",):
-        raise invalid(f"field[shareMode] must be one of [Public], but got {share}")
-    if params.get("size") is not None and params["size"] < 0:
-        raise invalid("field[size] must not be negative")
-    center = params["modelCenterUuid"]
-    if store.get(P, CENTER, center) is None:
-        raise not_found(f"Unable to find ModelCenterVO[uuid:{center}]")
-    services = list(dict.fromkeys(params.get("modelServiceUuids") or []))
-    default = params.get("defaultModelServiceUuid")
-    for svc in services + ([default] if default and default not in services else []):
-        if store.get(P, SERVICE, svc) is None:
-            raise not_found(f"Unable to find ModelServiceVO[uuid:{svc}]")
-    uid = _resource_uuid(store, params)
-    now = time.time()
-    doc = {"uuid": uid, "name": params["name"], "description": params.get("description"),
-           "installPath": params["installPath"], "parameters": params.get("parameters"), "modelCenterUuid": center,
-           "logo": params.get("logo"), "vendor": params.get("vendor"), "modelId": params.get("modelId"),
-           "introduction": params.get("introduction"), "size": params.get("size"), "version": params.get("version"),
-           "type": "Custom", "minGpuMemory": None, "recommendedGpuMemory": None,
-           "recommendedGpuNum": gpu_num(params.get("recommendedGpuNum")),
-           "gpuConstraintDescription": params.get("gpuConstraintDescription"),
-           "versionSemver": semver(params.get("version")), "isLatestVersion": True, "artifactChecksum": None,
-           "artifactSizeBytes": None if params.get("size") is None else params["size"] * SIZE_UNIT_BYTES,
-           "architectureType": None, "frameworkVersion": None, "requiredAccelerator": None,
-           "pipelineTag": None,
-           "modelServiceRefs": [_ref(uid, s, s == default) for s in services],
-           "modelClassifications": [], "extraGpuMemRequest": None,
-           "createDate": gson_date(now), "lastOpDate": gson_date(now),
-           "_shareMode": share, "_tagUuids": params.get("tagUuids") or [], "_token": params.get("token"),
-           "_defaultModelServiceUuid": params.get("defaultModelServiceUuid"), "_created": now, **tags}
-    store.put(P, MODEL, uid, doc)
-    return {"inventory": render(doc)}
-
-
-def update_model(store: Store, uid: str, params: dict[str, Any]) -> dict[str, Any]:
-    doc = store.get(P, MODEL, uid)
-    if doc is None:
-        raise not_found(f"Unable to find ModelVO[uuid:{uid}]")
-    for name in ("name", "installPath", "description", "vendor", "parameters", "modelCenterUuid",
-                 "recommendedGpuNum", "modelId", "defaultModelServiceUuid"):
-        _str(params, name, max_len=255)
-    _str(params, "gpuConstraintDescription", max_len=512)
-    center = params.get("modelCenterUuid")
-    if center is not None and store.get(P, CENTER, center) is None:
-        raise not_found(f"Unable to find ModelCenterVO[uuid:{center}]")
-    default = params.get("defaultModelServiceUuid")
-    if default and store.get(P, SERVICE, default) is None:
-        raise not_found(f"Unable to find ModelServiceVO[uuid:{default}]")
-    changed = {k: params[k] for k in MODEL_UPDATABLE if params.get(k) is not None}
-    if "recommendedGpuNum" in changed:
-        changed["recommendedGpuNum"] = gpu_num(changed["recommendedGpuNum"])
-    if "defaultModelServiceUuid" in changed:
-        changed["_defaultModelServiceUuid"] = changed.pop("defaultModelServiceUuid")
-    if params.get("clearDefaultModelService"):
-        changed["_defaultModelServiceUuid"] = None
-    if "_defaultModelServiceUuid" in changed:
-        changed["modelServiceRefs"] = [{**r, "isDefault": r["modelServiceUuid"] == changed["_defaultModelServiceUuid"]}
-                                       for r in doc.get("modelServiceRefs") or []]
-    if changed:
-        doc.update(changed)
-        doc["lastOpDate"] = gson_date(time.time())
-        store.put(P, MODEL, uid, doc)
-    return {"inventory": render(doc)}
-
-
-def delete_model(store: Store, uid: str, mode: str) -> dict[str, Any]:
-    if store.get(P, MODEL, uid) is None:
-        if setting(store, "delete_missing_succeeds"):
-            return {}
-        raise not_found(f"Unable to find ModelVO[uuid:{uid}]")
-    store.delete(P, MODEL, uid)
-    return {}
-
-
 def _ref(model_uuid: str, service_uuid: str, is_default: bool) -> dict[str, Any]:
     """A ModelServiceRefInventory (Java SDK): uuid, modelUuid, modelServiceUuid, isDefault."""
     return {"uuid": new_uuid(), "modelUuid": model_uuid, "modelServiceUuid": service_uuid, "isDefault": is_default}
-
-
-def _unbind_service(store: Store, service_uuid: str) -> None:
-    for model in store.list(P, MODEL):
-        refs = model.get("modelServiceRefs") or []
-        kept = [r for r in refs if r.get("modelServiceUuid") != service_uuid]
-        if len(kept) != len(refs):
-            model["modelServiceRefs"] = kept
-            if model.get("_defaultModelServiceUuid") == service_uuid:
-                model["_defaultModelServiceUuid"] = None
-            store.put(P, MODEL, model["uuid"], model)
-
-
-def service_refs(store: Store, service_uuid: str) -> list[dict[str, Any]]:
-    """The bindings of one service, as the models hold them (one source of truth)."""
-    return [r for m in store.list(P, MODEL) for r in m.get("modelServiceRefs") or []
-            if r.get("modelServiceUuid") == service_uuid]
 
 
 def _enum(params: dict[str, Any], name: str, valid: tuple[str, ...]) -> None:
@@ -448,126 +193,18 @@ def _positive(params: dict[str, Any], name: str) -> None:
         raise invalid(f"field[{name}] must be at least 1, but got {v}")
 
 
-def add_model_service(store: Store, params: dict[str, Any], tags: dict[str, Any]) -> dict[str, Any]:
-    """AddModelService: a service definition only (deployModelService is not emulated)."""
-    params = {**params, "_api": "APIAddModelServiceMsg"}
-    for name in ("name", "yaml", "modelCenterUuid", "installPath", "startCommand"):
-        _str(params, name, required=True, max_len=255 if name == "name" else None)
-    for name in ("requestCpu", "requestMemory"):
-        if params.get(name) is None:
-            raise invalid(f"field[{name}] of message type[APIAddModelServiceMsg] is mandatory, can not be null")
-        _positive(params, name)
-    _str(params, "description", max_len=2048)
-    _enum(params, "type", SERVICE_KINDS)
-    _enum(params, "source", SERVICE_SOURCES)
-    center = params["modelCenterUuid"]
-    if store.get(P, CENTER, center) is None:
-        raise not_found(f"Unable to find ModelCenterVO[uuid:{center}]")
-    models = list(dict.fromkeys(params.get("modelUuids") or []))
-    for model in models:
-        if store.get(P, MODEL, model) is None:
-            raise not_found(f"Unable to find ModelVO[uuid:{model}]")
-    images = params.get("architectureImages") or []
-    uid = _resource_uuid(store, params)
-    now = time.time()
-    doc = {"uuid": uid, "name": params["name"], "description": params.get("description"), "readme": None,
-           "yaml": params["yaml"], "requestCpu": params["requestCpu"], "requestMemory": params["requestMemory"],
-           "modelCenterUuid": center, "type": params.get("type") or "Endpoint", "framework": params.get("framework"),
-           "source": params.get("source") or "Other", "size": None, "system": bool(params.get("system")),
-           "gpuComputeCapability": params.get("gpuComputeCapability"), "installPath": params["installPath"],
-           "pythonVersion": params.get("pythonVersion"), "condaVersion": params.get("condaVersion"),
-           "startCommand": params["startCommand"], "containerCommand": params.get("containerCommand"),
-           "containerArgs": params.get("containerArgs"), "supportDistributed": bool(params.get("supportDistributed")),
-           "cpuArchitectures": sorted({i["cpuArchitecture"] for i in images if isinstance(i.get("cpuArchitecture"), str)}),
-           "vendorToSpecUuidsMap": params.get("vendorToSpecUuidsMap") or {}, "modelServiceRefs": [],
-           "modelServiceImages": images, "createDate": gson_date(now), "lastOpDate": gson_date(now),
-           "_zoneUuid": params.get("zoneUuid"), "_tagUuids": params.get("tagUuids") or [], "_created": now, **tags}
-    store.put(P, SERVICE, uid, doc)
-    for model_uuid in models:
-        model = store.get(P, MODEL, model_uuid)
-        assert model is not None
-        model["modelServiceRefs"] = [*(model.get("modelServiceRefs") or []), _ref(model_uuid, uid, False)]
-        store.put(P, MODEL, model_uuid, model)
-    return {"inventory": render_service(store, doc)}
-
-
-def update_model_service(store: Store, uid: str, params: dict[str, Any]) -> dict[str, Any]:
-    doc = store.get(P, SERVICE, uid)
-    if doc is None:
-        raise not_found(f"Unable to find ModelServiceVO[uuid:{uid}]")
-    _str(params, "name", max_len=255)
-    _str(params, "description", max_len=2048)
-    for name in ("requestCpu", "requestMemory"):
-        _positive(params, name)
-    _enum(params, "type", SERVICE_KINDS)
-    _enum(params, "framework", SERVICE_SOURCES)  # UpdateModelServiceAction's validValues (a copy of source's)
-    changed = {k: params[k] for k in SERVICE_UPDATABLE if params.get(k) is not None}
-    changed.update({f"_{k}": params[k] for k in ("dockerImage", "vmImageUuid") if params.get(k) is not None})
-    if changed:
-        doc.update(changed)
-        doc["lastOpDate"] = gson_date(time.time())
-        store.put(P, SERVICE, uid, doc)
-    return {"inventory": render_service(store, doc)}
-
-
-def delete_model_service(store: Store, uid: str, mode: str) -> dict[str, Any]:
-    if store.get(P, SERVICE, uid) is None:
-        if setting(store, "delete_missing_succeeds"):
-            return {}
-        raise not_found(f"Unable to find ModelServiceVO[uuid:{uid}]")
-    refs = service_refs(store, uid)
-    if refs and mode != "Enforcing":
-        raise ZsError("SYS.1006", "Operation error",
-                      f"model service[uuid:{uid}] is bound to {len(refs)} model(s); unbind them first "
-                      "or use deleteMode=Enforcing")
-    _unbind_service(store, uid)
-    store.delete(P, SERVICE, uid)
-    return {}
-
-
-def render_service(store: Store, doc: dict[str, Any]) -> dict[str, Any]:
-    return render({**doc, "modelServiceRefs": service_refs(store, doc["uuid"])})
-
-
 # -- jobs -------------------------------------------------------------------------------------
 OPERATIONS = {
-    "APIAddModelServiceMsg": lambda s, r: add_model_service(s, r["params"], r["tags"]),
-    "APIUpdateModelServiceMsg": lambda s, r: update_model_service(s, r["uuid"], r["params"]),
-    "APIDeleteModelServiceMsg": lambda s, r: delete_model_service(s, r["uuid"], r["deleteMode"]),
-    "APIAddModelCenterMsg": lambda s, r: add_model_center(s, r["params"], r["tags"]),
-    "APIUpdateModelCenterMsg": lambda s, r: update_model_center(s, r["uuid"], r["params"]),
-    "APIDeleteModelCenterMsg": lambda s, r: delete_model_center(s, r["uuid"], r["deleteMode"]),
-    "APIAddModelMsg": lambda s, r: add_model(s, r["params"], r["tags"]),
-    "APIUpdateModelMsg": lambda s, r: update_model(s, r["uuid"], r["params"]),
-    "APIDeleteModelMsg": lambda s, r: delete_model(s, r["uuid"], r["deleteMode"]),
+    "APIAddModelServiceMsg": lambda b, r: b.add_model_service(r["params"], r["tags"]),
+    "APIUpdateModelServiceMsg": lambda b, r: b.update_model_service(r["uuid"], r["params"]),
+    "APIDeleteModelServiceMsg": lambda b, r: b.delete_model_service(r["uuid"], r["deleteMode"]),
+    "APIAddModelCenterMsg": lambda b, r: b.add_model_center(r["params"], r["tags"]),
+    "APIUpdateModelCenterMsg": lambda b, r: b.update_model_center(r["uuid"], r["params"]),
+    "APIDeleteModelCenterMsg": lambda b, r: b.delete_model_center(r["uuid"], r["deleteMode"]),
+    "APIAddModelMsg": lambda b, r: b.add_model(r["params"], r["tags"]),
+    "APIUpdateModelMsg": lambda b, r: b.update_model(r["uuid"], r["params"]),
+    "APIDeleteModelMsg": lambda b, r: b.delete_model(r["uuid"], r["deleteMode"]),
 }
-
-
-def submit(store: Store, job_uuid: str | None, api: str, request: dict[str, Any], auth_error: ZsError | None,
-           web_hook: str | None = None) -> str:
-    """Record an API job; it runs when ``job_delay_s`` has passed (see ``settle``)."""
-    if job_uuid is not None:
-        if len(job_uuid) != 32:
-            raise TextError(400, f"Invalid header[X-Job-UUID], it must be a UUID of 32 characters "
-                                 f"without '-', but got {job_uuid}")
-    else:
-        job_uuid = new_uuid()
-    now = time.time()
-    with store.transaction():
-        if store.get(P, JOB, job_uuid) is not None:
-            raise TextError(400, f"Duplicate job uuid[{job_uuid}]")
-        job = {"uuid": job_uuid, "api": api, "request": request, "created": now,
-               "due": now + float(setting(store, "job_delay_s")), "state": "running"}
-        if auth_error is not None:
-            job["auth_error"] = auth_error.body()
-        if web_hook:
-            job["web_hook"] = web_hook
-        store.put(P, JOB, job_uuid, job)
-    if web_hook:  # nobody polls a job with a hook: finish it on time, by itself
-        timer = threading.Timer(max(0.0, job["due"] - time.time()) + 0.01, settle, args=(store,))
-        timer.daemon = True
-        timer.start()
-    return job_uuid
 
 
 def _deliver(url: str, job_uuid: str, status: int, body: Any, attempts: int, interval_s: float) -> None:
@@ -585,52 +222,6 @@ def _deliver(url: str, job_uuid: str, status: int, body: Any, attempts: int, int
             pass
         if attempt + 1 < attempts:
             time.sleep(interval_s)
-
-
-def _run(store: Store, job: dict[str, Any]) -> None:
-    if job.get("auth_error"):
-        job["status"], job["body"] = 503, job["auth_error"]
-    else:
-        try:
-            result = OPERATIONS[job["api"]](store, job["request"])
-            job["status"], job["body"] = 200, result
-        except ZsError as e:
-            job["status"], job["body"] = 503, e.body()
-    job["state"] = "done"
-    job["finished"] = time.time()
-    store.put(P, JOB, job["uuid"], job)
-    if job.get("web_hook"):
-        threading.Thread(target=_deliver, daemon=True, args=(
-            job["web_hook"], job["uuid"], job["status"], job["body"], int(setting(store, "webhook_attempts")),
-            float(setting(store, "webhook_interval_s")))).start()
-
-
-def settle(store: Store) -> None:
-    """Run every job that is due (in submission order) and forget those past retention."""
-    now = time.time()
-    retention = float(setting(store, "job_retention_s"))
-    with store.transaction():
-        for job in sorted(store.list(P, JOB), key=lambda j: j["created"]):
-            if job["state"] == "running" and job["due"] <= now:
-                _run(store, job)
-            elif job["state"] == "done" and job.get("finished", now) + retention < now:
-                job["state"] = "expired"
-                store.put(P, JOB, job["uuid"], {k: job[k] for k in ("uuid", "api", "created", "due", "state")})
-        for s in store.list(P, SESSION):
-            if s["_expires"] + 86400 < now:  # long-expired sessions are forgotten
-                store.delete(P, SESSION, s["uuid"])
-
-
-def job_result(store: Store, job_uuid: str) -> tuple[int, Any]:
-    settle(store)
-    job = store.get(P, JOB, job_uuid)
-    if job is None:
-        return 404, f"no job[uuid:{job_uuid}] found"
-    if job["state"] == "expired":
-        return 404, "the job has been expired"
-    if job["state"] == "running":
-        return 202, None
-    return job["status"], job["body"]
 
 
 # -- queries ----------------------------------------------------------------------------------
@@ -697,32 +288,385 @@ def _int_param(params: dict[str, str], name: str, default: int) -> int:
         raise TextError(400, f"Invalid query parameter[{name}={raw}], it must be an integer") from None
 
 
-def query(store: Store, kind: str, q: list[str], params: dict[str, str]) -> dict[str, Any]:
-    settle(store)
-    docs = store.list(P, kind)
-    if kind == SERVICE:  # bindings live on the models: show them on the service too
-        docs = [{**d, "modelServiceRefs": service_refs(store, d["uuid"])} for d in docs]
-    fields = {k for d in docs for k in d if not k.startswith("_")}  # internal keys are not queryable
-    for cond in q:
-        field, op, value = parse_condition(cond)
-        if docs and field not in fields:
-            raise TextError(400, f"Invalid query parameter[q={cond}], unknown field[{field}]")
-        docs = [d for d in docs if _matches(d, field, op, value)]
-    total = len(docs)
-    if params.get("count") == "true":
-        return {"total": total}
-    sort = params.get("sort")
-    if sort:
-        desc, key = sort.startswith("-"), sort.lstrip("+-")
-        docs.sort(key=lambda d: (d.get(key) is None, d.get(key) if d.get(key) is not None else ""), reverse=desc)
-    start = _int_param(params, "start", 0)
-    limit = _int_param(params, "limit", 1000)
-    docs = docs[start:start + limit] if limit >= 0 else docs[start:]
-    out = [render(d) for d in docs]
-    if params.get("fields"):
-        wanted = {f.strip() for f in params["fields"].split(",")}
-        out = [{k: v for k, v in d.items() if k in wanted} for d in out]
-    reply: dict[str, Any] = {"inventories": out}
-    if params.get("replyWithCount") == "true":
-        reply["total"] = total
-    return reply
+class ZStackBackend:
+    """Every API of the route table, as store reads and writes under the management node's rules.
+
+    Operations take plain arguments (ids, the parsed ``params``/``tags`` of a message, query
+    conditions) and return the reply's dict; they raise ``ZsError``/``TextError``.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def setting(self, key: str) -> Any:
+        return self.store.setting(P, key, DEFAULT_SETTINGS[key])
+
+    def login(self, body: Any) -> dict[str, Any]:
+        params = body.get("logInByAccount") if isinstance(body, dict) else None
+        if not isinstance(params, dict):
+            raise TextError(400, "the body doesn't contain action mapping to the URL[/v1/accounts/login]")
+        name, password = params.get("accountName"), params.get("password")
+        if not isinstance(name, str) or not isinstance(password, str) or not name or not password:
+            raise invalid("field[accountName] and field[password] are mandatory")
+        accounts = self.setting("accounts")
+        if name not in accounts or sha512_hex(accounts[name]) != password.lower():
+            raise ZsError("ID.1000", "Authentication error", "Incorrect account name or password")
+        now = time.time()
+        ttl = float(self.setting("session_timeout_s"))
+        account_uuid = ACCOUNT_UUID if name == "admin" else hashlib.md5(name.encode()).hexdigest()
+        session = {"uuid": new_uuid(), "accountUuid": account_uuid, "userUuid": account_uuid,
+                   "userType": "AccountVO", "expiredDate": gson_date(now + ttl), "createDate": gson_date(now),
+                   "noSessionEvaluation": False, "_expires": now + ttl, "_account": name}
+        self.store.put(P, SESSION, session["uuid"], session)
+        return {"inventory": render(session)}
+
+    def session_valid(self, session_uuid: str) -> bool:
+        s = self.store.get(P, SESSION, session_uuid)
+        return s is not None and s["_expires"] > time.time()
+
+    def logout(self, session_uuid: str) -> None:
+        self.store.delete(P, SESSION, session_uuid)
+
+    def _resource_uuid(self, params: dict[str, Any]) -> str:
+        ru = params.get("resourceUuid")
+        if ru is None:
+            return new_uuid()
+        if not _HEX32.fullmatch(ru):
+            raise invalid(f"resourceUuid[{ru}] is not a valid uuid (32 lower-case hex characters)")
+        if self.store.get(P, MODEL, ru) or self.store.get(P, CENTER, ru) or self.store.get(P, SERVICE, ru):
+            raise invalid(f"resourceUuid[{ru}] is already used by another resource")
+        return ru
+
+    def add_model_center(self, params: dict[str, Any], tags: dict[str, Any]) -> dict[str, Any]:
+        params = {**params, "_api": "APIAddModelCenterMsg"}
+        for name in ("name", "url", "managementIp"):
+            _str(params, name, required=True, max_len=255)
+        if params.get("managementPort") is None:
+            raise invalid("field[managementPort] of message type[APIAddModelCenterMsg] is mandatory, can not be null")
+        if self.setting("require_zone_uuid"):
+            _str(params, "zoneUuid", required=True)
+        _str(params, "description", max_len=2048)
+        _str(params, "parameters", max_len=255)
+        _ip(params["managementIp"], "managementIp")
+        if not 1 <= params["managementPort"] <= 65535:
+            raise invalid(f"field[managementPort] must be in range [1, 65535], got {params['managementPort']}")
+        uid = self._resource_uuid(params)
+        now = time.time()
+        doc = {"uuid": uid, "name": params["name"], "description": params.get("description"), "url": params["url"],
+               "status": "Connected", "parameters": params.get("parameters"), "managementIp": params["managementIp"],
+               "managementPort": params["managementPort"],
+               **{k: params.get(k) for k in ("storageNetworkUuid", "serviceNetworkUuid", "containerRegistry",
+                                              "containerStorageNetwork", "containerNetwork")},
+               "capacity": {"totalCapacity": 10995116277760, "availableCapacity": 10995116277760},
+               "createDate": gson_date(now), "lastOpDate": gson_date(now),
+               "_zoneUuid": params.get("zoneUuid"), "_tagUuids": params.get("tagUuids") or [], "_created": now, **tags}
+        self.store.put(P, CENTER, uid, doc)
+        return {"inventory": render(doc)}
+
+    def update_model_center(self, uid: str, params: dict[str, Any]) -> dict[str, Any]:
+        doc = self.store.get(P, CENTER, uid)
+        if doc is None:
+            raise not_found(f"Unable to find ModelCenterVO[uuid:{uid}]")
+        for name in ("name", "url", "description", "parameters"):
+            _str(params, name, max_len=255)
+        if params.get("managementIp") is not None:
+            _ip(params["managementIp"], "managementIp")
+        if params.get("managementPort") is not None and not 1 <= params["managementPort"] <= 65535:
+            raise invalid(f"field[managementPort] must be in range [1, 65535], got {params['managementPort']}")
+        changed = {k: params[k] for k in CENTER_UPDATABLE if params.get(k) is not None}
+        if changed:
+            doc.update(changed)
+            doc["lastOpDate"] = gson_date(time.time())
+            self.store.put(P, CENTER, uid, doc)
+        return {"inventory": render(doc)}
+
+    def delete_model_center(self, uid: str, mode: str) -> dict[str, Any]:
+        doc = self.store.get(P, CENTER, uid)
+        if doc is None:
+            if self.setting("delete_missing_succeeds"):
+                return {}
+            raise not_found(f"Unable to find ModelCenterVO[uuid:{uid}]")
+        models = [m for m in self.store.list(P, MODEL) if m.get("modelCenterUuid") == uid]
+        services = [s for s in self.store.list(P, SERVICE) if s.get("modelCenterUuid") == uid]
+        if (models or services) and mode != "Enforcing":
+            raise ZsError("SYS.1006", "Operation error",
+                          f"model center[uuid:{uid}] still has {len(models)} model(s) and {len(services)} model "
+                          "service(s); delete them first or use deleteMode=Enforcing")
+        for m in models:
+            self.store.delete(P, MODEL, m["uuid"])
+        for svc in services:
+            self._unbind_service(svc["uuid"])
+            self.store.delete(P, SERVICE, svc["uuid"])
+        self.store.delete(P, CENTER, uid)
+        return {}
+
+    def add_model(self, params: dict[str, Any], tags: dict[str, Any]) -> dict[str, Any]:
+        params = {**params, "_api": "APIAddModelMsg"}
+        for name in ("name", "installPath", "modelCenterUuid"):
+            _str(params, name, required=True, max_len=255 if name == "name" else 2048)
+        _str(params, "description", max_len=255)
+        _str(params, "recommendedGpuNum", max_len=255)
+        _str(params, "gpuConstraintDescription", max_len=512)
+        _str(params, "modelId", max_len=255)
+        share = params.get("shareMode")
+        if share is not None and share not in ("Public",):
+            raise invalid(f"field[shareMode] must be one of [Public], but got {share}")
+        if params.get("size") is not None and params["size"] < 0:
+            raise invalid("field[size] must not be negative")
+        center = params["modelCenterUuid"]
+        if self.store.get(P, CENTER, center) is None:
+            raise not_found(f"Unable to find ModelCenterVO[uuid:{center}]")
+        services = list(dict.fromkeys(params.get("modelServiceUuids") or []))
+        default = params.get("defaultModelServiceUuid")
+        for svc in services + ([default] if default and default not in services else []):
+            if self.store.get(P, SERVICE, svc) is None:
+                raise not_found(f"Unable to find ModelServiceVO[uuid:{svc}]")
+        uid = self._resource_uuid(params)
+        now = time.time()
+        doc = {"uuid": uid, "name": params["name"], "description": params.get("description"),
+               "installPath": params["installPath"], "parameters": params.get("parameters"), "modelCenterUuid": center,
+               "logo": params.get("logo"), "vendor": params.get("vendor"), "modelId": params.get("modelId"),
+               "introduction": params.get("introduction"), "size": params.get("size"), "version": params.get("version"),
+               "type": "Custom", "minGpuMemory": None, "recommendedGpuMemory": None,
+               "recommendedGpuNum": gpu_num(params.get("recommendedGpuNum")),
+               "gpuConstraintDescription": params.get("gpuConstraintDescription"),
+               "versionSemver": semver(params.get("version")), "isLatestVersion": True, "artifactChecksum": None,
+               "artifactSizeBytes": None if params.get("size") is None else params["size"] * SIZE_UNIT_BYTES,
+               "architectureType": None, "frameworkVersion": None, "requiredAccelerator": None,
+               "pipelineTag": None,
+               "modelServiceRefs": [_ref(uid, s, s == default) for s in services],
+               "modelClassifications": [], "extraGpuMemRequest": None,
+               "createDate": gson_date(now), "lastOpDate": gson_date(now),
+               "_shareMode": share, "_tagUuids": params.get("tagUuids") or [], "_token": params.get("token"),
+               "_defaultModelServiceUuid": params.get("defaultModelServiceUuid"), "_created": now, **tags}
+        self.store.put(P, MODEL, uid, doc)
+        return {"inventory": render(doc)}
+
+    def update_model(self, uid: str, params: dict[str, Any]) -> dict[str, Any]:
+        doc = self.store.get(P, MODEL, uid)
+        if doc is None:
+            raise not_found(f"Unable to find ModelVO[uuid:{uid}]")
+        for name in ("name", "installPath", "description", "vendor", "parameters", "modelCenterUuid",
+                     "recommendedGpuNum", "modelId", "defaultModelServiceUuid"):
+            _str(params, name, max_len=255)
+        _str(params, "gpuConstraintDescription", max_len=512)
+        center = params.get("modelCenterUuid")
+        if center is not None and self.store.get(P, CENTER, center) is None:
+            raise not_found(f"Unable to find ModelCenterVO[uuid:{center}]")
+        default = params.get("defaultModelServiceUuid")
+        if default and self.store.get(P, SERVICE, default) is None:
+            raise not_found(f"Unable to find ModelServiceVO[uuid:{default}]")
+        changed = {k: params[k] for k in MODEL_UPDATABLE if params.get(k) is not None}
+        if "recommendedGpuNum" in changed:
+            changed["recommendedGpuNum"] = gpu_num(changed["recommendedGpuNum"])
+        if "defaultModelServiceUuid" in changed:
+            changed["_defaultModelServiceUuid"] = changed.pop("defaultModelServiceUuid")
+        if params.get("clearDefaultModelService"):
+            changed["_defaultModelServiceUuid"] = None
+        if "_defaultModelServiceUuid" in changed:
+            changed["modelServiceRefs"] = [{**r, "isDefault": r["modelServiceUuid"] == changed["_defaultModelServiceUuid"]}
+                                           for r in doc.get("modelServiceRefs") or []]
+        if changed:
+            doc.update(changed)
+            doc["lastOpDate"] = gson_date(time.time())
+            self.store.put(P, MODEL, uid, doc)
+        return {"inventory": render(doc)}
+
+    def delete_model(self, uid: str, mode: str) -> dict[str, Any]:
+        if self.store.get(P, MODEL, uid) is None:
+            if self.setting("delete_missing_succeeds"):
+                return {}
+            raise not_found(f"Unable to find ModelVO[uuid:{uid}]")
+        self.store.delete(P, MODEL, uid)
+        return {}
+
+    def _unbind_service(self, service_uuid: str) -> None:
+        for model in self.store.list(P, MODEL):
+            refs = model.get("modelServiceRefs") or []
+            kept = [r for r in refs if r.get("modelServiceUuid") != service_uuid]
+            if len(kept) != len(refs):
+                model["modelServiceRefs"] = kept
+                if model.get("_defaultModelServiceUuid") == service_uuid:
+                    model["_defaultModelServiceUuid"] = None
+                self.store.put(P, MODEL, model["uuid"], model)
+
+    def service_refs(self, service_uuid: str) -> list[dict[str, Any]]:
+        """The bindings of one service, as the models hold them (one source of truth)."""
+        return [r for m in self.store.list(P, MODEL) for r in m.get("modelServiceRefs") or []
+                if r.get("modelServiceUuid") == service_uuid]
+
+    def add_model_service(self, params: dict[str, Any], tags: dict[str, Any]) -> dict[str, Any]:
+        """AddModelService: a service definition only (deployModelService is not emulated)."""
+        params = {**params, "_api": "APIAddModelServiceMsg"}
+        for name in ("name", "yaml", "modelCenterUuid", "installPath", "startCommand"):
+            _str(params, name, required=True, max_len=255 if name == "name" else None)
+        for name in ("requestCpu", "requestMemory"):
+            if params.get(name) is None:
+                raise invalid(f"field[{name}] of message type[APIAddModelServiceMsg] is mandatory, can not be null")
+            _positive(params, name)
+        _str(params, "description", max_len=2048)
+        _enum(params, "type", SERVICE_KINDS)
+        _enum(params, "source", SERVICE_SOURCES)
+        center = params["modelCenterUuid"]
+        if self.store.get(P, CENTER, center) is None:
+            raise not_found(f"Unable to find ModelCenterVO[uuid:{center}]")
+        models = list(dict.fromkeys(params.get("modelUuids") or []))
+        for model in models:
+            if self.store.get(P, MODEL, model) is None:
+                raise not_found(f"Unable to find ModelVO[uuid:{model}]")
+        images = params.get("architectureImages") or []
+        uid = self._resource_uuid(params)
+        now = time.time()
+        doc = {"uuid": uid, "name": params["name"], "description": params.get("description"), "readme": None,
+               "yaml": params["yaml"], "requestCpu": params["requestCpu"], "requestMemory": params["requestMemory"],
+               "modelCenterUuid": center, "type": params.get("type") or "Endpoint", "framework": params.get("framework"),
+               "source": params.get("source") or "Other", "size": None, "system": bool(params.get("system")),
+               "gpuComputeCapability": params.get("gpuComputeCapability"), "installPath": params["installPath"],
+               "pythonVersion": params.get("pythonVersion"), "condaVersion": params.get("condaVersion"),
+               "startCommand": params["startCommand"], "containerCommand": params.get("containerCommand"),
+               "containerArgs": params.get("containerArgs"), "supportDistributed": bool(params.get("supportDistributed")),
+               "cpuArchitectures": sorted({i["cpuArchitecture"] for i in images if isinstance(i.get("cpuArchitecture"), str)}),
+               "vendorToSpecUuidsMap": params.get("vendorToSpecUuidsMap") or {}, "modelServiceRefs": [],
+               "modelServiceImages": images, "createDate": gson_date(now), "lastOpDate": gson_date(now),
+               "_zoneUuid": params.get("zoneUuid"), "_tagUuids": params.get("tagUuids") or [], "_created": now, **tags}
+        self.store.put(P, SERVICE, uid, doc)
+        for model_uuid in models:
+            model = self.store.get(P, MODEL, model_uuid)
+            assert model is not None
+            model["modelServiceRefs"] = [*(model.get("modelServiceRefs") or []), _ref(model_uuid, uid, False)]
+            self.store.put(P, MODEL, model_uuid, model)
+        return {"inventory": self.render_service(doc)}
+
+    def update_model_service(self, uid: str, params: dict[str, Any]) -> dict[str, Any]:
+        doc = self.store.get(P, SERVICE, uid)
+        if doc is None:
+            raise not_found(f"Unable to find ModelServiceVO[uuid:{uid}]")
+        _str(params, "name", max_len=255)
+        _str(params, "description", max_len=2048)
+        for name in ("requestCpu", "requestMemory"):
+            _positive(params, name)
+        _enum(params, "type", SERVICE_KINDS)
+        _enum(params, "framework", SERVICE_SOURCES)  # UpdateModelServiceAction's validValues (a copy of source's)
+        changed = {k: params[k] for k in SERVICE_UPDATABLE if params.get(k) is not None}
+        changed.update({f"_{k}": params[k] for k in ("dockerImage", "vmImageUuid") if params.get(k) is not None})
+        if changed:
+            doc.update(changed)
+            doc["lastOpDate"] = gson_date(time.time())
+            self.store.put(P, SERVICE, uid, doc)
+        return {"inventory": self.render_service(doc)}
+
+    def delete_model_service(self, uid: str, mode: str) -> dict[str, Any]:
+        if self.store.get(P, SERVICE, uid) is None:
+            if self.setting("delete_missing_succeeds"):
+                return {}
+            raise not_found(f"Unable to find ModelServiceVO[uuid:{uid}]")
+        refs = self.service_refs(uid)
+        if refs and mode != "Enforcing":
+            raise ZsError("SYS.1006", "Operation error",
+                          f"model service[uuid:{uid}] is bound to {len(refs)} model(s); unbind them first "
+                          "or use deleteMode=Enforcing")
+        self._unbind_service(uid)
+        self.store.delete(P, SERVICE, uid)
+        return {}
+
+    def render_service(self, doc: dict[str, Any]) -> dict[str, Any]:
+        return render({**doc, "modelServiceRefs": self.service_refs(doc["uuid"])})
+
+    def submit(self, job_uuid: str | None, api: str, request: dict[str, Any], auth_error: ZsError | None,
+               web_hook: str | None = None) -> str:
+        """Record an API job; it runs when ``job_delay_s`` has passed (see ``settle``)."""
+        if job_uuid is not None:
+            if len(job_uuid) != 32:
+                raise TextError(400, f"Invalid header[X-Job-UUID], it must be a UUID of 32 characters "
+                                     f"without '-', but got {job_uuid}")
+        else:
+            job_uuid = new_uuid()
+        now = time.time()
+        with self.store.transaction():
+            if self.store.get(P, JOB, job_uuid) is not None:
+                raise TextError(400, f"Duplicate job uuid[{job_uuid}]")
+            job = {"uuid": job_uuid, "api": api, "request": request, "created": now,
+                   "due": now + float(self.setting("job_delay_s")), "state": "running"}
+            if auth_error is not None:
+                job["auth_error"] = auth_error.body()
+            if web_hook:
+                job["web_hook"] = web_hook
+            self.store.put(P, JOB, job_uuid, job)
+        if web_hook:  # nobody polls a job with a hook: finish it on time, by itself
+            timer = threading.Timer(max(0.0, job["due"] - time.time()) + 0.01, self.settle)
+            timer.daemon = True
+            timer.start()
+        return job_uuid
+
+    def _run(self, job: dict[str, Any]) -> None:
+        if job.get("auth_error"):
+            job["status"], job["body"] = 503, job["auth_error"]
+        else:
+            try:
+                result = OPERATIONS[job["api"]](self, job["request"])
+                job["status"], job["body"] = 200, result
+            except ZsError as e:
+                job["status"], job["body"] = 503, e.body()
+        job["state"] = "done"
+        job["finished"] = time.time()
+        self.store.put(P, JOB, job["uuid"], job)
+        if job.get("web_hook"):
+            threading.Thread(target=_deliver, daemon=True, args=(
+                job["web_hook"], job["uuid"], job["status"], job["body"], int(self.setting("webhook_attempts")),
+                float(self.setting("webhook_interval_s")))).start()
+
+    def settle(self) -> None:
+        """Run every job that is due (in submission order) and forget those past retention."""
+        now = time.time()
+        retention = float(self.setting("job_retention_s"))
+        with self.store.transaction():
+            for job in sorted(self.store.list(P, JOB), key=lambda j: j["created"]):
+                if job["state"] == "running" and job["due"] <= now:
+                    self._run(job)
+                elif job["state"] == "done" and job.get("finished", now) + retention < now:
+                    job["state"] = "expired"
+                    self.store.put(P, JOB, job["uuid"], {k: job[k] for k in ("uuid", "api", "created", "due", "state")})
+            for s in self.store.list(P, SESSION):
+                if s["_expires"] + 86400 < now:  # long-expired sessions are forgotten
+                    self.store.delete(P, SESSION, s["uuid"])
+
+    def job_result(self, job_uuid: str) -> tuple[int, Any]:
+        self.settle()
+        job = self.store.get(P, JOB, job_uuid)
+        if job is None:
+            return 404, f"no job[uuid:{job_uuid}] found"
+        if job["state"] == "expired":
+            return 404, "the job has been expired"
+        if job["state"] == "running":
+            return 202, None
+        return job["status"], job["body"]
+
+    def query(self, kind: str, q: list[str], params: dict[str, str]) -> dict[str, Any]:
+        self.settle()
+        docs = self.store.list(P, kind)
+        if kind == SERVICE:  # bindings live on the models: show them on the service too
+            docs = [{**d, "modelServiceRefs": self.service_refs(d["uuid"])} for d in docs]
+        fields = {k for d in docs for k in d if not k.startswith("_")}  # internal keys are not queryable
+        for cond in q:
+            field, op, value = parse_condition(cond)
+            if docs and field not in fields:
+                raise TextError(400, f"Invalid query parameter[q={cond}], unknown field[{field}]")
+            docs = [d for d in docs if _matches(d, field, op, value)]
+        total = len(docs)
+        if params.get("count") == "true":
+            return {"total": total}
+        sort = params.get("sort")
+        if sort:
+            desc, key = sort.startswith("-"), sort.lstrip("+-")
+            docs.sort(key=lambda d: (d.get(key) is None, d.get(key) if d.get(key) is not None else ""), reverse=desc)
+        start = _int_param(params, "start", 0)
+        limit = _int_param(params, "limit", 1000)
+        docs = docs[start:start + limit] if limit >= 0 else docs[start:]
+        out = [render(d) for d in docs]
+        if params.get("fields"):
+            wanted = {f.strip() for f in params["fields"].split(",")}
+            out = [{k: v for k, v in d.items() if k in wanted} for d in out]
+        reply: dict[str, Any] = {"inventories": out}
+        if params.get("replyWithCount") == "true":
+            reply["total"] = total
+        return reply

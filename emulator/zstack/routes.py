@@ -23,8 +23,8 @@ from fastapi import APIRouter, Request, Response
 from emulator.core import jsonbody
 from emulator.core.store import Store
 from emulator.zstack import models as m
+from emulator.zstack.errors import TextError, ZsError, invalid_session
 from emulator.zstack.openapi import operation as doc
-from emulator.zstack.models import TextError, ZsError
 
 TEXT = "text/plain;charset=UTF-8"
 JSON = "application/json;charset=UTF-8"
@@ -91,7 +91,7 @@ def own_base(request: Request) -> str:
     return f"{request.url.scheme}://{request.url.netloc}{path[:at] if at >= 0 else ''}"
 
 
-def authenticate(store: Store, request: Request) -> ZsError | None:
+def authenticate(backend: m.ZStackBackend, request: Request) -> ZsError | None:
     """Framework checks raise (400/401/403 text); a bad session is returned, to fail the API later."""
     header = request.headers.get("authorization")
     if not header:
@@ -99,16 +99,16 @@ def authenticate(store: Store, request: Request) -> ZsError | None:
     kind, _, cred = header.strip().partition(" ")
     if kind == "OAuth":
         session = cred.strip()
-        if not m.session_valid(store, session):
-            return m.invalid_session(f"Session[uuid:{session}] expired or does not exist")
+        if not backend.session_valid(session):
+            return invalid_session(f"Session[uuid:{session}] expired or does not exist")
         return None
     if kind == "ZStack":
-        _verify_access_key(store, request, cred.strip())
+        _verify_access_key(backend, request, cred.strip())
         return None
     raise TextError(400, "Authorization type must be 'OAuth'")
 
 
-def _verify_access_key(store: Store, request: Request, cred: str) -> None:
+def _verify_access_key(backend: m.ZStackBackend, request: Request, cred: str) -> None:
     date = request.headers.get("date")
     if not date:
         raise TextError(400, "missing header 'Date' for AccessKey authentication")
@@ -116,10 +116,10 @@ def _verify_access_key(store: Store, request: Request, cred: str) -> None:
         when = email.utils.parsedate_to_datetime(date)
     except (TypeError, ValueError):
         raise TextError(400, f"Invalid header[Date: {date}], it must be like 'EEE, dd MMM yyyy HH:mm:ss z'") from None
-    if when.tzinfo is None or abs(when.timestamp() - time.time()) > float(m.setting(store, "max_clock_skew_s")):
+    if when.tzinfo is None or abs(when.timestamp() - time.time()) > float(backend.setting("max_clock_skew_s")):
         raise TextError(403, "requestTimeTooSkewed")
     key_id, _, signature = cred.partition(":")
-    secret = m.setting(store, "access_keys").get(key_id)
+    secret = backend.setting("access_keys").get(key_id)
     if secret is None:
         raise TextError(401, f"invalid AccessKey[id:{key_id}]")
     to_sign = f"{request.method}\n{date}\n{_v1_path(request)}"
@@ -129,31 +129,32 @@ def _verify_access_key(store: Store, request: Request, cred: str) -> None:
 
 
 def build_router(store: Store) -> APIRouter:
+    backend = m.ZStackBackend(store)
     r = APIRouter(tags=["zstack"])
 
     def accepted(request: Request, job: str) -> Response:
-        base = (m.setting(store, "location_base") or own_base(request)).rstrip("/")
+        base = (backend.setting("location_base") or own_base(request)).rstrip("/")
         return _json(202, {"location": f"{base}/v1/api-jobs/{job}",
-                           "apiTimeout": m.setting(store, "api_timeout_ms")})
+                           "apiTimeout": backend.setting("api_timeout_ms")})
 
     async def run_async(request: Request, api: str, payload: dict[str, Any]) -> Response:
-        auth_error = authenticate(store, request)
-        m.settle(store)
-        job = m.submit(store, request.headers.get("x-job-uuid"), api, payload, auth_error,
+        auth_error = authenticate(backend, request)
+        backend.settle()
+        job = backend.submit(request.headers.get("x-job-uuid"), api, payload, auth_error,
                        request.headers.get("x-web-hook"))
-        if m.setting(store, "job_delay_s") <= 0:  # finishes at once: answer directly, as newer servers may
-            status, body = m.job_result(store, job)
+        if backend.setting("job_delay_s") <= 0:  # finishes at once: answer directly, as newer servers may
+            status, body = backend.job_result(job)
             return _json(status, body)
         return accepted(request, job)
 
     def query(request: Request, kind: str, uuid: str | None = None) -> Response:
-        auth_error = authenticate(store, request)
+        auth_error = authenticate(backend, request)
         if auth_error is not None:
             raise auth_error
         q = [v for k, v in request.query_params.multi_items() if k == "q"]
         if uuid is not None:
             q.append(f"uuid={uuid}")
-        return _json(200, m.query(store, kind, q, dict(request.query_params)))
+        return _json(200, backend.query(kind, q, dict(request.query_params)))
 
     async def create(request: Request, api: str, types: dict[str, str]) -> Response:
         body = _body(await request.body())
@@ -180,24 +181,24 @@ def build_router(store: Store) -> APIRouter:
     @r.put("/v1/accounts/login", openapi_extra=doc("plain", "login", authenticated=False))
     @_errors
     async def login(request: Request) -> Response:
-        return _json(200, m.login(store, _body(await request.body())))
+        return _json(200, backend.login(_body(await request.body())))
 
     @r.get("/v1/accounts/sessions/{uuid}/valid")
     @_errors
     async def valid(uuid: str) -> Response:
-        return _json(200, {"valid": m.session_valid(store, uuid)})
+        return _json(200, {"valid": backend.session_valid(uuid)})
 
     @r.delete("/v1/accounts/sessions/{uuid}")
     @_errors
     async def logout(uuid: str) -> Response:
-        m.logout(store, uuid)
+        backend.logout(uuid)
         return _json(200, {})
 
     # -- jobs ------------------------------------------------------------------------------
     @r.get("/v1/api-jobs/{uuid}", openapi_extra=doc("plain", authenticated=False))
     @_errors
     async def job(uuid: str) -> Response:
-        status, body = m.job_result(store, uuid)
+        status, body = backend.job_result(uuid)
         if isinstance(body, str):
             return _text(status, body)
         return _json(status, body)

@@ -18,7 +18,7 @@ import json
 from typing import Any
 
 from providers.core.fields import marks_of
-from providers.core.resource import HANDLERS, Handler
+from providers.core.handler import HANDLERS, Handler
 
 PACKAGE = "pulumi-python"
 PLATFORMS = ("esd", "pai", "fabric", "zstack", "workshop")

@@ -53,7 +53,8 @@ from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, plugin_pb2, provid
 from providers.core import create, runtime
 from providers.core.errors import CreatedButFailed, ProviderError, ResourceError, UpdatedButFailed
 from providers.core.fields import marks_of
-from providers.core.resource import DynamicProvider, handler_for
+from providers.core.handler import handler_for
+from providers.core.resource import DetailedDiff, DynamicProvider
 
 PROVIDER_KEY = "__provider"
 DEFAULT_WORKERS = 64
@@ -288,12 +289,11 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
                 fields["stables"] = list(result.stables)
             if result.delete_before_replace is not None:
                 fields["deleteBeforeReplace"] = result.delete_before_replace
-            detailed = getattr(result, "detailed", None)
-            if detailed is not None:
+            if isinstance(result, DetailedDiff):
                 fields["hasDetailedDiff"] = True
                 fields["detailedDiff"] = {k: provider_pb2.PropertyDiff(kind=_KINDS[v], inputDiff=True)
-                                          for k, v in detailed.items()}
-                fields["diffs"] = sorted(detailed)
+                                          for k, v in result.detailed.items()}
+                fields["diffs"] = sorted(result.detailed)
             return provider_pb2.DiffResponse(**fields)
         return None
 

@@ -23,8 +23,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
-from providers.core import CreatedButFailed, Handler, Inputs, Outputs, ProviderError, create, prop
-from providers.core.errors import is_transient
+from providers.core import CreatedButFailed, Handler, Inputs, Outputs, ProviderError, create, is_transient, prop
 from providers.esd.client import EsdClient, EsdSettings
 
 I = TypeVar("I", bound=Inputs)

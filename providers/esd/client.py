@@ -11,8 +11,15 @@ from typing import Any
 
 import httpx
 
-from providers.core import (ApiClient, ClientSettings, PlatformSettings, ProviderError, VendorError, endpoint_setting,
-                            setting)
+from providers.core import (
+    ApiClient,
+    ClientSettings,
+    PlatformSettings,
+    ProviderError,
+    VendorError,
+    endpoint_setting,
+    setting,
+)
 
 PER_PAGE = 100  # checkpoint list page size (the Lambda pages in memory after a full scan)
 S3_ATTEMPTS = 6  # tries of one presigned upload (429, 5xx and connection errors are retried)

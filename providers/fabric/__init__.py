@@ -1,5 +1,7 @@
-"""Huawei Cloud DataArts Fabric: Model (with its versions). Spec: ../shared/specs/fabric.md."""
+"""Huawei Cloud DataArts Fabric: Model (with its versions).
+Vendor docs: https://support.huaweicloud.com/intl/en-us/api-fabric/CreateModelDefinition.html (and the
+other pages of that API reference)."""
 
-from providers.fabric.model import Model
+from providers.fabric.resources import Model
 
 __all__ = ["Model"]

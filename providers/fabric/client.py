@@ -8,8 +8,17 @@ from typing import Any
 import httpx
 from pydantic import model_validator
 
-from providers.core import (ApiClient, ApiError, ClientSettings, ConfigError, PlatformSettings, RuleError, VendorError,
-                            endpoint_setting, setting)
+from providers.core import (
+    ApiClient,
+    ApiError,
+    ClientSettings,
+    ConfigError,
+    PlatformSettings,
+    RuleError,
+    VendorError,
+    endpoint_setting,
+    setting,
+)
 from providers.fabric.auth import IamTokenAuth, IamTokenError, SdkHmacAuth
 
 # "queried resource does not exist"; the platform answers not-found with 400 and this code, or 404.

@@ -1,6 +1,7 @@
 """Huawei Cloud ``SDK-HMAC-SHA256`` (AK/SK) request signing for httpx.
 
-Specification: /work/shared/specs/fabric.md §7.2.  Pure httpx + stdlib; the canonical request,
+Specification: Huawei Cloud's AK/SK signing as its official Python SDK implements it
+(huaweicloud/huaweicloud-sdk-python-v3, huaweicloudsdkcore/signer/signer.py).  Pure httpx + stdlib; the canonical request,
 query encoding and hashing are the shared ones of providers/core/signing.py.
 
 SdkHmacAuth -- the algorithm, in words
@@ -88,13 +89,13 @@ from urllib.parse import unquote_to_bytes
 import httpx
 
 from providers.core import signing
-from providers.core.signing import (  # noqa: F401  (re-exported)
-    EMPTY_SHA256,
-    Clock,
-    Signature,
-    canonical_query_string,
-    rfc3986_encode,
-)
+
+# The shared parts of providers/core/signing.py, re-exported for this module's callers.
+EMPTY_SHA256 = signing.EMPTY_SHA256
+Clock = signing.Clock
+Signature = signing.Signature
+canonical_query_string = signing.canonical_query_string
+rfc3986_encode = signing.rfc3986_encode
 
 ALGORITHM = "SDK-HMAC-SHA256"
 DATE_FORMAT = "%Y%m%dT%H%M%SZ"

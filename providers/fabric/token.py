@@ -1,6 +1,7 @@
 """Huawei Cloud IAM tokens for httpx: ``X-Auth-Token``, fixed or obtained from IAM.
 
-Specification: /work/shared/specs/fabric.md §7.1.  Pure httpx + stdlib.
+Specification: Huawei Cloud IAM "Obtaining a User Token"
+(https://support.huaweicloud.com/intl/en-us/api-iam/iam_30_0001.html).  Pure httpx + stdlib.
 
 IamTokenAuth -- in words
 ------------------------
@@ -40,7 +41,7 @@ from datetime import datetime, timedelta, timezone
 
 import httpx
 
-from providers.core.signing import Clock, utc_now as _utc_now
+from providers.core import signing
 
 
 class IamTokenError(Exception):
@@ -117,7 +118,7 @@ class IamTokenAuth(httpx.Auth):
         project: str | None = None,
         project_id: str | None = None,
         refresh_margin_s: float = 300.0,
-        clock: Clock | None = None,
+        clock: signing.Clock | None = None,
         *,
         default_ttl_s: float = 24 * 3600.0,
     ) -> None:
@@ -195,7 +196,7 @@ class IamTokenAuth(httpx.Auth):
     # -- cache ---------------------------------------------------------------
 
     def _now(self) -> datetime:
-        return _utc_now(self._clock)
+        return signing.utc_now(self._clock)
 
     def _cached_token(self) -> str | None:
         with self._lock:

@@ -1,7 +1,8 @@
 """Alibaba Cloud PAI model registry (AIWorkSpace 2021-02-04): Model and ModelVersion.
-Spec: ../shared/specs/pai.md."""
+Vendor docs:
+https://www.alibabacloud.com/help/en/pai/developer-reference/api-aiworkspace-2021-02-04-getmodel (and the
+other pages of that API reference)."""
 
-from providers.pai.model import Model
-from providers.pai.model_version import ModelVersion
+from providers.pai.resources import Model, ModelVersion
 
 __all__ = ["Model", "ModelVersion"]

@@ -1,7 +1,8 @@
 """Alibaba Cloud ``ACS3-HMAC-SHA256`` (signature V3) request signing for httpx.
 
-Specification: /work/shared/specs/pai.md §7.1 (which follows the vendor's
-"Request syntax and signature method V3" page).  Pure httpx + stdlib.
+Specification: the vendor's "Request syntax and signature method V3" page
+(https://www.alibabacloud.com/help/en/sdk/product-overview/v3-request-structure-and-signature).
+Pure httpx + stdlib.
 
 Algorithm, in words
 -------------------
@@ -106,13 +107,13 @@ from urllib.parse import unquote_to_bytes
 import httpx
 
 from providers.core import signing
-from providers.core.signing import (  # noqa: F401  (re-exported)
-    EMPTY_SHA256,
-    Clock,
-    Signature,
-    canonical_query_string,
-    rfc3986_encode,
-)
+
+# The shared parts of providers/core/signing.py, re-exported for this module's callers.
+EMPTY_SHA256 = signing.EMPTY_SHA256
+Clock = signing.Clock
+Signature = signing.Signature
+canonical_query_string = signing.canonical_query_string
+rfc3986_encode = signing.rfc3986_encode
 
 __all__ = [
     "ALGORITHM",

@@ -8,7 +8,15 @@ from typing import Any
 import httpx
 from pydantic import model_validator
 
-from providers.core import ApiClient, ClientSettings, PlatformSettings, RuleError, VendorError, endpoint_setting, setting
+from providers.core import (
+    ApiClient,
+    ClientSettings,
+    PlatformSettings,
+    RuleError,
+    VendorError,
+    endpoint_setting,
+    setting,
+)
 from providers.pai.auth import AcsV3Auth
 
 NOT_FOUND_CODES = {"201900002", "201900003"}  # model, version

@@ -1,7 +1,9 @@
 """Alibaba Cloud API Gateway digest signing (AppKey/AppSecret, HmacSHA256) as an ``httpx.Auth``.
 
-Specification: /work/shared/specs/workshop.md §2.1 (the gateway's "Use digest authentication to
-call an API", as the official SpeedPix SDK applies it to ``openai.edu-aliyun.com``).
+Specification: the API gateway's "Use digest authentication to call an API"
+(https://www.alibabacloud.com/help/doc-detail/29475.htm), as the official SpeedPix SDK applies it
+to ``openai.edu-aliyun.com``; the Workshop pages: https://help.aliyun.com/en/document_detail/2834502.html
+(model sync) and .../2834729.html (allocate token).
 
 For every request (and afresh for every retry) the flow sets:
 
@@ -37,7 +39,7 @@ from email.utils import formatdate
 
 import httpx
 
-from providers.core.signing import parse_query
+from providers.core import signing
 
 JSON = "application/json; charset=utf-8"
 METHOD = "HmacSHA256"
@@ -116,7 +118,7 @@ class GatewayAuth(httpx.Auth):
             h["x-ca-stage"] = self.stage
         raw = request.url.raw_path.decode("ascii")
         path, _, query = raw.partition("?")
-        pairs = [(k.decode("utf-8"), v.decode("utf-8")) for k, v in parse_query(query)]
+        pairs = [(k.decode("utf-8"), v.decode("utf-8")) for k, v in signing.parse_query(query)]
         text = string_to_sign(request.method, h.get("accept", ""), h.get("content-md5", ""),
                               h.get("content-type", ""), h["date"], signed, url_to_sign(path, pairs))
         h["x-ca-signature"] = sign(self._secret, text)

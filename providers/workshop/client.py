@@ -31,8 +31,7 @@ from typing import Any, Literal
 
 import httpx
 
-from providers.core import (ApiClient, ApiError, ClientSettings, PlatformSettings, VendorError, endpoint_setting,
-                            setting)
+from providers.core import ApiClient, ApiError, ClientSettings, PlatformSettings, VendorError, endpoint_setting, setting
 from providers.workshop.auth import JSON, GatewayAuth
 
 DEFAULT_ENDPOINT = "https://openai.edu-aliyun.com"

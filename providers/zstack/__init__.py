@@ -1,8 +1,7 @@
 """ZStack Cloud / AIOS AI model center (5.x): ModelCenter, Model and ModelService (definitions only).
-Spec: ../shared/specs/zstack.md; the narrative: docs/zstack.md."""
+Vendor docs: the ZStack AIOS developer guide (https://docs.zstack.io/en/docs/ai/aios/dev-guide/);
+the narrative: docs/zstack.md."""
 
-from providers.zstack.model import Model
-from providers.zstack.model_center import ModelCenter
-from providers.zstack.model_service import ModelService
+from providers.zstack.resources import Model, ModelCenter, ModelService
 
 __all__ = ["Model", "ModelCenter", "ModelService"]

@@ -37,9 +37,7 @@ from email.utils import format_datetime
 
 import httpx
 
-from providers.core.http import RETRY_STATUSES, RetryPolicy, parse_retry_after
-from providers.core.progress import progress
-from providers.core.signing import Clock, utc_now
+from providers.core import RETRY_STATUSES, RetryPolicy, parse_retry_after, progress, signing
 
 SESSION_EXPIRED = "ID.1001"
 AUTHENTICATION_ERROR = "ID.1000"
@@ -162,13 +160,13 @@ def signature(secret: str, method: str, date: str, path: str) -> str:
 
 
 class AccessKeyAuth(httpx.Auth):
-    def __init__(self, key_id: str, secret: str, clock: Clock | None = None) -> None:
+    def __init__(self, key_id: str, secret: str, clock: signing.Clock | None = None) -> None:
         self.key_id = key_id
         self._secret = secret
         self._clock = clock
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        date = format_datetime(utc_now(self._clock).replace(microsecond=0), usegmt=True)
+        date = format_datetime(signing.utc_now(self._clock).replace(microsecond=0), usegmt=True)
         request.headers["Date"] = date
         sig = signature(self._secret, request.method, date, request.url.path)
         request.headers["Authorization"] = f"ZStack {self.key_id}:{sig}"

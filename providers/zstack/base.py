@@ -8,9 +8,18 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import StringConstraints
 
-from providers.core import (ApiError, CreatedButFailed, Handler, Inputs, Outputs, TransportError, create, progress,
-                            prop)
-from providers.core.fields import marks_of
+from providers.core import (
+    ApiError,
+    CreatedButFailed,
+    Handler,
+    Inputs,
+    Outputs,
+    TransportError,
+    create,
+    marks_of,
+    progress,
+    prop,
+)
 from providers.zstack.client import JobTimeout, ZStackClient, ZStackSettings, new_uuid
 
 I = TypeVar("I", bound=Inputs)

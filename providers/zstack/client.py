@@ -22,10 +22,22 @@ from typing import Any
 import httpx
 from pydantic import model_validator
 
-from providers.core import (ApiClient, ApiError, ClientSettings, PlatformSettings, Poll, ProviderError, TransportError,
-                            VendorError, WaitTimeout, endpoint_setting, progress, setting, wait_for)
-from providers.zstack.auth import (JOBS_PATH, SESSION_EXPIRED, AccessKeyAuth, LoginError, SessionAuth,
-                                   password_digest)
+from providers.core import (
+    ApiClient,
+    ApiError,
+    ClientSettings,
+    PlatformSettings,
+    Poll,
+    ProviderError,
+    TransportError,
+    VendorError,
+    WaitTimeout,
+    endpoint_setting,
+    progress,
+    setting,
+    wait_for,
+)
+from providers.zstack.auth import JOBS_PATH, SESSION_EXPIRED, AccessKeyAuth, LoginError, SessionAuth, password_digest
 
 NOT_FOUND_CODES = {"SYS.1003"}
 

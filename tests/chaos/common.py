@@ -24,6 +24,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from emulator import defaults
+
 REPO = Path(__file__).resolve().parents[2]
 PULUMI_HOME = REPO / ".tools" / "pulumi-home"
 PASSPHRASE = "aimodels-chaos-test-only"  # guards a throwaway backend holding only emulator credentials
@@ -32,11 +34,11 @@ ENVIRONMENT = "chaos"
 # The emulator's documented test credentials (its default settings), not real ones.
 SECRETS = {
     "aimodels:engineerPassword": "Chaos-Engineer-Passw0rd",
-    "esd:apiKey": "09876543210987654321",
-    "pai:accessKeySecret": "EmulatorSecretKey000000000000000",
-    "fabric:secretKey": "EmulatorSecretKey0000000000000000000000",
+    "esd:apiKey": defaults.ESD_API_KEY,
+    "pai:accessKeySecret": defaults.PAI_ACCESS_KEY_SECRET,
+    "fabric:secretKey": defaults.FABRIC_SECRET_KEY,
     "zstack:accountPassword": "password",
-    "workshop:appSecret": "EmulatorWorkshopAppSecret0000000",
+    "workshop:appSecret": defaults.WORKSHOP_APP_SECRET,
 }
 # Async timings short enough for many cycles (the defaults model the vendors' pace).
 FAST: dict[str, dict[str, Any]] = {
@@ -92,13 +94,13 @@ def stack_values(url: str) -> dict[str, str]:
         "aimodels:emulator": "true",
         "esd:apiUrl": f"{url}/esd/prod",
         "pai:endpoint": f"{url}/pai",
-        "pai:accessKeyId": "LTAI5tEmulatorAccessKey",
+        "pai:accessKeyId": defaults.PAI_ACCESS_KEY_ID,
         "fabric:endpoint": f"{url}/fabric",
-        "fabric:accessKey": "EMULATORAK0000000000",
+        "fabric:accessKey": defaults.FABRIC_ACCESS_KEY,
         "zstack:endpoint": f"{url}/zstack",
         "zstack:accountName": "admin",
         "workshop:endpoint": f"{url}/workshop",
-        "workshop:appKey": "24900001",
+        "workshop:appKey": defaults.WORKSHOP_APP_KEY,
         "workshop:tokenName": "chaos",
         "aimodels:pai": json.dumps({"versions": [{"name": "1.0.0", "approval": "Approved",
                                                   "uri": "oss://aimodels-chaos.oss-cn-hangzhou.aliyuncs.com/sd/1.0.0/"}],

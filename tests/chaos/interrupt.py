@@ -64,8 +64,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.chaos.common import (FAST, REPO, PULUMI_HOME, Rig, duplicates, orphans, processes_with_env, say,
-                                short_error, state_without_object)
+from tests.chaos.common import (
+    FAST,
+    PULUMI_HOME,
+    REPO,
+    Rig,
+    duplicates,
+    orphans,
+    processes_with_env,
+    say,
+    short_error,
+    state_without_object,
+)
 
 MARKER = "AIMODELS_CHAOS_RUN"
 EXIT_TARGET_S = 10.0

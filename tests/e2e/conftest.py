@@ -31,17 +31,21 @@ import fcntl
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import pytest
 from pulumi import automation as auto
 
 from tests.emulator_process import Emulator
+
+if TYPE_CHECKING:
+    from tests.e2e.project import Project
 
 REPO = Path(__file__).resolve().parents[2]
 PULUMI_HOME = REPO / ".tools" / "pulumi-home"
@@ -217,3 +221,26 @@ def make_stack(pulumi_cli: Path, emulator: Emulator, tmp_path: Path) -> Iterator
         handle.close()
     if errors:
         pytest.fail("e2e teardown failed:\n" + "\n".join(errors), pytrace=False)
+
+
+@pytest.fixture
+def project(pulumi_cli: Path, emulator: Emulator, tmp_path: Path) -> Iterator[Project]:
+    """A copy of the project in tmp_path (tests/e2e/project.py); destroys every stack it brought up."""
+    from tests.e2e.project import FAST, Project
+
+    emulator.reset()
+    for platform, values in FAST.items():
+        emulator.settings(platform, **values)
+    root = tmp_path / "project"
+    root.mkdir()
+    shutil.copytree(REPO / "stacks", root / "stacks", ignore=shutil.ignore_patterns("__pycache__", "pin-history",
+                                                                                  "Pulumi.e2e*.yaml"))
+    shutil.copy(REPO / "Pulumi.yaml", root / "Pulumi.yaml")
+    for shared in (".venv", "scripts", "policy"):  # the virtualenv, the launchers Pulumi.yaml points at, the pack
+        (root / shared).symlink_to(REPO / shared)
+    state = tmp_path / "state"
+    state.mkdir()
+    p = Project(root, emulator, pulumi_cli, state)
+    yield p
+    failures = [s for s in sorted(p.stacks) if p.run("destroy", "--stack", s, expect=None).returncode != 0]
+    assert not failures, f"destroy failed for {failures}"

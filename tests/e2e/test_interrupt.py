@@ -25,13 +25,14 @@ from typing import Any
 import pytest
 from pulumi import automation as auto
 
+from emulator import defaults
 from tests.e2e.conftest import PULUMI_HOME, REPO
 from tests.emulator_process import Emulator
 
 PROGRAM = Path(__file__).resolve().parent / "programs" / "interrupt" / "__main__.py"
 LAUNCHERS = REPO / "scripts" / "launchers"
-ESD_KEY = "09876543210987654321"
-PAI_SECRET = "EmulatorSecretKey000000000000000"
+ESD_KEY = defaults.ESD_API_KEY
+PAI_SECRET = defaults.PAI_ACCESS_KEY_SECRET
 COUNT = 3
 GENEROUS_S = 60.0  # far below the endpoints' create time (600 s): the run did not just finish
 
@@ -71,7 +72,7 @@ def make(make_stack, fresh: Emulator, tmp_path: Path, name: str, **config: Any) 
     project = write_project(tmp_path / name)
     return make_stack(program_dir=project, stack_name=name,
                       config={"esd:apiUrl": f"{fresh.url}/esd/prod", "pai:endpoint": f"{fresh.url}/pai",
-                              "pai:accessKeyId": "LTAI5tEmulatorAccessKey", "count": COUNT, **config},
+                              "pai:accessKeyId": defaults.PAI_ACCESS_KEY_ID, "count": COUNT, **config},
                       secrets={"esd:apiKey": ESD_KEY, "pai:accessKeySecret": PAI_SECRET})
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from pulumi import automation as auto
 
+from emulator import defaults
 from tests.e2e.conftest import REPO, MakeStack
 from tests.emulator_process import Emulator
 
@@ -125,10 +126,10 @@ def test_own_project_up_and_destroy(wheel: Path, tmp_path: Path, make_stack: Mak
     stack = make_stack(project, stack_name="dev", config={
         "esd:apiUrl": f"{emulator.url}/esd/prod",
         "pai:endpoint": f"{emulator.url}/pai",
-        "pai:accessKeyId": "LTAI5tEmulatorAccessKey",
+        "pai:accessKeyId": defaults.PAI_ACCESS_KEY_ID,
     }, secrets={
-        "esd:apiKey": "09876543210987654321",
-        "pai:accessKeySecret": "EmulatorSecretKey000000000000000",
+        "esd:apiKey": defaults.ESD_API_KEY,
+        "pai:accessKeySecret": defaults.PAI_ACCESS_KEY_SECRET,
     })
     up = stack.up(on_output=lambda _: None)
     assert up.summary.result == "succeeded"

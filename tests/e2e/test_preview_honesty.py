@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import time
@@ -237,7 +236,8 @@ fabric.Model("chat", workspace_id="emulator-workspace", name="e2e-chat", version
 
 def test_check_failures_name_the_property_and_rule_without_go_values(make_stack, emulator: Emulator,
                                                                       tmp_path: Path) -> None:
-    from tests.e2e.test_provider_server import SECRETS as SERVER_SECRETS, config, write_project
+    from tests.e2e.test_provider_server import SECRETS as SERVER_SECRETS
+    from tests.e2e.test_provider_server import config, write_project
 
     project = write_project(tmp_path / "p")
     (project / "app" / "__main__.py").write_text(BAD_PROGRAM)
@@ -254,7 +254,8 @@ def test_pulumi_import_with_code_generation_prints_typed_code(make_stack, emulat
                                                                tmp_path: Path) -> None:
     """`pulumi import` exits 0 with code generation on; the code uses the project's typed classes."""
     from tests.e2e.conftest import PULUMI_HOME
-    from tests.e2e.test_provider_server import SECRETS as SERVER_SECRETS, config, write_project
+    from tests.e2e.test_provider_server import SECRETS as SERVER_SECRETS
+    from tests.e2e.test_provider_server import config, write_project
 
     emulator.reset()
     for platform, values in FAST.items():

@@ -9,74 +9,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
-from tests.e2e.conftest import PULUMI_HOME, REPO
+from tests.e2e.conftest import REPO
+from tests.e2e.project import GOLDEN, Project
 from tests.emulator_process import Emulator
-
-AIMODELS = REPO / ".venv" / "bin" / "aimodels"
-GOLDEN = Path(__file__).resolve().parent / "golden"
-FAST = {"esd": {"endpoint_create_seconds": 0.3, "checkpoint_download_seconds": 0.2, "checkpoint_rename_seconds": 0.1,
-                "inference_async_seconds": 0.2, "training_phase_seconds": 0.1},
-        "fabric": {"create_delay_s": 0.2, "version_delay_s": 0.2}}
-
-
-class Project:
-    def __init__(self, root: Path, emulator: Emulator, pulumi_bin: Path, state: Path) -> None:
-        self.root, self.emulator = root, emulator
-        self.env = {**os.environ, "PULUMI_BACKEND_URL": state.as_uri(), "PULUMI_CONFIG_PASSPHRASE": "e2e-promotion",
-                    "PULUMI_HOME": str(PULUMI_HOME), "AIMODELS_PULUMI": str(pulumi_bin / "pulumi"),
-                    "PULUMI_SKIP_UPDATE_CHECK": "true", "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true"}
-        self.stacks: set[str] = set()
-
-    def run(self, *args: str, expect: int | None = 0) -> subprocess.CompletedProcess[str]:
-        cmd = [str(AIMODELS), args[0], "--project-dir", str(self.root), "--emulator",
-               "--emulator-url", self.emulator.url, *args[1:]]
-        proc = subprocess.run(cmd, env=self.env, text=True, capture_output=True, cwd=self.root)
-        if expect is not None:
-            assert proc.returncode == expect, f"{' '.join(args)} -> {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-        return proc
-
-    def up(self, stack: str) -> str:
-        self.stacks.add(stack)
-        return self.run("up", "--stack", stack).stdout
-
-    def stack_file(self, stack: str) -> Path:
-        return self.root / "stacks" / f"Pulumi.{stack}.yaml"
-
-    def edit(self, stack: str, key: str, change: Any) -> None:
-        """Change one aimodels section of a stack file (a test shortcut for a hand edit)."""
-        path = self.stack_file(stack)
-        doc = yaml.safe_load(path.read_text())
-        change(doc["config"][key])
-        path.write_text(yaml.safe_dump(doc, sort_keys=False))
-
-
-@pytest.fixture
-def project(pulumi_cli: Path, emulator: Emulator, tmp_path: Path) -> Iterator[Project]:
-    emulator.reset()
-    for platform, values in FAST.items():
-        emulator.settings(platform, **values)
-    root = tmp_path / "project"
-    root.mkdir()
-    shutil.copytree(REPO / "stacks", root / "stacks", ignore=shutil.ignore_patterns("__pycache__", "pin-history",
-                                                                                  "Pulumi.e2e*.yaml"))
-    shutil.copy(REPO / "Pulumi.yaml", root / "Pulumi.yaml")
-    for shared in (".venv", "scripts", "policy"):  # the virtualenv, the launchers Pulumi.yaml points at, the pack
-        (root / shared).symlink_to(REPO / shared)
-    state = tmp_path / "state"
-    state.mkdir()
-    p = Project(root, emulator, pulumi_cli, state)
-    yield p
-    failures = [s for s in sorted(p.stacks) if p.run("destroy", "--stack", s, expect=None).returncode != 0]
-    assert not failures, f"destroy failed for {failures}"
 
 
 def by_name(emulator: Emulator, platform: str, kind: str, key: str) -> dict[str, dict[str, Any]]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import REPO
-from tests.e2e.test_promotion import Project, project  # noqa: F401 - the fixture
+from tests.e2e.project import Project
 
 POLICY = REPO / "policy" / "aimodels-policy"
 

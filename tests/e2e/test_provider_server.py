@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from pulumi import automation as auto
 
+from emulator import defaults
 from tests.e2e.conftest import E2E_PASSPHRASE, PULUMI_HOME, REPO
 from tests.emulator_process import Emulator
 
@@ -31,9 +32,9 @@ LAUNCHERS = REPO / "scripts" / "launchers"
 FAST = {"esd": {"endpoint_create_seconds": 0.3, "checkpoint_download_seconds": 0.2, "checkpoint_rename_seconds": 0.1,
                 "inference_async_seconds": 0.2, "training_phase_seconds": 0.1},
         "fabric": {"create_delay_s": 0.2, "version_delay_s": 0.2}}
-PAI_SECRET = "EmulatorSecretKey000000000000000"
-FABRIC_SECRET = "EmulatorSecretKey0000000000000000000000"
-ESD_KEY = "09876543210987654321"
+PAI_SECRET = defaults.PAI_ACCESS_KEY_SECRET
+FABRIC_SECRET = defaults.FABRIC_SECRET_KEY
+ESD_KEY = defaults.ESD_API_KEY
 
 
 def quiet(_: str) -> None:
@@ -69,8 +70,8 @@ def write_project(root: Path, *, plugins: bool = True) -> Path:
 
 def config(emulator: Emulator, **more: Any) -> dict[str, Any]:
     return {"esd:apiUrl": f"{emulator.url}/esd/prod", "pai:endpoint": f"{emulator.url}/pai",
-            "pai:accessKeyId": "LTAI5tEmulatorAccessKey", "fabric:endpoint": f"{emulator.url}/fabric",
-            "fabric:accessKey": "EMULATORAK0000000000", **more}
+            "pai:accessKeyId": defaults.PAI_ACCESS_KEY_ID, "fabric:endpoint": f"{emulator.url}/fabric",
+            "fabric:accessKey": defaults.FABRIC_ACCESS_KEY, **more}
 
 
 SECRETS = {"password": "First-Passw0rd", "esd:apiKey": ESD_KEY, "pai:accessKeySecret": PAI_SECRET, "fabric:secretKey": FABRIC_SECRET}

@@ -16,14 +16,15 @@ from typing import Any
 import pytest
 from pulumi import automation as auto
 
+from emulator import defaults
 from tests.e2e.conftest import REPO
 from tests.emulator_process import Emulator
 
 SECRETS = {
     "aimodels:engineerPassword": "e2e-Engineer-Passw0rd",
-    "esd:apiKey": "09876543210987654321",
-    "pai:accessKeySecret": "EmulatorSecretKey000000000000000",
-    "fabric:secretKey": "EmulatorSecretKey0000000000000000000000",
+    "esd:apiKey": defaults.ESD_API_KEY,
+    "pai:accessKeySecret": defaults.PAI_ACCESS_KEY_SECRET,
+    "fabric:secretKey": defaults.FABRIC_SECRET_KEY,
 }
 SECRET_SIG = "4dabf18193072939515e22adb298388d"  # the key the engine uses to mark a secret value
 FAST = {"esd": {"endpoint_create_seconds": 0.5, "checkpoint_download_seconds": 0.3, "checkpoint_rename_seconds": 0.2,
@@ -36,9 +37,9 @@ def stack_config(emulator: Emulator) -> dict[str, Any]:
         "aimodels:environment": "e2e",
         "esd:apiUrl": f"{emulator.url}/esd/prod",
         "pai:endpoint": f"{emulator.url}/pai",
-        "pai:accessKeyId": "LTAI5tEmulatorAccessKey",
+        "pai:accessKeyId": defaults.PAI_ACCESS_KEY_ID,
         "fabric:endpoint": f"{emulator.url}/fabric",
-        "fabric:accessKey": "EMULATORAK0000000000",
+        "fabric:accessKey": defaults.FABRIC_ACCESS_KEY,
         "aimodels:pai": json.dumps({"versions": [{"name": "1.0.0", "approval": "Approved",
                                                   "uri": "oss://aimodels-e2e.oss-cn-hangzhou.aliyuncs.com/sd-base/1.0.0/"}]}),
         "aimodels:fabric": json.dumps({"versions": [{"name": "v1", "baseModelType": "QWEN2_5_7B",

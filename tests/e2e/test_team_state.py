@@ -20,7 +20,8 @@ import yaml
 
 from aimodels.pulumi_cli import EMULATOR_ENGINEER_PASSWORD
 from aimodels.stateserver import StateServer
-from tests.e2e.test_promotion import AIMODELS, Project, by_name, project  # noqa: F401 - the fixture
+from tests.e2e.project import AIMODELS, Project
+from tests.e2e.test_promotion import by_name
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 

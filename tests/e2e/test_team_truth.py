@@ -9,7 +9,8 @@ from pathlib import Path
 import yaml
 
 from tests.e2e.conftest import REPO
-from tests.e2e.test_promotion import Project, by_name, project  # noqa: F401 - the fixture
+from tests.e2e.project import Project
+from tests.e2e.test_promotion import by_name
 
 
 def status(project: Project, fmt: str = "json") -> str:

@@ -13,12 +13,13 @@ from typing import Any
 import pytest
 from pulumi import automation as auto
 
+from emulator import defaults
 from tests.e2e.conftest import REPO
 from tests.e2e.test_stack import SECRETS, changes, persisted_state, stack_config
 from tests.emulator_process import Emulator
 
 PROGRAM = Path(__file__).resolve().parent / "programs" / "workshop"
-APP_KEY, APP_SECRET = "24900001", "EmulatorWorkshopAppSecret0000000"
+APP_KEY, APP_SECRET = defaults.WORKSHOP_APP_KEY, defaults.WORKSHOP_APP_SECRET
 
 
 def workshop_config(emulator: Emulator, token_name: str) -> dict[str, str]:

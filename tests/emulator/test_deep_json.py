@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from emulator import defaults
 from tests.emulator.test_esd_contract import BASE_MODEL, FAST, KEY, create_endpoint, upload_checkpoint, wait_for
 from tests.emulator_process import Emulator
 
@@ -45,7 +46,7 @@ ESD_ROUTES = [
 def esd(emulator: Emulator) -> Iterator[httpx.Client]:
     emulator.reset("esd")
     emulator.settings("esd", **FAST)
-    with httpx.Client(base_url=f"{emulator.url}/esd/prod", headers={"x-api-key": KEY, "username": "api",
+    with httpx.Client(base_url=f"{emulator.url}/esd/prod", headers={"x-api-key": KEY, "username": defaults.ESD_USERNAME,
                                                                      "content-type": "application/json"},
                       timeout=30) as client:
         yield client
@@ -150,7 +151,8 @@ def fabric(emulator: Emulator) -> Iterator[tuple[httpx.Client, str]]:
     with httpx.Client(base_url=emulator.url, headers={"content-type": "application/json"}, timeout=30) as client:
         r = client.post("/fabric/v3/auth/tokens", json={"auth": {
             "identity": {"methods": ["password"], "password": {"user": {
-                "name": "emulator-user", "password": "EmulatorPassw0rd!", "domain": {"name": "emulator-domain"}}}},
+                "name": defaults.FABRIC_USERNAME, "password": defaults.FABRIC_PASSWORD,
+                "domain": {"name": defaults.FABRIC_DOMAIN_NAME}}}},
             "scope": {"project": {"name": "cn-north-4"}}}})
         assert r.status_code == 201, r.text
         yield client, r.headers["X-Subject-Token"]

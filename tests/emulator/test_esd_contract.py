@@ -16,7 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-KEY = "09876543210987654321"
+from emulator import defaults
+
+KEY = defaults.ESD_API_KEY
 FAST = {
     "endpoint_create_seconds": 0.3,
     "checkpoint_download_seconds": 0.2,
@@ -39,7 +41,8 @@ LAMBDA_HEADERS = {
 def esd(emulator: Any) -> Iterator[httpx.Client]:
     emulator.reset("esd")
     emulator.settings("esd", **FAST)
-    with httpx.Client(base_url=f"{emulator.url}/esd/prod", headers={"x-api-key": KEY, "username": "api"},
+    with httpx.Client(base_url=f"{emulator.url}/esd/prod",
+                      headers={"x-api-key": KEY, "username": defaults.ESD_USERNAME},
                       timeout=15) as client:
         yield client
 

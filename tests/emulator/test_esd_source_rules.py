@@ -13,6 +13,7 @@ from urllib.parse import unquote, urlsplit
 import httpx
 import pytest
 
+from emulator import defaults
 from tests.emulator.test_esd_contract import (  # noqa: F401  (fixtures)
     BASE_MODEL,
     add_user,
@@ -24,7 +25,7 @@ from tests.emulator.test_esd_contract import (  # noqa: F401  (fixtures)
     upload_checkpoint,
 )
 
-KEY = "09876543210987654321"
+KEY = defaults.ESD_API_KEY
 
 
 def message(r: httpx.Response) -> str:

@@ -15,8 +15,16 @@ from typing import Any
 import httpx
 import pytest
 
+from emulator import defaults
 from tests.emulator.test_esd_contract import (
-    BASE_MODEL, FAST, KEY, create_dataset, create_endpoint, training_body, upload_checkpoint, wait_for,
+    BASE_MODEL,
+    FAST,
+    KEY,
+    create_dataset,
+    create_endpoint,
+    training_body,
+    upload_checkpoint,
+    wait_for,
 )
 from tests.emulator_process import Emulator
 
@@ -25,7 +33,8 @@ from tests.emulator_process import Emulator
 def esd(emulator: Emulator) -> Iterator[httpx.Client]:
     emulator.reset("esd")
     emulator.settings("esd", **FAST)
-    with httpx.Client(base_url=f"{emulator.url}/esd/prod", headers={"x-api-key": KEY, "username": "api"},
+    with httpx.Client(base_url=f"{emulator.url}/esd/prod",
+                      headers={"x-api-key": KEY, "username": defaults.ESD_USERNAME},
                       timeout=15) as client:
         yield client
 

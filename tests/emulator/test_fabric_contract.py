@@ -16,14 +16,15 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from emulator import defaults
 from tests.emulator_process import Emulator
 
 WS = "emulator-workspace"
 MODELS = f"/fabric/v1/workspaces/{WS}/models"
-AK = "EMULATORAK0000000000"
-SK = "EmulatorSecretKey0000000000000000000000"
-PROJECT_ID = "000000000000000000000000000a0001"
-USER, PASSWORD, DOMAIN, PROJECT = "emulator-user", "EmulatorPassw0rd!", "emulator-domain", "cn-north-4"
+AK = defaults.FABRIC_ACCESS_KEY
+SK = defaults.FABRIC_SECRET_KEY
+PROJECT_ID = defaults.FABRIC_PROJECT_ID
+USER, PASSWORD, DOMAIN, PROJECT = defaults.FABRIC_USERNAME, defaults.FABRIC_PASSWORD, defaults.FABRIC_DOMAIN_NAME, "cn-north-4"
 OBS = "obs://my-bucket/models/llama3/"
 
 
@@ -203,7 +204,7 @@ def test_token_expiry_and_unknown_token(fab: Fabric) -> None:
 
 def test_token_revoked_by_password_change(fab: Fabric) -> None:
     token = fab.token()
-    fab.emu.settings("fabric", users={USER: {"password": "N3wPassword!", "user_id": "000000000000000000000000000e0001"}})
+    fab.emu.settings("fabric", users={USER: {"password": "N3wPassword!", "user_id": defaults.FABRIC_USER_ID}})
     assert_error(fab.call("GET", MODELS, token=token), 401, "APIG.1002")
 
 
@@ -352,8 +353,8 @@ def test_create_is_asynchronous(fab: Fabric) -> None:
     assert m["id"] == mid and m["name"] == "LLama3-8b" and m["description"] == "d"
     assert m["type"] == "LLM_MODEL" and m["visibility"] == "PRIVATE"
     assert m["create_time"].endswith("Z") and m["update_time"] == m["create_time"]
-    assert m["create_user"] == {"domain_name": DOMAIN, "domain_id": "000000000000000000000000000d0001",
-                                "user_name": USER, "user_id": "000000000000000000000000000e0001"}
+    assert m["create_user"] == {"domain_name": DOMAIN, "domain_id": defaults.FABRIC_DOMAIN_ID,
+                                "user_name": USER, "user_id": defaults.FABRIC_USER_ID}
     cv = m["current_version"]
     assert cv["id"] == vid and cv["name"] == "v1" and cv["description"] == "first"
     assert cv["config"] == {"llm_model_config": {"base_model_type": "LLAMA3_8B", "model_path": OBS}}
@@ -456,7 +457,7 @@ def test_list_visibility(fab: Fabric) -> None:
     mine_public, _ = fab.created("mine-public")
     fab.emu.patch("fabric", "model", mine_public, visibility="PUBLIC")
     fab.emu.settings("fabric", users={
-        USER: {"password": PASSWORD, "user_id": "000000000000000000000000000e0001"},
+        USER: {"password": PASSWORD, "user_id": defaults.FABRIC_USER_ID},
         "other-user": {"password": "0therPass!", "user_id": "000000000000000000000000000e0002"}})
     other = fab.token_request(user="other-user", password="0therPass!").headers["X-Subject-Token"]
     theirs_public = fab.call("POST", MODELS, token=other, json={

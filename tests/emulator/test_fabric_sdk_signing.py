@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
+from emulator import defaults
 from tests.emulator_process import Emulator
 
-AK = "EMULATORAK0000000000"
-SK = "EmulatorSecretKey0000000000000000000000"
-PROJECT_ID = "000000000000000000000000000a0001"
+AK = defaults.FABRIC_ACCESS_KEY
+SK = defaults.FABRIC_SECRET_KEY
+PROJECT_ID = defaults.FABRIC_PROJECT_ID
 HOST = "fabric.cn-north-4.myhuaweicloud.com"
 DATE = "20250520T080000Z"
 MODELS = "/fabric/v1/workspaces/emulator-workspace/models"

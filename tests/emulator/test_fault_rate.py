@@ -9,15 +9,17 @@ from collections import Counter
 import httpx
 import pytest
 
+from emulator import defaults
 from tests.emulator_process import Emulator
 
-KEY = "09876543210987654321"
+KEY = defaults.ESD_API_KEY
 
 
 @pytest.fixture
 def esd(emulator: Emulator) -> httpx.Client:
     emulator.reset("esd")
-    return httpx.Client(base_url=f"{emulator.url}/esd/prod", headers={"x-api-key": KEY, "username": "api"},
+    return httpx.Client(base_url=f"{emulator.url}/esd/prod",
+                        headers={"x-api-key": KEY, "username": defaults.ESD_USERNAME},
                         timeout=15)
 
 

@@ -22,8 +22,10 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-AK = "LTAI5tEmulatorAccessKey"
-SK = "EmulatorSecretKey000000000000000"
+from emulator import defaults
+
+AK = defaults.PAI_ACCESS_KEY_ID
+SK = defaults.PAI_ACCESS_KEY_SECRET
 VERSION = "2021-02-04"
 EMPTY_HASH = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 

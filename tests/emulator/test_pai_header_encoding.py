@@ -12,11 +12,12 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from emulator import defaults
 from providers.pai.auth import AcsV3Auth
 from tests.emulator_process import Emulator
 
-AK = "LTAI5tEmulatorAccessKey"
-SK = "EmulatorSecretKey000000000000000"
+AK = defaults.PAI_ACCESS_KEY_ID
+SK = defaults.PAI_ACCESS_KEY_SECRET
 
 
 @pytest.fixture

@@ -22,13 +22,15 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from emulator import defaults
 from tests.emulator_process import Emulator, free_port
 
 URL = re.compile(r"https?://[^\s\"'<>]+")
 DOCUMENTATION_LINKS = ("https://api.aliyun.com/troubleshoot",)
 
-ESD_HEADERS = {"x-api-key": "09876543210987654321", "username": "api"}
-FABRIC_USER = {"name": "emulator-user", "password": "EmulatorPassw0rd!", "domain": {"name": "emulator-domain"}}
+ESD_HEADERS = {"x-api-key": defaults.ESD_API_KEY, "username": defaults.ESD_USERNAME}
+FABRIC_USER = {"name": defaults.FABRIC_USERNAME, "password": defaults.FABRIC_PASSWORD,
+               "domain": {"name": defaults.FABRIC_DOMAIN_NAME}}
 ZSTACK_PASSWORD_SHA512 = ("b109f3bbbc244eb82441917ed06d618b9008dd09b3befd1b5e07394c706a8bb9"
                           "80b1d7785e5976ec049b46df5f1326af5a2ea6d103fd07c95385ffab0cacbc86")
 

@@ -22,7 +22,9 @@ from typing import Any
 import httpx
 import pytest
 
-APP_KEY, APP_SECRET = "24900001", "EmulatorWorkshopAppSecret0000000"
+from emulator import defaults
+
+APP_KEY, APP_SECRET = defaults.WORKSHOP_APP_KEY, defaults.WORKSHOP_APP_SECRET
 JSON = "application/json; charset=utf-8"
 
 

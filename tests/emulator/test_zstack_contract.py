@@ -8,9 +8,9 @@ computed with ``printf password | sha512sum``, not with the code under test.
 from __future__ import annotations
 
 import base64
-import json
 import hashlib
 import hmac
+import json
 import re
 import time
 from email.utils import formatdate
@@ -19,11 +19,12 @@ from typing import Any
 import httpx
 import pytest
 
+from emulator import defaults
 from tests.emulator_process import Emulator
 
 PASSWORD_SHA512 = ("b109f3bbbc244eb82441917ed06d618b9008dd09b3befd1b5e07394c706a8bb9"
                    "80b1d7785e5976ec049b46df5f1326af5a2ea6d103fd07c95385ffab0cacbc86")
-AK_ID, AK_SECRET = "EmulatorAccessKeyId00", "EmulatorAccessKeySecret0000000000000000"
+AK_ID, AK_SECRET = defaults.ZSTACK_ACCESS_KEY_ID, defaults.ZSTACK_ACCESS_KEY_SECRET
 HEX32 = re.compile(r"[0-9a-f]{32}")
 GSON = re.compile(r"[A-Z][a-z]{2} \d{1,2}, \d{4} \d{1,2}:\d{2}:\d{2} (AM|PM)")
 CENTER = {"name": "mc", "url": "192.168.10.12:/ai/model_center", "managementIp": "192.168.10.12",

@@ -21,7 +21,7 @@ import providers.pai  # noqa: F401
 import providers.workshop  # noqa: F401
 import providers.zstack  # noqa: F401
 from providers.core import DynamicProvider
-from providers.core.resource import HANDLERS
+from providers.core.handler import HANDLERS
 
 ASSET = str(Path(__file__).resolve().parents[2] / "stacks" / "assets" / "demo-style.safetensors")
 UUID_A, UUID_B = "a" * 32, "b" * 32

@@ -10,12 +10,9 @@ import pytest
 
 from providers.core import ResourceError, create
 from providers.esd.endpoint import EndpointHandler
-from providers.fabric.model import ModelHandler as FabricModelHandler
 from providers.pai.model import ModelHandler as PaiModelHandler
-from tests.providers.support import checked, esd_config, provider
-from tests.providers.test_fabric_lifecycle import V1, WS, fabric  # noqa: F401  (fixture)
+from tests.providers.support import V1, WS, checked, esd_config, provider
 from tests.providers.test_fabric_lifecycle import provider as fabric_provider
-from tests.providers.test_pai_lifecycle import pai  # noqa: F401  (fixture)
 
 URN = "urn:pulumi:dev::aimodels::pulumi-python:dynamic/{}::{}"
 

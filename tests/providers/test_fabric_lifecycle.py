@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
+from emulator import defaults
 from providers.core import DynamicProvider, ResourceError
 from providers.fabric.model import ModelHandler
-from tests.providers.support import checked
+from tests.providers.support import V1, WS, checked
 from tests.providers.support import provider as configured
-
-WS = "emulator-workspace"
-V1 = {"name": "v1", "base_model_type": None, "model_path": "obs://models/llm/v1/"}
-
-
-@pytest.fixture
-def fabric(emulator):
-    emulator.reset("fabric")
-    emulator.settings("fabric", create_delay_s=0.3, version_delay_s=0.3)
-    base = httpx.get(f"{emulator.url}/_admin/objects/fabric").json().get("base_model", {})
-    V1["base_model_type"] = sorted(b.get("base_model_type") for b in base.values())[0]
-    yield {"fabric:endpoint": f"{emulator.url}/fabric", "fabric:accessKey": "EMULATORAK0000000000",
-           "fabric:secretKey": "EmulatorSecretKey0000000000000000000000"}
-    left = {k: v for k, v in emulator.objects("fabric").items() if k in ("model", "version") and v}
-    assert left == {}
 
 
 def provider(cfg: dict[str, str]) -> DynamicProvider:
@@ -85,7 +70,7 @@ def test_duplicate_name_is_rejected_by_the_platform(fabric):
 
 def test_token_auth_via_iam_password(fabric, emulator):
     cfg = {"fabric:endpoint": f"{emulator.url}/fabric", "fabric:iamEndpoint": f"{emulator.url}/fabric",
-           "fabric:username": "emulator-user", "fabric:password": "EmulatorPassw0rd!",
+           "fabric:username": defaults.FABRIC_USERNAME, "fabric:password": defaults.FABRIC_PASSWORD,
            "fabric:domainName": "emulator-domain", "fabric:region": "cn-north-4"}
     p = provider(cfg)
     created = p.create(checked(p, {"workspace_id": WS, "name": "via-token", "versions": [V1]}))

@@ -8,8 +8,8 @@ import pytest
 
 from providers.core import CreatedButFailed, DynamicProvider, ResourceError
 from providers.fabric.model import ModelHandler, ModelInputs, ModelOutputs
-from tests.providers.support import checked
-from tests.providers.test_fabric_lifecycle import V1, WS, fabric, provider  # noqa: F401  (fixture)
+from tests.providers.support import V1, WS, checked
+from tests.providers.test_fabric_lifecycle import provider
 
 MODELS = r"/v1/workspaces/[^/]+/models"
 

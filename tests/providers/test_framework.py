@@ -12,19 +12,19 @@ from pulumi.dynamic import Config
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.output import Unknown
 
+import providers.esd as esd
 from providers.core import ConfigError, DynamicProvider, FailedState, Poll, WaitTimeout, wait_for
 from providers.esd.checkpoint import CheckpointHandler
+from providers.esd.client import EsdSettings
 from providers.esd.dataset import DatasetHandler
+from providers.esd.endpoint import EndpointHandler
 from providers.esd.inference import InferenceJobHandler
+from providers.esd.role import RoleHandler
 from providers.esd.training import TrainingJobHandler
+from providers.esd.user import UserHandler
 from providers.fabric.model import ModelHandler as FabricModelHandler
 from providers.pai.model import ModelHandler as PaiModelHandler
 from providers.pai.model_version import ModelVersionHandler
-from providers.esd.client import EsdSettings
-from providers.esd.endpoint import EndpointHandler
-from providers.esd.role import RoleHandler
-from providers.esd.user import UserHandler
-import providers.esd as esd
 
 ENDPOINT = {"name": "demo", "endpoint_type": "Async", "instance_type": "ml.g5.2xlarge", "assign_to_roles": ["r"]}
 

@@ -9,16 +9,7 @@ from providers.core import DynamicProvider, ResourceError
 from providers.pai.auth import AcsV3Auth
 from providers.pai.model import ModelHandler
 from providers.pai.model_version import ModelVersionHandler
-from tests.providers.support import checked, provider
-
-AK, SK = "LTAI5tEmulatorAccessKey", "EmulatorSecretKey000000000000000"
-
-
-@pytest.fixture
-def pai(emulator):
-    emulator.reset("pai")
-    yield {"pai:endpoint": f"{emulator.url}/pai", "pai:accessKeyId": AK, "pai:accessKeySecret": SK}
-    assert {k: v for k, v in emulator.objects("pai").items() if v and k not in ("nonce",)} == {}
+from tests.providers.support import AK, SK, checked, provider
 
 
 def vendor(emulator) -> httpx.Client:

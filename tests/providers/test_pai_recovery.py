@@ -10,7 +10,7 @@ from providers.core import DynamicProvider, ResourceError
 from providers.pai.model import ModelHandler, ModelInputs, ModelOutputs
 from providers.pai.model_version import ModelVersionHandler, ModelVersionInputs, ModelVersionOutputs
 from tests.providers.support import checked, provider
-from tests.providers.test_pai_lifecycle import pai, vendor  # noqa: F401  (fixture)
+from tests.providers.test_pai_lifecycle import vendor
 
 URI = "oss://bucket.oss-cn-hangzhou.aliyuncs.com/llm/1.0.0/"
 

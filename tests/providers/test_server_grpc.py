@@ -62,8 +62,8 @@ def test_import_of_an_unknown_type_is_one_line(server):
 
 
 def test_a_bad_property_is_refused_at_check_by_name(server):
-    from providers.esd.role import RoleHandler
     from providers.core import DynamicProvider
+    from providers.esd.role import RoleHandler
 
     text = serialize_provider(DynamicProvider(RoleHandler))
     reply = server.Check(provider_pb2.CheckRequest(

@@ -18,6 +18,7 @@ from google.protobuf import json_format, struct_pb2
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
+from emulator import defaults
 from providers.core import DynamicProvider
 from providers.esd.user import UserHandler
 
@@ -55,7 +56,7 @@ def server():
 
 def test_configure_accepts_secrets_and_unwraps_them(server):
     reply = server.Configure(provider_pb2.ConfigureRequest(
-        args=struct({"esd:apiKey": secret("09876543210987654321"), "aimodels:emulator": "true"}),
+        args=struct({"esd:apiKey": secret(defaults.ESD_API_KEY), "aimodels:emulator": "true"}),
         acceptSecrets=True), timeout=10)
     assert reply.acceptSecrets is True and reply.supportsPreview is True
 

@@ -8,9 +8,23 @@ import time
 
 import pytest
 
-from providers.core import (Created, CreatedButFailed, DynamicProvider, Handler, Inputs, Observed, Outputs,
-                            Poll, ResourceError, WaitTimeout, prop, runtime, wait_for)
-from providers.core.resource import INIT_ERROR_KEY, UNKNOWN, handler_for
+from providers.core import (
+    Created,
+    CreatedButFailed,
+    DynamicProvider,
+    Handler,
+    Inputs,
+    Observed,
+    Outputs,
+    Poll,
+    ResourceError,
+    WaitTimeout,
+    prop,
+    runtime,
+    wait_for,
+)
+from providers.core.handler import handler_for
+from providers.core.resource import INIT_ERROR_KEY, UNKNOWN
 from providers.core.server import _type_token
 
 

@@ -9,8 +9,8 @@ import pytest
 from providers.core import ConfigError, ResourceError
 from providers.workshop.client import WorkshopSettings
 from providers.workshop.model_sync import ModelSyncHandler
-from tests.providers.support import checked, provider
-from tests.providers.test_workshop_lifecycle import APP_KEY, APP_SECRET, demo
+from tests.providers.support import APP_KEY, APP_SECRET, checked, provider
+from tests.providers.test_workshop_lifecycle import demo
 
 
 @pytest.fixture

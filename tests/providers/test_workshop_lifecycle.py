@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import uuid
 from typing import Any
 
 import pytest
@@ -11,9 +10,7 @@ import pytest
 from providers.core import CreatedButFailed, ResourceError, runtime
 from providers.workshop import model_sync
 from providers.workshop.model_sync import ModelSyncHandler, ModelSyncInputs
-from tests.providers.support import checked, provider
-
-APP_KEY, APP_SECRET = "24900001", "EmulatorWorkshopAppSecret0000000"
+from tests.providers.support import APP_KEY, checked, provider
 
 
 def version(vid: str = "v1", name: str = "1.0", url: str = "https://models.example.com/demo-1.0.safetensors",
@@ -36,16 +33,6 @@ def owner(cfg: dict[str, str]) -> str:
 
 def stored(emulator: Any, cfg: dict[str, str], model_id: str = "demo-1") -> dict[str, Any] | None:
     return emulator.objects("workshop").get("model", {}).get(f"{owner(cfg)}/{model_id}")
-
-
-@pytest.fixture
-def ws(emulator: Any, tmp_path: Any) -> dict[str, str]:
-    emulator.reset("workshop")
-    emulator.settings("workshop", listing_delay_s=0.3)
-    return {"workshop:endpoint": f"{emulator.url}/workshop", "workshop:appKey": APP_KEY,
-            "workshop:appSecret": APP_SECRET, "workshop:tokenCache": str(tmp_path / "tokens"),
-            # one end user per test, so no test meets a token another one allocated (clients are per settings)
-            "workshop:tokenName": f"lifecycle-{uuid.uuid4().hex[:8]}"}
 
 
 def test_lifecycle_create_refresh_update_replace_delete(ws, emulator, capsys):

@@ -5,12 +5,10 @@ update. Over gateway-signed HTTP to the emulator; separate processes are real su
 from __future__ import annotations
 
 import json
-import os
 import stat
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,7 +17,7 @@ from providers.core.resource import UPDATE_ERROR_KEY
 from providers.workshop import model_sync
 from providers.workshop.model_sync import ModelSyncHandler
 from tests.providers.support import checked, provider
-from tests.providers.test_workshop_lifecycle import demo, stored, version, ws  # noqa: F401  (fixture)
+from tests.providers.test_workshop_lifecycle import demo, stored, version
 
 PROCESS = """
 import sys

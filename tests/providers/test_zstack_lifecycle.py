@@ -13,6 +13,7 @@ from pulumi.dynamic import Config
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.output import Unknown
 
+from emulator import defaults
 from providers.core import DynamicProvider, ResourceError
 from providers.zstack.model import ModelHandler
 from providers.zstack.model_center import ModelCenterHandler
@@ -25,13 +26,13 @@ CENTER = {"name": "mc-1", "url": "192.168.10.12:/ai/model_center", "management_i
 
 
 def session_config(emulator, **extra: str) -> dict[str, str]:
-    return {"zstack:endpoint": f"{emulator.url}/zstack", "zstack:accountName": "admin",
-            "zstack:accountPassword": "password", **extra}
+    return {"zstack:endpoint": f"{emulator.url}/zstack", "zstack:accountName": defaults.ZSTACK_ACCOUNT,
+            "zstack:accountPassword": defaults.ZSTACK_PASSWORD, **extra}
 
 
 def access_key_config(emulator) -> dict[str, str]:
-    return {"zstack:endpoint": f"{emulator.url}/zstack", "zstack:accessKeyId": "EmulatorAccessKeyId00",
-            "zstack:accessKeySecret": "EmulatorAccessKeySecret0000000000000000"}
+    return {"zstack:endpoint": f"{emulator.url}/zstack", "zstack:accessKeyId": defaults.ZSTACK_ACCESS_KEY_ID,
+            "zstack:accessKeySecret": defaults.ZSTACK_ACCESS_KEY_SECRET}
 
 
 @pytest.fixture

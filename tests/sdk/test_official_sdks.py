@@ -14,13 +14,14 @@ from typing import Any, TypeVar
 
 import pytest
 
+from emulator import defaults
 from tests.sdk.conftest import PortsEmulator
 
 T = TypeVar("T")
 
-PAI_AK, PAI_SK = "LTAI5tEmulatorAccessKey", "EmulatorSecretKey000000000000000"
-FABRIC_AK, FABRIC_SK = "EMULATORAK0000000000", "EmulatorSecretKey0000000000000000000000"
-FABRIC_PROJECT = "000000000000000000000000000a0001"
+PAI_AK, PAI_SK = defaults.PAI_ACCESS_KEY_ID, defaults.PAI_ACCESS_KEY_SECRET
+FABRIC_AK, FABRIC_SK = defaults.FABRIC_ACCESS_KEY, defaults.FABRIC_SECRET_KEY
+FABRIC_PROJECT = defaults.FABRIC_PROJECT_ID
 WORKSPACE = "emulator-workspace"
 
 
@@ -85,11 +86,21 @@ def test_fabric_sdk_model_and_version_lifecycle(ports_emulator: PortsEmulator) -
     pytest.importorskip("huaweicloudsdkdataartsfabric", reason="pip install -e '.[sdk]'")
     from huaweicloudsdkcore.auth.credentials import BasicCredentials
     from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
-    from huaweicloudsdkdataartsfabric.v1 import (CleanupModelRequest, CreateModelDefinitionRequest, CreateModelInput,
-                                                DataArtsFabricClient, DeleteModelVersionRequest, LlmModelConfig,
-                                                ListBaseModelsRequest, ListModelsRequest, ListModelVersionsRequest,
-                                                ModelConfig, ModelVersionInput, UpdateModelDefinitionRequest,
-                                                UpdateModelInput)
+    from huaweicloudsdkdataartsfabric.v1 import (
+        CleanupModelRequest,
+        CreateModelDefinitionRequest,
+        CreateModelInput,
+        DataArtsFabricClient,
+        DeleteModelVersionRequest,
+        ListBaseModelsRequest,
+        ListModelsRequest,
+        ListModelVersionsRequest,
+        LlmModelConfig,
+        ModelConfig,
+        ModelVersionInput,
+        UpdateModelDefinitionRequest,
+        UpdateModelInput,
+    )
 
     ports_emulator.settings("fabric", create_delay_s=0.2, version_delay_s=0.2)
     client = (DataArtsFabricClient.new_builder()

@@ -8,14 +8,15 @@ import signal
 import httpx
 import pytest
 
+from emulator import defaults
 from providers.core.errors import ApiError
 from providers.fabric.client import FabricClient, FabricSettings
 from providers.pai.auth import AcsV3Auth
 from providers.pai.client import PaiClient, PaiSettings
 from tests.sdk.conftest import PortsEmulator
 
-PAI_AK, PAI_SK = "LTAI5tEmulatorAccessKey", "EmulatorSecretKey000000000000000"
-FABRIC_AK, FABRIC_SK = "EMULATORAK0000000000", "EmulatorSecretKey0000000000000000000000"
+PAI_AK, PAI_SK = defaults.PAI_ACCESS_KEY_ID, defaults.PAI_ACCESS_KEY_SECRET
+FABRIC_AK, FABRIC_SK = defaults.FABRIC_ACCESS_KEY, defaults.FABRIC_SECRET_KEY
 
 
 def _pai(endpoint: str) -> PaiClient:
@@ -53,7 +54,7 @@ def test_faults_armed_on_the_admin_surface_apply_at_the_root_port(ports_emulator
 
 def test_fabric_at_the_root_of_its_port(ports_emulator: PortsEmulator) -> None:
     client = FabricClient(FabricSettings(endpoint=ports_emulator.root_url("fabric"), access_key=FABRIC_AK,
-                                         secret_key=FABRIC_SK, project_id="000000000000000000000000000a0001"))
+                                         secret_key=FABRIC_SK, project_id=defaults.FABRIC_PROJECT_ID))
     names = [m.get("base_model_type") for m in client.request("ListBaseModels", "GET", "/v1/base-models")
              .json().get("models", [])]
     assert "QWEN2_5_7B" in names
