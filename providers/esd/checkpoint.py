@@ -20,6 +20,7 @@ import math
 import os
 import posixpath
 import re
+import secrets
 import time
 import urllib.parse
 from typing import Any, Literal
@@ -59,6 +60,7 @@ STATUS_ONLY_TAGS = {"status-change": []}
 NOT_PROCESSED = {429, 503}
 URL_GRACE_S = 30.0  # after a lost reply, how long a download may take to show before we send again
 URL_SENDS = 4  # sends of one URL create at most (each after a grace with nothing arrived)
+SEND_KEY = "aimodels_send"  # params key: a random token per URL POST, to tell this send's download apart
 
 
 def _sha256(path: str) -> str:
@@ -179,10 +181,17 @@ class CheckpointHandler(EsdHandler[CheckpointInputs, CheckpointOutputs]):
             id, outputs = ckpt["id"], self._outputs(ckpt)
         else:
             id, outputs = self._create_from_file(inputs, token, since)
-        if inputs.name and inputs.name not in outputs.file_names:
-            outputs = self._rename(id, inputs, outputs)
-        if not inputs.enabled:
-            outputs = self._set_status(id, inputs, "Disabled", outputs)
+        try:
+            if inputs.name and inputs.name not in outputs.file_names:
+                outputs = self._rename(id, inputs, outputs)
+            if not inputs.enabled:
+                outputs = self._set_status(id, inputs, "Disabled", outputs)
+        except ProviderError as exc:
+            # The checkpoint exists (a Ctrl-C or a failure during the rename or status change): keep it
+            # in state as a failed create, so the next up replaces it (deleting first: it holds our names).
+            raise CreatedButFailed(f"{self.label(inputs)}: checkpoint {id} was made, then {exc.message}",
+                                   id=id, outputs=outputs,
+                                   cleanup=lambda: self.client.delete_checkpoints([id])) from exc
         return Created(id, outputs)
 
     def read(self, id: str, inputs: CheckpointInputs, outputs: CheckpointOutputs) -> Observed | None:
@@ -222,11 +231,16 @@ class CheckpointHandler(EsdHandler[CheckpointInputs, CheckpointOutputs]):
     def _find_mine(self, inputs: CheckpointInputs, token: str, since: float) -> dict[str, Any] | None:
         """The checkpoint this resource's create made: our file name and our marker, created since
         we sent it (or, with a durable handle, within the recovery window before)."""
+        return next(iter(self._all_mine(inputs, token, since)), None)
+
+    def _all_mine(self, inputs: CheckpointInputs, token: str, since: float) -> list[dict[str, Any]]:
+        """Every checkpoint carrying our marker and one of our names: the file name, or ``name`` (an
+        interrupted run of this resource may have renamed it already), oldest first."""
         since = min(since, _LOOKBACK.get(token, since))
-        for ckpt in self.client.iter_checkpoints(types=inputs.checkpoint_type, not_before=since):
-            if inputs.file_name in (ckpt.get("name") or []) and marker_of(ckpt.get("params")) == token:
-                return ckpt
-        return None
+        ours = {inputs.file_name} | ({inputs.name} if inputs.name else set())
+        found = [ckpt for ckpt in self.client.iter_checkpoints(types=inputs.checkpoint_type, not_before=since)
+                 if ours & set(ckpt.get("name") or []) and marker_of(ckpt.get("params")) == token]
+        return sorted(found, key=lambda c: float(c.get("created") or 0))
 
     def _refuse_existing(self, inputs: CheckpointInputs, token: str) -> ProviderError:
         """The file name is taken (names are unique across types): say by what, never adopt it."""
@@ -242,26 +256,50 @@ class CheckpointHandler(EsdHandler[CheckpointInputs, CheckpointOutputs]):
         return {"message": inputs.message, "creator": self.client.username, MARKER: token}
 
     def _create_from_url(self, inputs: CheckpointInputs, token: str, since: float) -> dict[str, Any]:
+        """The URL checkpoint, made once. A run interrupted while its download was under way (the
+        list shows no download in progress) makes the re-run send again: both downloads carry our
+        marker. The re-run waits for its own send's download (``SEND_KEY``), keeps the first of
+        ours and deletes the others."""
+        found = self._download(inputs, token, since)
+        mine, doubles = found[0], found[1:]
+        if doubles:
+            ids = [c["id"] for c in doubles]
+            progress(f"{self.label(inputs)}: an interrupted run of this resource had started the same download; "
+                     f"keeping {mine['id']}, deleting the other copy {', '.join(ids)}")
+            try:
+                self.client.delete_checkpoints(ids)
+            except ProviderError as exc:
+                raise CreatedButFailed(f"{self.label(inputs)}: deleting the doubled download {', '.join(ids)} "
+                                       f"failed: {exc.message}", id=mine["id"], outputs=self._outputs(mine),
+                                       cleanup=lambda: self.client.delete_checkpoints([mine["id"], *ids])) from exc
+        return mine
+
+    def _download(self, inputs: CheckpointInputs, token: str, since: float) -> list[dict[str, Any]]:
         """POST the URL (202, no id), then poll for the checkpoint carrying our marker.
 
         After a reply that may have come after the platform ran the request (a dropped
         connection, a 500/502/504), the download may be under way and a second POST could start
         a second one (the name check only sees finished downloads). So we first wait a grace
-        period for our marker, and only then send once more.
+        period for our marker, and only then send once more. Returns every checkpoint of ours
+        seen, the first to keep.
         """
         label = self.label(inputs)
         if token in _LOOKBACK and _LOOKBACK[token] < since:  # durable: an interrupted run may have sent it
-            mine = self._find_mine(inputs, token, since)
-            if mine is not None:
+            mine = self._all_mine(inputs, token, since)
+            if mine:
                 progress(f"{label}: found the checkpoint an interrupted run of this resource created; continuing")
                 return mine
-        found, lost = self._send_url(inputs, token, since)
+        found, lost, sent = self._send_url(inputs, token, since)
         if found is not None:
-            return found
+            return [found]
 
-        def poll() -> Poll[dict[str, Any]]:
-            mine = self._find_mine(inputs, token, since)
-            return Poll(mine, "downloading" if mine is None else mine.get("status", "?"), done=mine is not None)
+        def poll() -> Poll[list[dict[str, Any]]]:
+            # Wait for this send's own download when its 202 came back: one that only carries our
+            # marker may be an interrupted predecessor's, with ours still to come.
+            ours = self._all_mine(inputs, token, since)
+            arrived = bool(ours) and (sent is None or any(
+                (c.get("params") or {}).get(SEND_KEY) == sent for c in ours))
+            return Poll(ours, ours[0].get("status", "?") if arrived else "downloading", done=arrived)
 
         deadline = time.monotonic() + inputs.wait_timeout_s
         sends = 1
@@ -269,15 +307,15 @@ class CheckpointHandler(EsdHandler[CheckpointInputs, CheckpointOutputs]):
             progress(f"{label}: no usable reply ({lost}); the download may have started: waiting for it")
             try:
                 grace = min(URL_GRACE_S, max(1.0, (deadline - time.monotonic()) / 2))
-                return wait_for(label, poll, timeout_s=grace) or {}
+                return wait_for(label, poll, timeout_s=grace) or []
             except WaitTimeout:
                 progress(f"{label}: nothing arrived after the lost reply; sending the create again")
-            found, lost = self._send_url(inputs, token, since)
+            found, lost, sent = self._send_url(inputs, token, since)
             sends += 1
             if found is not None:
-                return found
+                return [found]
         try:
-            return wait_for(label, poll, timeout_s=max(1.0, deadline - time.monotonic())) or {}
+            return wait_for(label, poll, timeout_s=max(1.0, deadline - time.monotonic())) or []
         except WaitTimeout as exc:
             raise WaitTimeout(
                 f"{exc.message}. The platform gives no id for a download: if checkpoint file {inputs.file_name} "
@@ -285,29 +323,31 @@ class CheckpointHandler(EsdHandler[CheckpointInputs, CheckpointOutputs]):
                 + (f" (the create request's reply was lost: {lost})" if lost else "")) from None
 
     def _send_url(self, inputs: CheckpointInputs, token: str,
-                  since: float) -> tuple[dict[str, Any] | None, str | None]:
+                  since: float) -> tuple[dict[str, Any] | None, str | None, str | None]:
         """One POST (again at once after 429/503, which mean "not run"). Returns our checkpoint
-        if the name turned out to be taken by it, and the error text when the reply was lost."""
+        if the name turned out to be taken by it, the error text when the reply was lost, and
+        this send's token when the platform accepted it (202)."""
+        send = secrets.token_hex(8)
         body = {"checkpoint_type": inputs.checkpoint_type, "urls": [inputs.source_url],
-                "params": self._params(inputs, token)}
+                "params": {**self._params(inputs, token), SEND_KEY: send}}
         for attempt in range(1, 4):
             try:
                 self.client.create_checkpoint(body)
-                return None, None
+                return None, None, send
             except ApiError as exc:
                 if exc.status == 400 and "already exists" in (exc.vendor_message or ""):
                     mine = self._find_mine(inputs, token, since)  # our earlier send landed meanwhile
                     if mine is not None:
-                        return mine, None
+                        return mine, None, None
                     raise self._refuse_existing(inputs, token) from None
                 if exc.status in NOT_PROCESSED and attempt < 3:
                     self.client._sleep(self.client.settings.retry.delay(attempt, None))
                     continue
                 if not is_transient(exc):
                     raise
-                return None, exc.message
+                return None, exc.message, None
             except TransportError as exc:
-                return None, exc.message
+                return None, exc.message, None
         raise AssertionError("unreachable")
 
     def _create_from_file(self, inputs: CheckpointInputs, token: str,
