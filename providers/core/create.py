@@ -20,6 +20,8 @@ The handle (the contract)
     killed: the engine drops the interrupted (pending) create from state, calls Check again
     without old inputs, and so the re-run computes the **same handle** and recognises what its
     predecessor sent;
+  - the engine checks a replacement a second time without old inputs: that Check answers what
+    the Check with old inputs just gave for the same URN (``checked_generation``);
   - old inputs (the resource is in state): ``next_generation(old)``, whatever changed. Only a
     replacement creates, and its object must never be taken for the one it replaces, even when
     nothing declared changed (``pulumi up --replace``, a forced replacement): the engine may call
@@ -58,6 +60,7 @@ import contextlib
 import hashlib
 import os
 import secrets
+import threading
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -86,7 +89,8 @@ def recovery_window_s() -> float:
     except ValueError:
         return 24 * 3600.0
 
-__all__ = ["ATTEMPTS", "FIRST_GENERATION", "GENERATION", "Handle", "create_once", "creating", "generation",
+__all__ = ["ATTEMPTS", "FIRST_GENERATION", "GENERATION", "Handle", "checked_generation", "create_once", "creating",
+           "generation",
            "handle", "is_transient", "look_up", "next_generation", "note_current", "recovery_window_s"]
 
 
@@ -123,6 +127,29 @@ def generation(olds: dict[str, Any]) -> str:
         return FIRST_GENERATION
     old = olds.get(GENERATION)
     return next_generation(old if isinstance(old, str) and old else FIRST_GENERATION)
+
+
+_checked: dict[str, str] = {}  # URN -> the generation its last Check with old inputs gave
+_checked_lock = threading.Lock()
+
+
+def checked_generation(urn: str, olds: dict[str, Any]) -> str:
+    """The generation for the server's Check of ``urn``.
+
+    When the engine replaces a resource it checks the new inputs twice: first against the old
+    inputs (to diff), then once more *without* old inputs (so that a provider can pick new
+    auto-names). The second Check must not answer ``FIRST_GENERATION``, or the replacement's
+    handle would be the one its original was created with, and its create would take the original
+    for its own (then the engine deletes the original: the object the stack now holds). So the
+    generation a Check with old inputs gave is remembered per URN, and a Check without old inputs
+    that follows it in the same run answers the same. A resource the state does not hold is only
+    ever checked without old inputs: ``FIRST_GENERATION``, as before.
+    """
+    with _checked_lock:
+        if olds:
+            _checked[urn] = generation(olds)
+            return _checked[urn]
+        return _checked.get(urn, FIRST_GENERATION) if urn else FIRST_GENERATION
 
 
 # -- what the server tells the create ----------------------------------------------------------

@@ -263,7 +263,7 @@ class ProviderServer(provider_pb2_grpc.ResourceProviderServicer):
             inputs = dict(result.inputs or {})
             inputs[PROVIDER_KEY] = news.get(PROVIDER_KEY, olds.get(PROVIDER_KEY))
             if isinstance(provider, DynamicProvider) and not result.failures:
-                inputs[create.GENERATION] = create.generation(olds)  # the durable create handle
+                inputs[create.GENERATION] = create.checked_generation(request.urn, olds)  # the durable create handle
             failures = [provider_pb2.CheckFailure(reason=_failure_line(f.property, f.reason))
                         for f in result.failures or []]
             return provider_pb2.CheckResponse(inputs=_send(inputs, secret | _declared_secrets(provider)),

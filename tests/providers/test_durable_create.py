@@ -253,3 +253,16 @@ def test_zstack_center_rerun_after_a_kill_continues_with_the_same_uuid(emulator)
     for id, outs in ((first.id, first.outs), (replacement.id, replacement.outs)):
         p.delete(id, outs)
     assert not emulator.objects("zstack").get("model_center")
+
+
+def test_a_replacement_checked_again_without_olds_keeps_the_next_generation():
+    """The engine re-checks a replacement without old inputs; that Check must not fall back to the
+    first generation (the handle its original was created with)."""
+    urn = URN.format("esd:TrainingJob", "recheck")
+    fresh = URN.format("esd:TrainingJob", "never-in-state")
+    assert create.checked_generation(fresh, {}) == create.FIRST_GENERATION
+    olds = {"name": "a", create.GENERATION: create.FIRST_GENERATION}
+    first = create.checked_generation(urn, olds)
+    assert first == create.next_generation(create.FIRST_GENERATION)
+    assert create.checked_generation(urn, {}) == first  # the second Check of the replacement
+    assert create.checked_generation(urn, olds) == first  # and the re-run of an interrupted one
