@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from emulator import defaults
 from tests.e2e.test_interrupt import dynamic_resources, exit_time, quiet, start, wait_until, write_project
 from tests.emulator_process import Emulator
 
@@ -40,7 +41,7 @@ def test_sigint_during_a_url_checkpoint_create_then_up_converges_with_one(
     shutil.copy(PROGRAM, project / "app" / "__main__.py")
     stack = make_stack(program_dir=project, stack_name=f"ckpt-{moment}",
                        config={"esd:apiUrl": f"{emulator.url}/esd/prod"},
-                       secrets={"esd:apiKey": "09876543210987654321"})
+                       secrets={"esd:apiKey": defaults.ESD_API_KEY})
     proc = start(stack)
     if moment == "download":
         wait_until("the download under way", lambda: len(downloads(emulator)) == 1)

@@ -118,6 +118,8 @@ def fabric(c: httpx.Client, emu: Emulator) -> list[httpx.Response]:
 
 
 def zstack(c: httpx.Client, emu: Emulator) -> list[httpx.Response]:
+    # the session emulator is shared: other tests change the account's password, set it back
+    emu.settings("zstack", accounts={defaults.ZSTACK_ACCOUNT: defaults.ZSTACK_PASSWORD})
     r = c.put("/zstack/v1/accounts/login",
               json={"logInByAccount": {"accountName": "admin", "password": ZSTACK_PASSWORD_SHA512}})
     assert r.status_code == 200, r.text
