@@ -282,7 +282,11 @@ def test_the_local_stack_previews_truthfully_and_keeps_its_secrets(make_stack, e
     wrong = {}
     for parent in ("registry-model", "model-center"):
         planned = preview_ops(stack, replace=[ids[parent]])
-        done = up_ops(stack, replace=[ids[parent]])
+        try:
+            done = up_ops(stack, replace=[ids[parent]])
+        except auto.CommandError as err:
+            wrong[parent] = (planned, " ".join(str(err).split())[-400:])
+            continue
         if done != planned:
             wrong[parent] = (planned, done)
     if wrong:
