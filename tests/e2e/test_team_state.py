@@ -66,11 +66,13 @@ def test_second_up_on_a_locked_stack_fails_at_once_naming_the_lock(team: tuple[P
     try:
         deadline = time.monotonic() + 300
         # Mid-apply (its first object exists on the platform), so it holds Pulumi's stack lock.
-        while not (by_name(project.emulator, "esd", "role", "role_name") and store.objects(".pulumi/locks/")):
+        locks: dict = {}
+        while not (by_name(project.emulator, "esd", "role", "role_name")
+                   and (locks := store.objects(".pulumi/locks/"))):
             assert first.poll() is None, f"the first up ended before it was seen applying: {first.communicate()}"
             assert time.monotonic() < deadline, "the first up never got to apply"
             time.sleep(0.2)
-        [lock_key] = store.objects(".pulumi/locks/")
+        [lock_key] = locks  # the listing that was seen, not a second one a moment later
         began = time.monotonic()
         second = subprocess.run([str(AIMODELS), "up", "--project-dir", str(project.root), "--emulator",
                                  "--emulator-url", project.emulator.url, "--stack", "dev"],
