@@ -15,6 +15,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _own_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Provider code run in the test process may read a stack's state through the CLI
+    (providers/core/state.py): it must meet an empty backend of the session's own, never the
+    developer's login or the network. Tests that need a backend set their own."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PULUMI_BACKEND_URL", tmp_path_factory.mktemp("backend").as_uri())
+    mp.setenv("PULUMI_SKIP_UPDATE_CHECK", "true")
+    yield
+    mp.undo()
+
+
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     """One emulator process for the whole test session, on a free loopback port.

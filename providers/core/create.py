@@ -22,6 +22,11 @@ The handle (the contract)
     predecessor sent;
   - the engine checks a replacement a second time without old inputs: that Check answers what
     the Check with old inputs just gave for the same URN (``checked_generation``);
+  - a *targeted* replacement (``pulumi up --replace``, a tainted resource) is checked only
+    without old inputs and gets no Diff, so Check asks the stack's state itself
+    (providers/core/state.py): when it holds the URN, the generation is the next of the one held
+    there and the held object is noted as current (never "ours"). A re-run of an interrupted
+    targeted replacement computes the same generation again;
   - old inputs (the resource is in state): ``next_generation(old)``, whatever changed. Only a
     replacement creates, and its object must never be taken for the one it replaces, even when
     nothing declared changed (``pulumi up --replace``, a forced replacement): the engine may call
@@ -66,7 +71,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from providers.core import runtime
+from providers.core import runtime, state
 from providers.core.errors import ProviderError, WaitTimeout, is_transient
 from providers.core.progress import progress
 from providers.core.wait import Poll, wait_for
@@ -144,12 +149,26 @@ def checked_generation(urn: str, olds: dict[str, Any]) -> str:
     generation a Check with old inputs gave is remembered per URN, and a Check without old inputs
     that follows it in the same run answers the same. A resource the state does not hold is only
     ever checked without old inputs: ``FIRST_GENERATION``, as before.
+
+    A *targeted* replacement has no Check with old inputs at all: a Check without them for a URN
+    that the stack's state holds (``state.held``) takes the next of the held generation, and the
+    held id is noted as current, like Diff notes it.
     """
     with _checked_lock:
         if olds:
             _checked[urn] = generation(olds)
             return _checked[urn]
-        return _checked.get(urn, FIRST_GENERATION) if urn else FIRST_GENERATION
+        if not urn:
+            return FIRST_GENERATION
+        if urn in _checked:
+            return _checked[urn]
+    held = state.held(urn)
+    if held is None:
+        return FIRST_GENERATION
+    note_current(urn, held.id)
+    with _checked_lock:
+        _checked[urn] = generation(held.inputs or {GENERATION: FIRST_GENERATION})
+        return _checked[urn]
 
 
 # -- what the server tells the create ----------------------------------------------------------

@@ -6,6 +6,9 @@ whose result is thrown away, as the engine drops a pending create after a kill."
 
 from __future__ import annotations
 
+import json
+import subprocess
+
 import pytest
 
 from providers.core import ResourceError, create
@@ -266,3 +269,48 @@ def test_a_replacement_checked_again_without_olds_keeps_the_next_generation():
     assert first == create.next_generation(create.FIRST_GENERATION)
     assert create.checked_generation(urn, {}) == first  # the second Check of the replacement
     assert create.checked_generation(urn, olds) == first  # and the re-run of an interrupted one
+
+
+def test_a_targeted_replacement_is_told_from_a_new_resource_by_the_stack_state(tmp_path, monkeypatch):
+    """`up --replace` and tainted resources: the engine checks without old inputs and calls no
+    Diff. Check reads the stack's state (a real file backend, through the CLI): a URN it holds
+    gets the next generation and its object is never "ours"; a URN it does not hold, and a stack
+    that cannot be read, get the first generation as before."""
+    from providers.core import state
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text("name: aimodels\nruntime: python\n")
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("PULUMI_BACKEND_URL", (tmp_path / "backend").as_uri())
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "durable")
+    (tmp_path / "backend").mkdir()
+    monkeypatch.setattr(state, "_cache", {})
+    monkeypatch.setattr(create, "_checked", {})
+    monkeypatch.setattr(create, "_current_ids", {})
+    held = URN.format("pai:Model", "held")
+    provider = "urn:pulumi:dev::aimodels::pulumi:providers:pulumi-python::default"
+    resources = [
+        {"urn": provider, "custom": True, "id": "p-1", "type": "pulumi:providers:pulumi-python"},
+        {"urn": held, "custom": True, "id": "m-1", "type": "pulumi-python:dynamic/pai:Model",
+         "inputs": {"name": "a", create.GENERATION: "abc"}, "provider": f"{provider}::p-1"},
+        {"urn": held, "custom": True, "id": "m-0", "type": "pulumi-python:dynamic/pai:Model", "delete": True,
+         "inputs": {"name": "a", create.GENERATION: "older"}, "provider": f"{provider}::p-1"},
+    ]
+    deployment = {"version": 3, "deployment": {"manifest": {"time": "2026-12-04T00:00:00Z", "magic": "",
+                                                            "version": "v3"}, "resources": resources}}
+    (tmp_path / "state.json").write_text(json.dumps(deployment))
+    cli = state.engine_cli()
+    assert cli, "no pulumi CLI on PATH"
+    for args in (["stack", "init", "dev"], ["stack", "import", "--file", str(tmp_path / "state.json"), "--force"]):
+        done = subprocess.run([cli, *args, "--non-interactive"], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+
+    gen = create.checked_generation(held, {})
+    assert gen == create.next_generation("abc")  # the live entry's, not the one waiting to be deleted
+    with create.creating(held, gen):
+        handle = create.handle()
+    assert handle.durable and handle.is_current("m-1")
+    assert create.checked_generation(URN.format("pai:Model", "new"), {}) == create.FIRST_GENERATION
+    gone = "urn:pulumi:nostack::aimodels::pulumi-python:dynamic/pai:Model::x"
+    assert create.checked_generation(gone, {}) == create.FIRST_GENERATION
