@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from providers.core import Created, CreatedButFailed, Inputs, Observed, Outputs, ProviderError, prop
-from providers.zstack.base import DeleteMode, Tag, Uuid, ZStackHandler, cleared, delete_mode, text, wait_timeout
+from providers.zstack.base import DeleteMode, Tag, Uuid, ZStackHandler, delete_mode, text, wait_timeout
 
 PATH = "/v1/ai/models"
 UPDATABLE = {"name": "name", "install_path": "installPath", "description": "description", "vendor": "vendor",
@@ -97,12 +97,12 @@ class ModelHandler(ZStackHandler[ModelInputs, ModelOutputs]):
 
     Inputs, Outputs = ModelInputs, ModelOutputs
     type_token = "zstack:Model"
+    api, path, updatable = "Model", PATH, UPDATABLE
 
     def create(self, inputs: ModelInputs) -> Created[ModelOutputs]:
         param = {api: getattr(inputs, name) for name, api in {**UPDATABLE, **CREATE_ONLY}.items()
                  if name != "model_classifications"}  # AddModel does not take them
-        uid, inventory = self.submit_create(self.label(inputs), "AddModel", PATH, param, inputs,
-                                            self._outputs, lambda u, t: self._delete(u, inputs, t))
+        uid, inventory = self.submit_create(inputs, param)
         if inputs.model_classifications:
             try:
                 result = self.client.call("UpdateModel", "PUT", f"{PATH}/{uid}",
@@ -132,30 +132,16 @@ class ModelHandler(ZStackHandler[ModelInputs, ModelOutputs]):
                                                   if isinstance(r, dict) and r.get("modelServiceUuid")})
         return Observed(self.as_found(inputs, seen), self._outputs(inv))
 
-    def update(self, id: str, olds: ModelInputs, news: ModelInputs, outputs: ModelOutputs) -> ModelOutputs:
-        change: dict[str, Any] = {}
-        for name, api in UPDATABLE.items():
-            old, new = getattr(olds, name), getattr(news, name)
-            if old != new:
-                change[api] = cleared(old, new)
+    def update_body(self, olds: ModelInputs, news: ModelInputs) -> dict[str, Any]:
+        change = super().update_body(olds, news)
         if change.get("defaultModelServiceUuid") == "":
             del change["defaultModelServiceUuid"]
             change["clearDefaultModelService"] = True
         if change.get("modelClassifications") == "":
             change["modelClassifications"] = []  # a list is cleared with an empty list
-        if not change:
-            return outputs
-        result = self.client.call("UpdateModel", "PUT", f"{PATH}/{id}", json={"updateModel": change},
-                                  timeout_s=news.wait_timeout_s)
-        inv = result.get("inventory") or self.client.get("QueryModel", PATH, id)  # the job's result first
-        return self._outputs(inv) if inv else outputs
+        return change
 
-    def delete(self, id: str, inputs: ModelInputs, outputs: ModelOutputs) -> None:
-        self._delete(id, inputs)
-
-    def _delete(self, uid: str, inputs: ModelInputs, timeout_s: float | None = None) -> None:
-        self.client.call("DeleteModel", "DELETE", f"{PATH}/{uid}", params={"deleteMode": inputs.delete_mode},
-                         timeout_s=timeout_s or inputs.wait_timeout_s)
+    # update and delete: ZStackHandler's (UpdateModel with update_body; DeleteModel with delete_mode)
 
     @staticmethod
     def _outputs(inv: dict[str, Any]) -> ModelOutputs:

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import field_validator
 
 from providers.core import Created, Inputs, Observed, Outputs, prop
-from providers.zstack.base import DeleteMode, Tag, Uuid, ZStackHandler, cleared, delete_mode, text, wait_timeout
+from providers.zstack.base import DeleteMode, Tag, Uuid, ZStackHandler, delete_mode, text, wait_timeout
 
 PATH = "/v1/ai/model-centers"
 # input field -> API field, for the fields UpdateModelCenter accepts
@@ -71,12 +71,12 @@ class ModelCenterHandler(ZStackHandler[ModelCenterInputs, ModelCenterOutputs]):
 
     Inputs, Outputs = ModelCenterInputs, ModelCenterOutputs
     type_token = "zstack:ModelCenter"
+    api, path, updatable = "ModelCenter", PATH, UPDATABLE
 
     def create(self, inputs: ModelCenterInputs) -> Created[ModelCenterOutputs]:
         param = {api: getattr(inputs, name) for name, api in UPDATABLE.items()}
         param.update(zoneUuid=inputs.zone_uuid, tagUuids=inputs.tag_uuids)
-        uid, inventory = self.submit_create(self.label(inputs), "AddModelCenter", PATH, param, inputs,
-                                            self._outputs, lambda u, t: self._delete(u, inputs, t))
+        uid, inventory = self.submit_create(inputs, param)
         return Created(uid, self._outputs(inventory))
 
     def read(self, id: str, inputs: ModelCenterInputs, outputs: ModelCenterOutputs) -> Observed | None:
@@ -89,23 +89,8 @@ class ModelCenterHandler(ZStackHandler[ModelCenterInputs, ModelCenterOutputs]):
             seen["zone_uuid"] = text(inv.get("zoneUuid"))
         return Observed(self.as_found(inputs, seen), self._outputs(inv))
 
-    def update(self, id: str, olds: ModelCenterInputs, news: ModelCenterInputs,
-               outputs: ModelCenterOutputs) -> ModelCenterOutputs:
-        change = {api: cleared(getattr(olds, name), getattr(news, name)) for name, api in UPDATABLE.items()
-                  if getattr(olds, name) != getattr(news, name)}
-        if not change:
-            return outputs
-        result = self.client.call("UpdateModelCenter", "PUT", f"{PATH}/{id}", json={"updateModelCenter": change},
-                                  timeout_s=news.wait_timeout_s)
-        inv = result.get("inventory") or self.client.get("QueryModelCenter", PATH, id)  # the job's result first
-        return self._outputs(inv) if inv else outputs
-
-    def delete(self, id: str, inputs: ModelCenterInputs, outputs: ModelCenterOutputs) -> None:
-        self._delete(id, inputs)
-
-    def _delete(self, uid: str, inputs: ModelCenterInputs, timeout_s: float | None = None) -> None:
-        self.client.call("DeleteModelCenter", "DELETE", f"{PATH}/{uid}", params={"deleteMode": inputs.delete_mode},
-                         timeout_s=timeout_s or inputs.wait_timeout_s)
+    # update and delete: ZStackHandler's (UpdateModelCenter with the UPDATABLE fields that changed;
+    # DeleteModelCenter with delete_mode)
 
     @staticmethod
     def _outputs(inv: dict[str, Any]) -> ModelCenterOutputs:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from providers.core import Created, Inputs, Observed, Outputs, prop
-from providers.zstack.base import DeleteMode, Tag, Uuid, ZStackHandler, cleared, delete_mode, text, wait_timeout
+from providers.zstack.base import DeleteMode, Tag, Uuid, ZStackHandler, delete_mode, text, wait_timeout
 
 PATH = "/v1/ai/model-services"
 ServiceType = Literal["Endpoint", "FineTune", "ModelEval", "App"]
@@ -82,6 +82,7 @@ class ModelServiceHandler(ZStackHandler[ModelServiceInputs, ModelServiceOutputs]
 
     Inputs, Outputs = ModelServiceInputs, ModelServiceOutputs
     type_token = "zstack:ModelService"
+    api, path, updatable = "ModelService", PATH, UPDATABLE
 
     def create(self, inputs: ModelServiceInputs) -> Created[ModelServiceOutputs]:
         param = {api: getattr(inputs, name) for name, api in {**UPDATABLE, **CREATE_ONLY}.items()}
@@ -90,8 +91,7 @@ class ModelServiceHandler(ZStackHandler[ModelServiceInputs, ModelServiceOutputs]
             param["system"] = None  # the default: not sent
         if not inputs.support_distributed:
             param["supportDistributed"] = None
-        uid, inventory = self.submit_create(self.label(inputs), "AddModelService", PATH, param, inputs,
-                                            self._outputs, lambda u, t: self._delete(u, inputs, t))
+        uid, inventory = self.submit_create(inputs, param)
         return Created(uid, self._outputs(inventory))
 
     def read(self, id: str, inputs: ModelServiceInputs, outputs: ModelServiceOutputs) -> Observed | None:
@@ -107,23 +107,8 @@ class ModelServiceHandler(ZStackHandler[ModelServiceInputs, ModelServiceOutputs]
         seen["source"] = seen["source"] or "Other"
         return Observed(self.as_found(inputs, seen), self._outputs(inv))
 
-    def update(self, id: str, olds: ModelServiceInputs, news: ModelServiceInputs,
-               outputs: ModelServiceOutputs) -> ModelServiceOutputs:
-        change = {api: cleared(getattr(olds, name), getattr(news, name)) for name, api in UPDATABLE.items()
-                  if getattr(olds, name) != getattr(news, name)}
-        if not change:
-            return outputs
-        result = self.client.call("UpdateModelService", "PUT", f"{PATH}/{id}", json={"updateModelService": change},
-                                  timeout_s=news.wait_timeout_s)
-        inv = result.get("inventory") or self.client.get("QueryModelService", PATH, id)  # the job's result first
-        return self._outputs(inv) if inv else outputs
-
-    def delete(self, id: str, inputs: ModelServiceInputs, outputs: ModelServiceOutputs) -> None:
-        self._delete(id, inputs)
-
-    def _delete(self, uid: str, inputs: ModelServiceInputs, timeout_s: float | None = None) -> None:
-        self.client.call("DeleteModelService", "DELETE", f"{PATH}/{uid}", params={"deleteMode": inputs.delete_mode},
-                         timeout_s=timeout_s or inputs.wait_timeout_s)
+    # update and delete: ZStackHandler's (UpdateModelService with the UPDATABLE fields that changed;
+    # DeleteModelService with delete_mode)
 
     @staticmethod
     def _outputs(inv: dict[str, Any]) -> ModelServiceOutputs:
