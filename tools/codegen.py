@@ -15,7 +15,8 @@ every module of every ``providers/<platform>/`` package, found by importing them
   it): per handler, the resource class a stack declares, named after the Kind of its type token,
   with a keyword-only ``__init__`` whose parameters are the inputs with their types
   (``pulumi.Input[...]``), defaults and one-line descriptions, and the outputs as typed
-  attributes. The handler modules stay hand-written;
+  attributes, and a docstring naming the handler module (whose docstring says what the resource
+  is; it is not copied). The handler modules stay hand-written;
 * ``providers/<platform>/types.py``: TypedDicts for structured inputs (nested pydantic models,
   and maps keyed by a ``Literal``), usable as plain dicts;
 * ``docs/reference/<platform>.md`` and ``docs/reference/README.md``;
@@ -470,11 +471,9 @@ def render_class(res: ResourceInfo, renderer: Renderer, imports: dict[str, set[s
     for name in sorted(n for n in renderer.registry.args if re.search(rf"\b{n}\b", used)):
         imports.setdefault(f"providers.{res.platform}.types", set()).add(name)
     imports.setdefault(h.__module__, set()).add(h.__name__)
-    summary = (inspect.getdoc(res.module) or h.type_token).strip()
+    # A pointer, not a copy: what the resource is and does stays in the handler module's docstring.
     lines.append(f"class {res.name}(Resource, handler={h.__name__}):")
-    summary_lines = _docstring_text(summary).split("\n")
-    lines.append('    """' + summary_lines[0])
-    lines += [("    " + s if s.strip() else "") for s in summary_lines[1:]]
+    lines.append(f'    """{h.type_token}: what it is and does is said in the docstring of ``{h.__module__}``.')
     lines += ["", f"    Reference: docs/reference/{res.platform}.md#{res.name.lower()}", '    """']
     lines.append("")
     for name, t, desc in attrs:

@@ -26,19 +26,7 @@ __all__ = ["Checkpoint", "Dataset", "Endpoint", "InferenceJob", "Role", "Trainin
 
 
 class Checkpoint(Resource, handler=CheckpointHandler):
-    """esd:Checkpoint — a model file (Stable-diffusion, Lora, VAE...) registered with ESD.
-
-    Two sources, exactly one per resource:
-      source_url   the platform downloads it (asynchronously, and the reply carries no id:
-                   we poll the list, filtered by type, for the file name carrying our marker);
-      source_file  a local file uploaded in parts to presigned URLs, then activated. Its
-                   SHA-256 is part of the inputs, so a changed file replaces the checkpoint.
-    In place: ``name`` (rename, asynchronous) and ``enabled`` (Active / Disabled).
-
-    File names are unique on the platform. A checkpoint already holding ours is never adopted: the
-    create fails and names it (import it instead). What this very create sent is recognised by the
-    marker ``params.aimodels_create_token``, a random token per create call. A replacement that
-    keeps a name the old checkpoint holds deletes first.
+    """esd:Checkpoint: what it is and does is said in the docstring of ``providers.esd.checkpoint``.
 
     Reference: docs/reference/esd.md#checkpoint
     """
@@ -123,11 +111,7 @@ class Checkpoint(Resource, handler=CheckpointHandler):
 
 
 class Dataset(Resource, handler=DatasetHandler):
-    """esd:Dataset — training images uploaded to presigned URLs, then enabled.
-
-    The platform re-posting a dataset overwrites it, so the name is the key, every content input
-    forces a replacement (deleting first when the name stays), and create refuses a name already taken (import it);
-    ``enabled`` changes in place. A lost create reply is recognised by our marker in ``params``.
+    """esd:Dataset: what it is and does is said in the docstring of ``providers.esd.dataset``.
 
     Reference: docs/reference/esd.md#dataset
     """
@@ -177,20 +161,7 @@ class Dataset(Resource, handler=DatasetHandler):
 
 
 class Endpoint(Resource, handler=EndpointHandler):
-    """esd:Endpoint — a SageMaker inference endpoint deployed by ESD.
-
-    There is no update API, so every input forces a replacement, and replacement deletes first:
-    the physical name ``esd-<type>-<name>`` is unique and a role may hold one live endpoint only.
-
-    Create sends its POST without listing first: the platform itself refuses a taken name or role.
-    An endpoint that existed before the operation is never adopted (the error says how to import
-    it). After a lost reply, the endpoint with our physical name is ours when it started no earlier
-    than our POST by the platform's clock and holds what we sent. The record has no field for a
-    marker, so after an interrupted run (under the project's server) the endpoint with our physical
-    name is taken as the one that run sent when it holds exactly what we send, is not being deleted,
-    is not the object the resource's state holds, and started within the recovery window (24 h,
-    AIMODELS_RECOVERY_WINDOW_S). Create then waits for InService, riding out outages; a Failed
-    status or the deadline raises CreatedButFailed (cleanup: delete).
+    """esd:Endpoint: what it is and does is said in the docstring of ``providers.esd.endpoint``.
 
     Reference: docs/reference/esd.md#endpoint
     """
@@ -272,12 +243,7 @@ class Endpoint(Resource, handler=EndpointHandler):
 
 
 class InferenceJob(Resource, handler=InferenceJobHandler):
-    """esd:InferenceJob — a smoke test of an endpoint: create the job, upload its parameters,
-    start it, wait for the result. Every input forces a replacement (a new run).
-
-    The job record has no field we control, so after a lost create reply the job this very create
-    made is recognised by a list filtered by what we sent (task type, owner, endpoint, models, not
-    started) and created since our POST by the platform's clock; its upload URL is in the record.
+    """esd:InferenceJob: what it is and does is said in the docstring of ``providers.esd.inference``.
 
     Reference: docs/reference/esd.md#inferencejob
     """
@@ -338,8 +304,7 @@ class InferenceJob(Resource, handler=InferenceJobHandler):
 
 
 class Role(Resource, handler=RoleHandler):
-    """esd:Role — a named set of permissions (``<resource>:<action>``). POST is an upsert, so
-    create first checks the name is free (an existing role is never overwritten: import it).
+    """esd:Role: what it is and does is said in the docstring of ``providers.esd.role``.
 
     Reference: docs/reference/esd.md#role
     """
@@ -375,17 +340,7 @@ class Role(Resource, handler=RoleHandler):
 
 
 class TrainingJob(Resource, handler=TrainingJobHandler):
-    """esd:TrainingJob — a Kohya LoRA training run.
-
-    Every input forces a replacement (a run cannot be changed). Create starts the run and,
-    unless ``wait`` is false, waits for a terminal status; the resulting LoRA is the output
-    checkpoint (same id as the job), exposed as ``model_files``. Delete removes the job and
-    its output checkpoint, which the platform's own delete leaves behind.
-
-    The create carries a marker in ``config_params.aimodels.aimodels_create_token``: after a lost
-    reply, the job this very create started is found through its output checkpoint (Loras made since
-    the POST) and confirmed by the marker, so a retry never starts a second run. Read is one request
-    (GET /trainings/{id}) unless the run's status changed.
+    """esd:TrainingJob: what it is and does is said in the docstring of ``providers.esd.training``.
 
     Reference: docs/reference/esd.md#trainingjob
     """
@@ -463,8 +418,7 @@ class TrainingJob(Resource, handler=TrainingJobHandler):
 
 
 class User(Resource, handler=UserHandler):
-    """esd:User — a platform user with roles. The password is secret and write-only:
-    the platform never returns it (GET masks it), so refresh keeps the value from state.
+    """esd:User: what it is and does is said in the docstring of ``providers.esd.user``.
 
     Reference: docs/reference/esd.md#user
     """

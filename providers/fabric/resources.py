@@ -20,40 +20,7 @@ __all__ = ["Model"]
 
 
 class Model(Resource, handler=ModelHandler):
-    """fabric:Model — a DataArts Fabric model definition and its versions.
-
-    Versions are a list on the model, not a resource of their own: the platform creates a model
-    together with its first version, versions are immutable once made, and the model carries a
-    ``current_version`` pointer. Promotion between environments is then a change to one list
-    (add the version proven in the previous stage) and one pointer (make it current), reviewed in
-    a single ``preview --diff``. Removing a version from the list deletes it on the platform.
-
-    The pointer is explicit: with more than one version listed, ``current_version`` is required
-    (check refuses to guess), so a preview always shows which version serves.
-
-    Create and version addition are asynchronous: we wait until the model / version shows up in
-    the list, riding out outages until ``wait_timeout_s``. There is no get-one API, so every read
-    goes through the filtered list. Requests: create 2 (+3 per further version: the add, its
-    appearance, the pointer), read 2, moving the pointer or renaming 1, delete 1.
-
-    Safe creates: model names are unique per workspace, but a name alone cannot tell "the model my
-    lost request made" from "a model that was already there". So every version we send carries a
-    marker in its description, `` [aimodels-op:<token>]`` (reads hide it). The model's token is the
-    create's durable handle (providers.core.create): after an interrupted run, the next ``up`` finds
-    the name taken by a model whose first version carries this resource's handle, and continues with
-    it (under the stock server the token is random per create).
-    Without an answer the create is sent again at once: names are unique (models still being created
-    included), so the resend either makes the only model or is refused as a duplicate. Then we look
-    the name up and continue only with a model whose first version carries our token; a namesake
-    without it is refused with the import command. (Assumption, as the emulator reads the spec:
-    the platform's uniqueness check counts models that are still being created.) Once the platform
-    has accepted the model, a failure (a version refused, a deadline) raises CreatedButFailed: the
-    project's provider server records the model as a failed create (the next ``up`` finishes it);
-    the stock server runs the cleanup, which deletes the incomplete model, waiting while the
-    platform still reports it as being created.
-
-    Import id: ``<workspace_id>/<model_id>`` (a model id alone is not enough to find a model: the
-    list route is per workspace). Ids the provider itself creates are the model id.
+    """fabric:Model: what it is and does is said in the docstring of ``providers.fabric.model``.
 
     Reference: docs/reference/fabric.md#model
     """

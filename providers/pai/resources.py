@@ -20,13 +20,7 @@ __all__ = ["Model", "ModelVersion"]
 
 
 class Model(Resource, handler=ModelHandler):
-    """pai:Model — a model in the PAI model registry. Everything but the workspace changes in place;
-    labels are reconciled through the label routes (UpdateModel never carries them).
-
-    Requests: create 1 (CreateModel; ``owner_id`` and ``created_at`` arrive with the next read),
-    read 1, delete 1, update only what changed (UpdateModel if a model field changed; label routes
-    if labels changed). Names are not unique, so a lost create reply is recovered by the create's
-    marker label (see base.py), never by name: a model that existed before is never adopted.
+    """pai:Model: what it is and does is said in the docstring of ``providers.pai.model``.
 
     Reference: docs/reference/pai.md#model
     """
@@ -114,17 +108,7 @@ class Model(Resource, handler=ModelHandler):
 
 
 class ModelVersion(Resource, handler=ModelVersionHandler):
-    """pai:ModelVersion — one version of a pai:Model, keyed by version name (id ``<model id>:<version>``).
-
-    The artefact (URI, format, framework) cannot change: a change is a new version, and because
-    the new one usually has the same name, the old one is deleted first (delete-before-replace).
-    Approval status, description, source, specs and labels change in place. For promotion, name
-    the version explicitly and declare the same version in each environment's stack.
-
-    Requests: create 1 (``created_at``/``modified_at`` arrive with the next read), read 1, delete 1,
-    update only what changed. A lost create reply is recovered through the create's marker label
-    (base.py); a version that already exists under the requested name is refused with the import
-    command, never adopted.
+    """pai:ModelVersion: what it is and does is said in the docstring of ``providers.pai.model_version``.
 
     Reference: docs/reference/pai.md#modelversion
     """

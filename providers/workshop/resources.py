@@ -20,22 +20,7 @@ __all__ = ["ModelSync"]
 
 
 class ModelSync(Resource, handler=ModelSyncHandler):
-    """workshop:ModelSync — one model, with its versions, covers and files, synced to the AI Creation
-    Workshop with ``POST /scc/spSdModelSync`` (the seed's JSON body, field for field).
-
-    The platform documents one call: a full-state upsert keyed by *our* ``modelId``. So:
-
-    * the id is ``model_id``; changing it makes another model (a replacement);
-    * create and update send the complete tree, then wait until every file is Listed (10), failing
-      on Listing failed (-10) or at ``wait_timeout_s``. There is no status query: a wait re-sends the
-      same tree (an upsert, so harmless) and reads the status from the reply;
-    * a lost reply is harmless: the client re-sends the same upsert, which cannot make a duplicate;
-    * there is no read API: refresh keeps the last synced state and says it cannot see changes made
-      in the console, unless ``resync_on_refresh`` asks for the declared tree to be re-sent: refresh
-      then marks it as drift and the next ``up`` re-sends it (which overwrites such changes and
-      refreshes the listing status); a refresh itself never writes;
-    * there is no delete API: delete removes the model from the stack only, with a warning that the
-      platform keeps it.
+    """workshop:ModelSync: what it is and does is said in the docstring of ``providers.workshop.model_sync``.
 
     Reference: docs/reference/workshop.md#modelsync
     """

@@ -21,16 +21,7 @@ __all__ = ["Model", "ModelCenter", "ModelService"]
 
 
 class Model(Resource, handler=ModelHandler):
-    """zstack:Model — a model registered in a model center: every AddModel field of the seed page.
-
-    UpdateModel (``PUT /v1/ai/models/{uuid}``, wrapper ``updateModel``) changes name, install path,
-    description, vendor, parameters, model center, GPU hints, model id, classifications and the default
-    service in place; logo, introduction, size, version, token, share mode, service bindings and the
-    tags are create-time only, so they replace. ``token`` is secret and write-only (the inventory never
-    shows it), as are the share mode, tags and default service: refresh keeps them from state.
-    AddModel takes no classifications: when they are set, create runs UpdateModel right after it.
-    ``size`` is MiB: the vendor documents no unit, and the seed's 102400 for a 32B model only makes
-    sense in MiB (the inventory's separate ``artifactSizeBytes`` is in bytes).
+    """zstack:Model: what it is and does is said in the docstring of ``providers.zstack.model``.
 
     Reference: docs/reference/zstack.md#model
     """
@@ -186,11 +177,7 @@ class Model(Resource, handler=ModelHandler):
 
 
 class ModelCenter(Resource, handler=ModelCenterHandler):
-    """zstack:ModelCenter — the storage and service endpoint models live in (AddModelCenter, §6.2).
-
-    Every field but the zone and the tags changes in place (``updateModelCenter``); the zone and the
-    tags are create-time only, so they replace. ``zone_uuid`` is not in the inventory, so refresh
-    cannot see it change. Create, update and delete are API jobs.
+    """zstack:ModelCenter: what it is and does is said in the docstring of ``providers.zstack.model_center``.
 
     Reference: docs/reference/zstack.md#modelcenter
     """
@@ -304,15 +291,7 @@ class ModelCenter(Resource, handler=ModelCenterHandler):
 
 
 class ModelService(Resource, handler=ModelServiceHandler):
-    """zstack:ModelService — a model service definition in a model center (AddModelService, spec §6.3).
-
-    Definition only: the service's YAML, resources, start command and image settings are registered;
-    deploying it (``deployModelService``, instance groups) is not managed here (docs/zstack.md says why).
-    UpdateModelService (``PUT /v1/ai/model-services/{uuid}``, wrapper ``updateModelService``) changes
-    the name, description, YAML, CPU and memory requests, GPU compute capability, start command, Python
-    version and type in place; everything else is create-time only, so it replaces. ``yaml`` is an
-    opaque string: sent and compared as given. A Model binds itself to services with its
-    ``model_service_uuids``; ``model_uuids`` here binds models at create time instead.
+    """zstack:ModelService: what it is and does is said in the docstring of ``providers.zstack.model_service``.
 
     Reference: docs/reference/zstack.md#modelservice
     """
