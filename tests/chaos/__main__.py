@@ -50,7 +50,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.chaos.common import Rig, descendants, duplicates, orphans, quiet, say, short_error
+from tests.chaos.common import Rig, descendants, duplicates, orphans, quiet, run_cycles, say, short_error
 
 
 @dataclass
@@ -165,34 +165,14 @@ class Chaos:
         return c
 
     def run(self) -> dict[str, Any]:
-        deadline = time.monotonic() + self.args.max_minutes * 60
-        self.rig.start()
-        cycles: list[Cycle] = []
-        stopped = None
-        try:
-            self.rig.make_stack()
-            self.calibrate()
-            for n in range(1, self.args.cycles + 1):
-                if time.monotonic() > deadline:
-                    stopped = f"--max-minutes {self.args.max_minutes} reached before cycle {n}"
-                    say(f"stopping: {stopped}")
-                    break
-                c = self.cycle(n)
-                cycles.append(c)
-                say(c.line())
-                for err in c.errors:
-                    say(f"            {err}")
-                for key in ("duplicates", "state_without_object", "orphans"):
-                    if c.details.get(key):
-                        say(f"            {key}: {c.details[key]}")
-        finally:
-            try:
-                if self.stack is not None and self.rig.state_resources():
-                    self.emulator.clear_faults()
-                    self.stack.destroy(on_output=quiet)
-            except Exception as exc:  # report, keep cleaning up
-                say(f"final destroy failed: {short_error(exc)}")
-            self.rig.stop()
+        def final_destroy() -> None:
+            self.emulator.clear_faults()
+            self.stack.destroy(on_output=quiet)
+
+        cycles, stopped = run_cycles(
+            self.rig, self.args, self.calibrate, self.cycle,
+            lambda c: [(key, c.details.get(key)) for key in ("duplicates", "state_without_object", "orphans")],
+            final_destroy)
         return self.report(cycles, stopped)
 
     def report(self, cycles: list[Cycle], stopped: str | None) -> dict[str, Any]:

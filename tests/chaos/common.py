@@ -21,8 +21,9 @@ import os
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from emulator import defaults
 
@@ -363,3 +364,51 @@ class Rig:
         except self.auto.CommandError:
             result = self.stack.preview(on_output=quiet)
             return sum(v for k, v in (result.change_summary or {}).items() if k != "same") or 1
+
+
+class CycleRecord(Protocol):
+    errors: list[str]
+
+    def line(self) -> str: ...
+
+
+C = TypeVar("C", bound=CycleRecord)
+
+
+def run_cycles(rig: Rig, args: Any, calibrate: Callable[[], None], cycle: Callable[[int], C],
+               details: Callable[[C], list[tuple[str, Any]]], final_destroy: Callable[[], None],
+               last: Callable[[], Any] = lambda: None) -> tuple[list[C], str | None]:
+    """The loop both campaigns share. Start the rig, make the stack, ``calibrate``, then ``cycle(n)``
+    for n = 1 .. ``args.cycles`` until ``args.max_minutes`` have passed, saying each cycle's line, its
+    errors and its non-empty ``details`` (name, value). At the end, also after an error:
+    ``final_destroy`` when the stack still holds resources (a failure is said, not raised), ``last``,
+    and the rig stops. Returns the cycles and why the run stopped early (None when it did not)."""
+    deadline = time.monotonic() + args.max_minutes * 60
+    rig.start()
+    cycles: list[C] = []
+    stopped = None
+    try:
+        rig.make_stack()
+        calibrate()
+        for n in range(1, args.cycles + 1):
+            if time.monotonic() > deadline:
+                stopped = f"--max-minutes {args.max_minutes} reached before cycle {n}"
+                say(f"stopping: {stopped}")
+                break
+            c = cycle(n)
+            cycles.append(c)
+            say(c.line())
+            for err in c.errors:
+                say(f"            {err}")
+            for key, value in details(c):
+                if value:
+                    say(f"            {key}: {value}")
+    finally:
+        try:
+            if rig.stack is not None and rig.state_resources():
+                final_destroy()
+        except Exception as exc:  # report, keep cleaning up
+            say(f"final destroy failed: {short_error(exc)}")
+        last()
+        rig.stop()
+    return cycles, stopped

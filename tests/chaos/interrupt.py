@@ -72,6 +72,7 @@ from tests.chaos.common import (
     duplicates,
     orphans,
     processes_with_env,
+    run_cycles,
     say,
     short_error,
     state_without_object,
@@ -309,36 +310,15 @@ class Interrupt:
         return c
 
     def campaign(self) -> dict[str, Any]:
-        deadline = time.monotonic() + self.args.max_minutes * 60
-        self.rig.start()
-        cycles: list[KillCycle] = []
-        stopped = None
-        try:
-            self.rig.make_stack()
-            self.calibrate()
-            for n in range(1, self.args.cycles + 1):
-                if time.monotonic() > deadline:
-                    stopped = f"--max-minutes {self.args.max_minutes} reached before cycle {n}"
-                    say(f"stopping: {stopped}")
-                    break
-                c = self.cycle(n)
-                cycles.append(c)
-                say(c.line())
-                for err in c.errors:
-                    say(f"            {err}")
-                for key in ("leftovers", "orphans", "duplicates", "state_without_object"):
-                    if getattr(c, key):
-                        say(f"            {key}: {getattr(c, key)}")
-        finally:
-            try:
-                if self.rig.stack is not None and self.rig.state_resources():
-                    if self.lock_files():
-                        self.run(self.pulumi_argv("cancel", "--yes"), "final-unlock", timeout=120)
-                    self.run(self.op_argv("destroy"), "final-destroy")
-            except Exception as exc:  # report, keep cleaning up
-                say(f"final destroy failed: {short_error(exc)}")
-            self.sweep("")
-            self.rig.stop()
+        def final_destroy() -> None:
+            if self.lock_files():
+                self.run(self.pulumi_argv("cancel", "--yes"), "final-unlock", timeout=120)
+            self.run(self.op_argv("destroy"), "final-destroy")
+
+        cycles, stopped = run_cycles(
+            self.rig, self.args, self.calibrate, self.cycle,
+            lambda c: [(key, getattr(c, key)) for key in ("leftovers", "orphans", "duplicates", "state_without_object")],
+            final_destroy, last=lambda: self.sweep(""))
         return self.report(cycles, stopped)
 
     def report(self, cycles: list[KillCycle], stopped: str | None) -> dict[str, Any]:
