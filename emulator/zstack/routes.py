@@ -208,83 +208,40 @@ def build_router(store: Store) -> APIRouter:
     async def job_wrong_method(request: Request, uuid: str) -> Response:
         return _text(405, f"Method {request.method} is not supported on {request.url.path}")
 
-    # -- model centers ---------------------------------------------------------------------
-    @r.post("/v1/ai/model-centers", openapi_extra=doc("job", "add_center"))
-    @_errors
-    async def add_center(request: Request) -> Response:
-        return await create(request, "APIAddModelCenterMsg", m.CENTER_TYPES)
+    def object_routes(path: str, noun: str, api: str, kind: str, types: dict[str, str]) -> None:
+        """One object type's five routes under ``path``: Add<api> (POST), query all and one (GET),
+        Update<api> (PUT, wrapper ``update<api>``) and Delete<api> (DELETE). ``noun`` names them
+        (``add_<noun>``, ``query_<noun>s``, ``get_<noun>``, ...) and their bodies in /openapi.json."""
 
-    @r.get("/v1/ai/model-centers", openapi_extra=doc("query"))
-    @_errors
-    async def query_centers(request: Request) -> Response:
-        return query(request, m.CENTER)
+        @r.post(path, name=f"add_{noun}", openapi_extra=doc("job", f"add_{noun}"))
+        @_errors
+        async def add(request: Request) -> Response:
+            return await create(request, f"APIAdd{api}Msg", types)
 
-    @r.get("/v1/ai/model-centers/{uuid}", openapi_extra=doc("query"))
-    @_errors
-    async def get_center(request: Request, uuid: str) -> Response:
-        return query(request, m.CENTER, uuid)
+        @r.get(path, name=f"query_{noun}s", openapi_extra=doc("query"))
+        @_errors
+        async def query_all(request: Request) -> Response:
+            return query(request, kind)
 
-    @r.put("/v1/ai/model-centers/{uuid}", openapi_extra=doc("job", "update_center"))
-    @_errors
-    async def update_center(request: Request, uuid: str) -> Response:
-        return await update(request, "APIUpdateModelCenterMsg", "updateModelCenter", m.CENTER_TYPES, uuid)
+        @r.get(f"{path}/{{uuid}}", name=f"get_{noun}", openapi_extra=doc("query"))
+        @_errors
+        async def get_one(request: Request, uuid: str) -> Response:
+            return query(request, kind, uuid)
 
-    @r.delete("/v1/ai/model-centers/{uuid}", openapi_extra=doc("delete"))
-    @_errors
-    async def delete_center(request: Request, uuid: str) -> Response:
-        return await delete(request, "APIDeleteModelCenterMsg", uuid)
+        @r.put(f"{path}/{{uuid}}", name=f"update_{noun}", openapi_extra=doc("job", f"update_{noun}"))
+        @_errors
+        async def update_one(request: Request, uuid: str) -> Response:
+            return await update(request, f"APIUpdate{api}Msg", f"update{api}", types, uuid)
 
-    # -- models ----------------------------------------------------------------------------
-    @r.post("/v1/ai/models", openapi_extra=doc("job", "add_model"))
-    @_errors
-    async def add_model(request: Request) -> Response:
-        return await create(request, "APIAddModelMsg", m.MODEL_TYPES)
+        @r.delete(f"{path}/{{uuid}}", name=f"delete_{noun}", openapi_extra=doc("delete"))
+        @_errors
+        async def delete_one(request: Request, uuid: str) -> Response:
+            return await delete(request, f"APIDelete{api}Msg", uuid)
 
-    @r.get("/v1/ai/models", openapi_extra=doc("query"))
-    @_errors
-    async def query_models(request: Request) -> Response:
-        return query(request, m.MODEL)
-
-    @r.get("/v1/ai/models/{uuid}", openapi_extra=doc("query"))
-    @_errors
-    async def get_model(request: Request, uuid: str) -> Response:
-        return query(request, m.MODEL, uuid)
-
-    @r.put("/v1/ai/models/{uuid}", openapi_extra=doc("job", "update_model"))
-    @_errors
-    async def update_model(request: Request, uuid: str) -> Response:
-        return await update(request, "APIUpdateModelMsg", "updateModel", m.MODEL_TYPES, uuid)
-
-    @r.delete("/v1/ai/models/{uuid}", openapi_extra=doc("delete"))
-    @_errors
-    async def delete_model(request: Request, uuid: str) -> Response:
-        return await delete(request, "APIDeleteModelMsg", uuid)
-
-    # -- model services (definitions only: deployModelService and instance groups are not served) -----
-    @r.post("/v1/ai/model-services", openapi_extra=doc("job", "add_service"))
-    @_errors
-    async def add_service(request: Request) -> Response:
-        return await create(request, "APIAddModelServiceMsg", m.SERVICE_TYPES)
-
-    @r.get("/v1/ai/model-services", openapi_extra=doc("query"))
-    @_errors
-    async def query_services(request: Request) -> Response:
-        return query(request, m.SERVICE)
-
-    @r.get("/v1/ai/model-services/{uuid}", openapi_extra=doc("query"))
-    @_errors
-    async def get_service(request: Request, uuid: str) -> Response:
-        return query(request, m.SERVICE, uuid)
-
-    @r.put("/v1/ai/model-services/{uuid}", openapi_extra=doc("job", "update_service"))
-    @_errors
-    async def update_service(request: Request, uuid: str) -> Response:
-        return await update(request, "APIUpdateModelServiceMsg", "updateModelService", m.SERVICE_TYPES, uuid)
-
-    @r.delete("/v1/ai/model-services/{uuid}", openapi_extra=doc("delete"))
-    @_errors
-    async def delete_service(request: Request, uuid: str) -> Response:
-        return await delete(request, "APIDeleteModelServiceMsg", uuid)
+    object_routes("/v1/ai/model-centers", "center", "ModelCenter", m.CENTER, m.CENTER_TYPES)
+    object_routes("/v1/ai/models", "model", "Model", m.MODEL, m.MODEL_TYPES)
+    # model services: definitions only (deployModelService and instance groups are not served)
+    object_routes("/v1/ai/model-services", "service", "ModelService", m.SERVICE, m.SERVICE_TYPES)
 
     # -- anything else -----------------------------------------------------------------------
     @r.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
