@@ -103,7 +103,7 @@ def main(argv: list[str]) -> int:
 
         def p3() -> list[str]:
             floor, rows = p3_concurrency.run(emulator, bin_dir, work / "p3", ns.endpoints, ns.endpoint_wait,
-                                             [None, *ns.parallel])
+                                             [None, *ns.parallel], smoke=ns.smoke)
             return p3_concurrency.report(ns.endpoints, ns.endpoint_wait, floor, rows, engine_default_parallel())
 
         part("p3", p3)
@@ -113,7 +113,8 @@ def main(argv: list[str]) -> int:
             return p4_scale.report(rows, split)
 
         part("p4", p4)
-        part("s", lambda: signals.report(signals.run(emulator, bin_dir, work / "s", 1 if ns.smoke else 3)))
+        part("s", lambda: signals.report(signals.run(emulator, bin_dir, work / "s", 1 if ns.smoke else 3,
+                                                                smoke=ns.smoke)))
     finally:
         emulator.stop()
         if ns.keep:

@@ -2,7 +2,8 @@
 
 It is steered by environment variables, which reach both the program and the provider process:
 
-    BENCH_SCENARIO  which resources (see SCENARIOS below)
+    BENCH_SCENARIO  which resources (the branches below); several joined by "+" (e.g.
+                    "esd:Role+pai:Model", the smoke run's P1) are declared side by side
     BENCH_STAGE     deps | target | update   (deps: only what the measured resource needs;
                     target: plus the measured resource; update: the same with one in-place change)
     BENCH_N         how many measured resources (scale and concurrency scenarios)
@@ -17,7 +18,6 @@ import pulumi
 
 from providers import esd, fabric, pai, workshop, zstack
 
-SCENARIO = os.environ["BENCH_SCENARIO"]
 STAGE = os.environ.get("BENCH_STAGE", "target")
 N = int(os.environ.get("BENCH_N", "1"))
 P = os.environ.get("BENCH_PREFIX", "bench")
@@ -47,116 +47,122 @@ def endpoint(name, owner, wait_s=WAIT):
                         assign_to_roles=[owner.name], wait_timeout_s=wait_s)
 
 
-if SCENARIO == "esd:Role":
-    if TARGET:
-        role("target", ["checkpoint:all"] + (["train:all"] if CHANGED else []))
+def declare(scenario):
+    """The resources of one scenario."""
+    if scenario == "esd:Role":
+        if TARGET:
+            role("target", ["checkpoint:all"] + (["train:all"] if CHANGED else []))
 
-elif SCENARIO == "esd:User":
-    owner = role()
-    if TARGET:
-        esd.User("target", username=f"{P}-user", password=pulumi.Output.secret("Passw0rd-2" if CHANGED else "Passw0rd-1"),
-                 roles=[owner.name])
+    elif scenario == "esd:User":
+        owner = role()
+        if TARGET:
+            esd.User("target", username=f"{P}-user", password=pulumi.Output.secret("Passw0rd-2" if CHANGED else "Passw0rd-1"),
+                     roles=[owner.name])
 
-elif SCENARIO == "esd:Checkpoint(url)":
-    if TARGET:
-        esd.Checkpoint("target", checkpoint_type="Stable-diffusion",
-                       source_url=f"https://models.example.com/{P}/url-v1-5.safetensors", enabled=not CHANGED)
+    elif scenario == "esd:Checkpoint(url)":
+        if TARGET:
+            esd.Checkpoint("target", checkpoint_type="Stable-diffusion",
+                           source_url=f"https://models.example.com/{P}/url-v1-5.safetensors", enabled=not CHANGED)
 
-elif SCENARIO == "esd:Checkpoint(file)":
-    if TARGET:
-        esd.Checkpoint("target", checkpoint_type="Lora", source_file=os.path.join(ASSETS, "demo-style.safetensors"),
-                       enabled=not CHANGED)
+    elif scenario == "esd:Checkpoint(file)":
+        if TARGET:
+            esd.Checkpoint("target", checkpoint_type="Lora", source_file=os.path.join(ASSETS, "demo-style.safetensors"),
+                           enabled=not CHANGED)
 
-elif SCENARIO == "esd:Dataset":
-    if TARGET:
-        dataset("target")
+    elif scenario == "esd:Dataset":
+        if TARGET:
+            dataset("target")
 
-elif SCENARIO == "esd:Endpoint":
-    owner = role()
-    if TARGET:
-        endpoint("target", owner)
+    elif scenario == "esd:Endpoint":
+        owner = role()
+        if TARGET:
+            endpoint("target", owner)
 
-elif SCENARIO == "esd:TrainingJob":
-    base = url_checkpoint()
-    data = dataset()
-    if TARGET:
-        esd.TrainingJob("target", model=base.file_names.apply(lambda names: names[0]), dataset=data.name,
-                        output_name=f"{P}-lora", max_train_epochs=1, save_every_n_epochs=1)
+    elif scenario == "esd:TrainingJob":
+        base = url_checkpoint()
+        data = dataset()
+        if TARGET:
+            esd.TrainingJob("target", model=base.file_names.apply(lambda names: names[0]), dataset=data.name,
+                            output_name=f"{P}-lora", max_train_epochs=1, save_every_n_epochs=1)
 
-elif SCENARIO == "esd:InferenceJob":
-    owner = role()
-    base = url_checkpoint()
-    ep = endpoint("ep", owner)
-    if TARGET:
-        esd.InferenceJob("target", task_type="txt2img", inference_type="Async", endpoint_name=ep.endpoint_name,
-                         models={"Stable-diffusion": base.file_names},
-                         parameters={"prompt": "a cat", "steps": 4, "width": 64, "height": 64})
+    elif scenario == "esd:InferenceJob":
+        owner = role()
+        base = url_checkpoint()
+        ep = endpoint("ep", owner)
+        if TARGET:
+            esd.InferenceJob("target", task_type="txt2img", inference_type="Async", endpoint_name=ep.endpoint_name,
+                             models={"Stable-diffusion": base.file_names},
+                             parameters={"prompt": "a cat", "steps": 4, "width": 64, "height": 64})
 
-elif SCENARIO == "pai:Model":
-    if TARGET:
-        pai.Model("target", name=f"{P}-model", domain="aigc", task="text-to-image-synthesis",
-                  labels={"team": "imaging", "stage": "two" if CHANGED else "one"})
+    elif scenario == "pai:Model":
+        if TARGET:
+            pai.Model("target", name=f"{P}-model", domain="aigc", task="text-to-image-synthesis",
+                      labels={"team": "imaging", "stage": "two" if CHANGED else "one"})
 
-elif SCENARIO == "pai:Model(description)":
-    if TARGET:
-        pai.Model("target", name=f"{P}-model", domain="aigc", description="second" if CHANGED else "first")
+    elif scenario == "pai:Model(description)":
+        if TARGET:
+            pai.Model("target", name=f"{P}-model", domain="aigc", description="second" if CHANGED else "first")
 
-elif SCENARIO == "pai:ModelVersion":
-    model = pai.Model("model", name=f"{P}-model", domain="aigc")
-    if TARGET:
-        pai.ModelVersion("target", model_id=model.model_id, version_name="1.0.0",
-                         uri=f"oss://{P}.oss-cn-hangzhou.aliyuncs.com/model/1.0.0/", format_type="SavedModel",
-                         framework_type="Pytorch", approval_status="Approved" if CHANGED else "Pending")
+    elif scenario == "pai:ModelVersion":
+        model = pai.Model("model", name=f"{P}-model", domain="aigc")
+        if TARGET:
+            pai.ModelVersion("target", model_id=model.model_id, version_name="1.0.0",
+                             uri=f"oss://{P}.oss-cn-hangzhou.aliyuncs.com/model/1.0.0/", format_type="SavedModel",
+                             framework_type="Pytorch", approval_status="Approved" if CHANGED else "Pending")
 
-elif SCENARIO == "fabric:Model":
-    if TARGET:
-        fabric.Model("target", workspace_id="emulator-workspace", name=f"{P}-chat", versions=[
-            {"name": "v1", "base_model_type": "QWEN2_5_7B", "model_path": f"obs://aimodels-{P}/chat/v1/"},
-            {"name": "v2", "base_model_type": "QWEN2_5_7B", "model_path": f"obs://aimodels-{P}/chat/v2/"},
-        ], current_version="v2" if CHANGED else "v1")
+    elif scenario == "fabric:Model":
+        if TARGET:
+            fabric.Model("target", workspace_id="emulator-workspace", name=f"{P}-chat", versions=[
+                {"name": "v1", "base_model_type": "QWEN2_5_7B", "model_path": f"obs://aimodels-{P}/chat/v1/"},
+                {"name": "v2", "base_model_type": "QWEN2_5_7B", "model_path": f"obs://aimodels-{P}/chat/v2/"},
+            ], current_version="v2" if CHANGED else "v1")
 
-elif SCENARIO == "zstack:ModelCenter":
-    if TARGET:
-        zstack.ModelCenter("target", name=f"{P}-center", url="192.168.10.12:/ai/model_center",
-                           management_ip="192.168.10.12", management_port=8989,
-                           description="second" if CHANGED else "first")
+    elif scenario == "zstack:ModelCenter":
+        if TARGET:
+            zstack.ModelCenter("target", name=f"{P}-center", url="192.168.10.12:/ai/model_center",
+                               management_ip="192.168.10.12", management_port=8989,
+                               description="second" if CHANGED else "first")
 
-elif SCENARIO.startswith("zstack:"):
-    center = zstack.ModelCenter("center", name=f"{P}-center", url="192.168.10.12:/ai/model_center",
-                                management_ip="192.168.10.12", management_port=8989)
-    if TARGET and SCENARIO == "zstack:Model":
-        zstack.Model("target", name=f"{P}-qwen", install_path="192.168.10.12:/ai/model_center/qwen",
-                     model_center_uuid=center.uuid, size=102400, description="second" if CHANGED else "first")
-    elif TARGET and SCENARIO == "zstack:ModelService":
-        zstack.ModelService("target", name=f"{P}-vllm", yaml="kind: Service\n" + ("rev: 2\n" if CHANGED else ""),
-                            model_center_uuid=center.uuid, request_cpu=8, request_memory=34359738368,
-                            install_path="192.168.10.12:/ai/model_center/services/vllm", start_command="vllm serve")
+    elif scenario.startswith("zstack:"):
+        center = zstack.ModelCenter("center", name=f"{P}-center", url="192.168.10.12:/ai/model_center",
+                                    management_ip="192.168.10.12", management_port=8989)
+        if TARGET and scenario == "zstack:Model":
+            zstack.Model("target", name=f"{P}-qwen", install_path="192.168.10.12:/ai/model_center/qwen",
+                         model_center_uuid=center.uuid, size=102400, description="second" if CHANGED else "first")
+        elif TARGET and scenario == "zstack:ModelService":
+            zstack.ModelService("target", name=f"{P}-vllm", yaml="kind: Service\n" + ("rev: 2\n" if CHANGED else ""),
+                                model_center_uuid=center.uuid, request_cpu=8, request_memory=34359738368,
+                                install_path="192.168.10.12:/ai/model_center/services/vllm", start_command="vllm serve")
 
-elif SCENARIO == "workshop:ModelSync":
-    if TARGET:
-        workshop.ModelSync("target", model_id=f"{P}-demo", name="Demo v2" if CHANGED else "Demo", model_type="lora",
-                           source_type="internal", versions=[{
-                               "model_version_id": "v1", "name": "1.0", "base_model": "v1.5",
-                               "covers": [{"cover": "https://models.example.com/demo.jpeg",
-                                           "cover_file": {"width": 512, "height": 512}}],
-                               "files": [{"name": "demo.safetensors", "alias_name": "demo",
-                                          "download_url": f"https://models.example.com/{P}/demo.safetensors",
-                                          "hash": "sha256:d1", "size_kb": 2048.5, "is_primary": True}]}])
+    elif scenario == "workshop:ModelSync":
+        if TARGET:
+            workshop.ModelSync("target", model_id=f"{P}-demo", name="Demo v2" if CHANGED else "Demo", model_type="lora",
+                               source_type="internal", versions=[{
+                                   "model_version_id": "v1", "name": "1.0", "base_model": "v1.5",
+                                   "covers": [{"cover": "https://models.example.com/demo.jpeg",
+                                               "cover_file": {"width": 512, "height": 512}}],
+                                   "files": [{"name": "demo.safetensors", "alias_name": "demo",
+                                              "download_url": f"https://models.example.com/{P}/demo.safetensors",
+                                              "hash": "sha256:d1", "size_kb": 2048.5, "is_primary": True}]}])
 
-elif SCENARIO == "endpoints":  # P3: N endpoints, one role each (a role may own one live endpoint)
-    owners = [role(f"r{i}", ["sagemaker_endpoint:all"]) for i in range(N)]
-    if TARGET:
-        for i, owner in enumerate(owners):
-            endpoint(f"e{i}", owner)
+    elif scenario == "endpoints":  # P3: N endpoints, one role each (a role may own one live endpoint)
+        owners = [role(f"r{i}", ["sagemaker_endpoint:all"]) for i in range(N)]
+        if TARGET:
+            for i, owner in enumerate(owners):
+                endpoint(f"e{i}", owner)
 
-elif SCENARIO == "pai-models":  # P4: N independent PAI models
-    if TARGET:
-        for i in range(N):
-            pai.Model(f"m{i}", name=f"{P}-m{i}", domain="aigc", labels={"n": str(i), "rev": "2" if CHANGED else "1"})
+    elif scenario == "pai-models":  # P4: N independent PAI models
+        if TARGET:
+            for i in range(N):
+                pai.Model(f"m{i}", name=f"{P}-m{i}", domain="aigc", labels={"n": str(i), "rev": "2" if CHANGED else "1"})
 
-elif SCENARIO == "empty":  # the signal measurement: nothing to do but start and stop
-    pulumi.export("nothing", True)
+    elif scenario == "empty":  # the signal measurement: nothing to do but start and stop
+        pulumi.export("nothing", True)
 
-else:
-    raise ValueError(f"unknown BENCH_SCENARIO {SCENARIO!r}")
+    else:
+        raise ValueError(f"unknown BENCH_SCENARIO entry {scenario!r}")
+
+
+for scenario in os.environ["BENCH_SCENARIO"].split("+"):
+    declare(scenario)
 '''
