@@ -10,13 +10,13 @@ from providers.zstack.model import ModelHandler
 from providers.zstack.model_center import ModelCenterHandler
 from tests.providers.support import checked
 from tests.providers.support import provider as configured
-from tests.providers.test_zstack_lifecycle import CENTER, model_props, session_config
+from tests.providers.test_zstack_lifecycle import CENTER, QUICK_JOB_S, model_props, session_config
 
 
 @pytest.fixture
 def zstack(emulator):
     emulator.reset("zstack")
-    emulator.settings("zstack", job_delay_s=0.05)
+    emulator.settings("zstack", job_delay_s=QUICK_JOB_S)  # the slow-job tests below set their own
     yield session_config(emulator)
     left = {k: v for k, v in emulator.objects("zstack").items() if k in ("model", "model_center") and v}
     assert left == {}
@@ -150,17 +150,27 @@ def test_slow_job_is_created_but_failed_with_a_cleanup(zstack, emulator, monkeyp
     failed = err.value.cause
     assert isinstance(failed, CreatedButFailed) and len(failed.id) == 32
     assert "may still finish" in failed.message
+    emulator.settings("zstack", job_delay_s=QUICK_JOB_S)  # the create job keeps its 1.5 s; the delete's is quick
     failed.cleanup()  # waits for the create job, then deletes what it made
     assert emulator.objects("zstack").get("model_center", {}) == {}
 
 
-def test_slow_job_under_the_stock_server_is_cleaned_up(zstack, emulator, monkeypatch):
+def test_slow_job_under_the_stock_server_is_cleaned_up(zstack, emulator, monkeypatch, mocker):
     monkeypatch.setattr(runtime, "partial_state_supported", False)
     emulator.settings("zstack", job_delay_s=1.5)
     p = configured(ModelCenterHandler, zstack)
+    real_call = p.impl.client.call
+
+    def quick_delete(operation, method, *args, **kw):  # the create job keeps its 1.5 s; the cleanup's delete is quick
+        if method == "DELETE":
+            emulator.settings("zstack", job_delay_s=QUICK_JOB_S)
+        return real_call(operation, method, *args, **kw)
+
+    deletes = mocker.patch.object(p.impl.client, "call", side_effect=quick_delete)
     with pytest.raises(ResourceError) as err:
         p.create(checked(p, {**CENTER, "wait_timeout_s": 1}))
     assert "was removed again" in str(err.value)
+    assert [c.args[1] for c in deletes.call_args_list] == ["POST", "DELETE"]
     assert emulator.objects("zstack").get("model_center", {}) == {}
 
 

@@ -25,6 +25,15 @@ CENTER = {"name": "mc-1", "url": "192.168.10.12:/ai/model_center", "management_i
           "management_port": 8989, "description": "first center", "wait_timeout_s": 60}
 
 
+# Emulator job delays. QUICK_JOB_S: the provider's first poll (right after the 202) already finds the
+# job finished, so a test goes through the job path (202, location, one poll) without the wait's
+# 0.5 s pause before a second poll. POLLED_JOB_S: the first poll sees the job running and the wait
+# pauses; at least one test per file sets it, so that path stays covered (the slow-job tests in
+# test_zstack_errors.py set longer delays themselves).
+QUICK_JOB_S = 0.001
+POLLED_JOB_S = 0.05
+
+
 def session_config(emulator, **extra: str) -> dict[str, str]:
     return {"zstack:endpoint": f"{emulator.url}/zstack", "zstack:accountName": defaults.ZSTACK_ACCOUNT,
             "zstack:accountPassword": defaults.ZSTACK_PASSWORD, **extra}
@@ -38,7 +47,7 @@ def access_key_config(emulator) -> dict[str, str]:
 @pytest.fixture
 def zstack(emulator):
     emulator.reset("zstack")
-    emulator.settings("zstack", job_delay_s=0.05)
+    emulator.settings("zstack", job_delay_s=QUICK_JOB_S)
     yield session_config(emulator)
     left = {k: v for k, v in emulator.objects("zstack").items()
             if k in ("model", "model_center", "model_service") and v}
@@ -134,6 +143,7 @@ def test_model_center_and_model_lifecycle(zstack, emulator):
 
 
 def test_access_key_auth_and_chosen_uuid(zstack, emulator):
+    emulator.settings("zstack", job_delay_s=POLLED_JOB_S)  # signed job polls, with the wait's pause between
     centers = configured(ModelCenterHandler, access_key_config(emulator))
     uid = "0123456789abcdef0123456789abcdef"
     center = centers.create(checked(centers, {**CENTER, "resource_uuid": uid}))

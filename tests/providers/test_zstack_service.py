@@ -12,13 +12,14 @@ from providers.zstack.model_center import ModelCenterHandler
 from providers.zstack.model_service import ModelServiceHandler
 from tests.providers.support import checked
 from tests.providers.support import provider as configured
-from tests.providers.test_zstack_lifecycle import CENTER, model_props, service_props, session_config
+from tests.providers.test_zstack_lifecycle import (CENTER, POLLED_JOB_S, QUICK_JOB_S, model_props, service_props,
+                                                   session_config)
 
 
 @pytest.fixture
 def zstack(emulator):
     emulator.reset("zstack")
-    emulator.settings("zstack", job_delay_s=0.05)
+    emulator.settings("zstack", job_delay_s=QUICK_JOB_S)
     yield session_config(emulator)
     left = {k: v for k, v in emulator.objects("zstack").items()
             if k in ("model", "model_center", "model_service") and v}
@@ -83,7 +84,8 @@ def test_model_service_lifecycle_and_bindings(zstack, emulator, mocker):
     centers.delete(center.id, center.outs)
 
 
-def test_a_model_naming_a_missing_service_fails_at_create(zstack):
+def test_a_model_naming_a_missing_service_fails_at_create(zstack, emulator):
+    emulator.settings("zstack", job_delay_s=POLLED_JOB_S)  # the job fails after a paused second poll
     centers = configured(ModelCenterHandler, zstack)
     center = centers.create(checked(centers, CENTER))
     models = configured(ModelHandler, zstack)
