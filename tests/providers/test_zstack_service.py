@@ -12,8 +12,14 @@ from providers.zstack.model_center import ModelCenterHandler
 from providers.zstack.model_service import ModelServiceHandler
 from tests.providers.support import checked
 from tests.providers.support import provider as configured
-from tests.providers.test_zstack_lifecycle import (CENTER, POLLED_JOB_S, QUICK_JOB_S, model_props, service_props,
-                                                   session_config)
+from tests.providers.test_zstack_lifecycle import (
+    CENTER,
+    POLLED_JOB_S,
+    QUICK_JOB_S,
+    model_props,
+    service_props,
+    session_config,
+)
 
 
 @pytest.fixture
