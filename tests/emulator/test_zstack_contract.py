@@ -80,7 +80,8 @@ class ZStack:
 @pytest.fixture
 def zs(emulator: Emulator) -> ZStack:
     emulator.reset("zstack")
-    emulator.settings("zstack", job_delay_s=0.1)
+    # Jobs are still 202 + poll, finished by the first poll; the tests of a running job set longer delays.
+    emulator.settings("zstack", job_delay_s=0.001)
     return ZStack(emulator)
 
 
