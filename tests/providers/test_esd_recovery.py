@@ -31,12 +31,16 @@ def project_server(monkeypatch):
 
 
 BUILT_INS: dict[str, Any] = {}
+# Delays the provider's first look already finds over: every wait is a real wait (the objects go
+# through their states), without the 0.5 s pause before a second poll. Tests about a wait set longer
+# ones (the deleted endpoint name below, the outage past the deadline).
+QUICK = {k: 0.001 for k in FAST}
 
 
 @pytest.fixture
 def esd(emulator):
     emulator.reset("esd")
-    emulator.settings("esd", **FAST)
+    emulator.settings("esd", **QUICK)
     baseline = emulator.objects("esd")
     BUILT_INS.clear()
     BUILT_INS.update(baseline)
@@ -606,7 +610,7 @@ def test_delete_first_endpoint_replacement_waits_for_the_name_to_be_released(esd
     p.delete(new.id, new.outs)
     emulator.settings("esd", endpoint_delete_seconds=0.0)
     emulator.reset("esd")  # drop the second tombstone
-    emulator.settings("esd", **FAST)
+    emulator.settings("esd", **QUICK)
 
 
 # -- everything at once: random lost replies and 503s ---------------------------------------------
