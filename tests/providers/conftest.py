@@ -16,7 +16,9 @@ from tests.providers.support import AK, APP_KEY, APP_SECRET, SK, V1
 @pytest.fixture
 def fabric(emulator):
     emulator.reset("fabric")
-    emulator.settings("fabric", create_delay_s=0.3, version_delay_s=0.3)
+    # Done by the provider's first look (no 0.5 s pause before a second poll); the tests about the
+    # wait set longer delays (test_fabric_lifecycle's promotion test keeps the 0.3 s it had).
+    emulator.settings("fabric", create_delay_s=0.001, version_delay_s=0.001)
     base = httpx.get(f"{emulator.url}/_admin/objects/fabric").json().get("base_model", {})
     V1["base_model_type"] = sorted(b.get("base_model_type") for b in base.values())[0]
     yield {"fabric:endpoint": f"{emulator.url}/fabric", "fabric:accessKey": defaults.FABRIC_ACCESS_KEY,

@@ -15,7 +15,8 @@ def provider(cfg: dict[str, str]) -> DynamicProvider:
     return configured(ModelHandler, cfg)
 
 
-def test_model_with_versions_and_promotion(fabric):
+def test_model_with_versions_and_promotion(fabric, emulator):
+    emulator.settings("fabric", create_delay_s=0.3, version_delay_s=0.3)  # polled: the waits pause between looks
     p = provider(fabric)
     inputs = checked(p, {"workspace_id": WS, "name": "chat-llm", "description": "chat", "versions": [V1]})
     created = p.create(inputs)
@@ -96,7 +97,7 @@ def test_bad_iam_password_is_one_line_without_the_password(fabric, emulator):
     ({"workspace_id": WS, "name": "m", "versions": [V1], "current_version": "v9"}, "current_version"),
     ({"workspace_id": WS, "name": "m", "versions": [{**V1, "model_path": "s3://x/y"}]}, "versions"),
 ])
-def test_check_failures(props, prop):
+def test_check_failures(fabric, props, prop):  # fabric: fills V1's base model type
     assert prop in {f.property for f in DynamicProvider(ModelHandler).check({}, props).failures}
 
 
