@@ -5,10 +5,11 @@ through Diff. For a *targeted* replacement (`pulumi up --replace <urn>`, a resou
 `pulumi state taint`) it does neither: it checks the new inputs without old ones and calls no
 Diff, so a Check cannot tell that replacement from a new resource. The durable create handle
 (providers/core/create.py) needs that difference, or the replacement would take its original for
-its own. This module asks the backend: ``pulumi stack export`` of the URN's stack, read once per
-provider process (the resources a run can replace are all in the state it started from), run by
-the same CLI that runs the engine, with the engine's environment (backend, credentials) and
-working directory. Exporting takes no lock, so it works while the engine holds the stack's.
+its own. This module asks the backend, once per provider process (the resources a run can
+replace are all in the state it started from): a ``file://`` backend named by PULUMI_BACKEND_URL
+is read directly; any other through ``pulumi stack export`` of the URN's stack, run by the same
+CLI that runs the engine, with the engine's environment (backend, credentials) and working
+directory. Neither takes a lock, so both work while the engine holds the stack's.
 
 Reading is best effort: when the CLI or the backend cannot answer, ``held`` says nothing
 (``None``) and the caller behaves as it would without state.
@@ -16,11 +17,13 @@ Reading is best effort: when the CLI or the backend cannot answer, ``held`` says
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
 import subprocess
 import threading
+import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,8 +76,33 @@ def resources_of(deployment: dict[str, Any]) -> dict[str, Held]:
     return held
 
 
+def from_file_backend(stack: str, project: str) -> dict[str, Any] | None:
+    """The checkpoint straight from a ``file://`` backend named by PULUMI_BACKEND_URL (no CLI
+    process): ``.pulumi/stacks/<project>/<stack>.json`` (``.gz`` when the backend compresses).
+    None when the backend is another kind or the file is not where the layout puts it."""
+    url = os.environ.get("PULUMI_BACKEND_URL", "")
+    if not url.startswith("file://"):
+        return None
+    root = urllib.parse.urlparse(url).path or "/"
+    if url.startswith("file://~"):
+        root = os.path.expanduser("~" + url[len("file://~"):])
+    base = os.path.join(root, ".pulumi", "stacks", project, stack + ".json")
+    for path, opener in ((base, open), (base + ".gz", gzip.open)):
+        try:
+            with opener(path, "rt", encoding="utf-8") as f:
+                return dict((json.load(f).get("checkpoint") or {}).get("latest") or {})
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError, AttributeError):
+            return None
+    return None
+
+
 def export(stack: str, project: str) -> dict[str, Any] | None:
     """The stack's last checkpoint (``deployment``), or None when it cannot be read."""
+    local = from_file_backend(stack, project)
+    if local is not None:
+        return local
     cli = engine_cli()
     if cli is None:
         return None

@@ -271,11 +271,12 @@ def test_a_replacement_checked_again_without_olds_keeps_the_next_generation():
     assert create.checked_generation(urn, olds) == first  # and the re-run of an interrupted one
 
 
-def test_a_targeted_replacement_is_told_from_a_new_resource_by_the_stack_state(tmp_path, monkeypatch):
+@pytest.mark.parametrize("read", ["file", "cli"])
+def test_a_targeted_replacement_is_told_from_a_new_resource_by_the_stack_state(read, tmp_path, monkeypatch):
     """`up --replace` and tainted resources: the engine checks without old inputs and calls no
-    Diff. Check reads the stack's state (a real file backend, through the CLI): a URN it holds
-    gets the next generation and its object is never "ours"; a URN it does not hold, and a stack
-    that cannot be read, get the first generation as before."""
+    Diff. Check reads the stack's state (a real file backend, read directly or through the CLI as
+    for any other backend): a URN it holds gets the next generation and its object is never
+    "ours"; a URN it does not hold, and a stack that cannot be read, get the first generation."""
     from providers.core import state
 
     project = tmp_path / "project"
@@ -306,7 +307,13 @@ def test_a_targeted_replacement_is_told_from_a_new_resource_by_the_stack_state(t
         done = subprocess.run([cli, *args, "--non-interactive"], capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
 
+    if read == "cli":
+        monkeypatch.setattr(state, "from_file_backend", lambda stack, project: None)
+    cli_calls = []
+    real_cli = state.engine_cli
+    monkeypatch.setattr(state, "engine_cli", lambda: cli_calls.append(1) or real_cli())
     gen = create.checked_generation(held, {})
+    assert len(cli_calls) == (1 if read == "cli" else 0)  # a file backend's stack file is read as it is
     assert gen == create.next_generation("abc")  # the live entry's, not the one waiting to be deleted
     with create.creating(held, gen):
         handle = create.handle()
