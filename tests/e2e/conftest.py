@@ -312,5 +312,7 @@ def project(pulumi_cli: Path, emulator: Emulator, tmp_path: Path) -> Iterator[Pr
     state.mkdir()
     p = Project(root, emulator, pulumi_cli, state)
     yield p
-    failures = [s for s in sorted(p.stacks) if p.run("destroy", "--stack", s, expect=None).returncode != 0]
+    # Clean-up, not a test of destroy's preview (test_promotion destroys through the full command).
+    failures = [s for s in sorted(p.stacks)
+                if p.run("destroy", "--stack", s, "--", "--skip-preview", expect=None).returncode != 0]
     assert not failures, f"destroy failed for {failures}"
