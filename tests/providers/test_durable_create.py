@@ -163,6 +163,24 @@ def test_file_checkpoint_left_half_made_by_a_killed_run_is_made_again_once(fast_
     p.delete(created.id, created.outs)
 
 
+def test_file_checkpoint_a_killed_run_finished_and_renamed_is_continued(fast_esd, emulator, tmp_path):
+    """The kill came after the upload and the rename (found by the kill campaign): the file name is
+    free again, so without a look first the re-run uploaded a second checkpoint, whose rename then
+    failed on the name the first one holds."""
+    p = provider(CheckpointHandler, fast_esd)
+    props = checked(p, {"checkpoint_type": "Lora", "source_file": str(weights(tmp_path)), "name": "house-style"})
+    urn = URN.format("esd:Checkpoint", "lora")
+    killed = as_server(p, props, urn)  # what the killed run made; its reply never reached the engine
+    assert esd_objects(emulator, "checkpoint")[killed.id]["checkpoint_names"] == ["house-style"]
+    again = as_server(p, props, urn)
+    assert again.id == killed.id and list(esd_objects(emulator, "checkpoint")) == [killed.id]
+    assert again.outs["file_names"] == ["house-style"] and again.outs["status"] == "Active"
+    # Another resource with the same inputs (no handle of ours on that checkpoint): refused, not taken.
+    with pytest.raises(ResourceError, match="already exists"):
+        as_server(p, props, URN.format("esd:Checkpoint", "other"))
+    p.delete(killed.id, killed.outs)
+
+
 def test_dataset_left_by_a_killed_run_is_made_again_once(fast_esd, emulator, tmp_path):
     img = tmp_path / "a.png"
     img.write_bytes(b"\x89PNG\r\n\x1a\nfake")
