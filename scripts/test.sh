@@ -6,7 +6,7 @@
 # (e.g. `-m "not e2e"` for the quick tier, `-k endpoint`).
 #
 # Tests run in parallel with pytest-xdist: AIMODELS_TEST_WORKERS workers (default: 2 per core,
-# at least 4; most of a test's time is spent waiting on the engine and the emulator), each with
+# at least 4: while one worker's test waits on a poll or a process start, another uses the core), each with
 # its own emulator. Pass `-n 0` (or any -n / -p no:xdist) to choose yourself; a run of a single
 # test file or test id runs in one process.
 set -euo pipefail
