@@ -120,7 +120,8 @@ def cmd_destroy(args: argparse.Namespace) -> int:
     pulumi = _pulumi(args)
     pulumi.require_stack(args.stack)
     cfg = pulumi.config_file(args.stack)
-    return pulumi.stream(["destroy", "--yes", "--stack", args.stack, *pulumi.config_args(cfg)], "pulumi destroy")
+    return pulumi.stream(["destroy", "--yes", "--stack", args.stack, *pulumi.config_args(cfg), *args.extra],
+                         "pulumi destroy")
 
 
 # -- writing pins --------------------------------------------------------------------------------
@@ -389,6 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     destroy = sub.add_parser("destroy", parents=[common], help="pulumi destroy")
     destroy.add_argument("--stack", required=True)
+    destroy.add_argument("extra", nargs="*", help="after --: passed to pulumi destroy (e.g. -- --skip-preview)")
     destroy.set_defaults(func=cmd_destroy)
 
     promote = sub.add_parser("promote", parents=[common], help="pin in the target what the source proved")

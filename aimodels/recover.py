@@ -19,7 +19,11 @@ into the state it writes and warns about them again (pkg/backend/snapshot.go and
 own clearing, ``pulumi refresh --clear-pending-creates --yes --skip-preview --non-interactive``,
 naming each resource it clears. That is safe here: the next ``pulumi up`` creates those resources
 again, and each create recognises the object its killed predecessor sent by the durable handle
-(providers/core/create.py). The refresh also reads every other resource from its platform.
+(providers/core/create.py). Before clearing, it keeps the pending creates in the project
+(``.aimodels/pending-creates/<stack>.json``, providers/core/state.py): for an object the platform
+gives no field for a marker (an ESD role or user), that record is the proof that the object
+holding the resource's name is the one this resource asked for. The refresh also reads every
+other resource from its platform.
 
 Then ``pulumi up`` finishes the job (docs/interrupted-runs.md). Only ``file://`` backends (the
 project's default) can be inspected here; for an object-store backend the command says what to
@@ -126,8 +130,8 @@ def alive(pid: int) -> bool:
 CLEAR_PENDING = ["refresh", "--clear-pending-creates", "--yes", "--skip-preview"]
 
 
-def pending_creates(pulumi, stack: str) -> list[str]:
-    """The URNs of the stack's pending CREATE operations (none for a stack not created yet)."""
+def pending_creates(pulumi, stack: str) -> list[dict]:
+    """The stack's pending CREATE operations, as exported (none for a stack not created yet)."""
     proc = pulumi.run(["stack", "export", "--stack", stack], check=False)
     if proc.returncode != 0:
         text = (proc.stderr or "") + (proc.stdout or "")
@@ -136,8 +140,23 @@ def pending_creates(pulumi, stack: str) -> list[str]:
         raise RecoverError(f"pulumi stack export --stack {stack} failed (exit {proc.returncode}): "
                            + " ".join(text.split()[-40:]))
     deployment = json.loads(proc.stdout or "{}").get("deployment") or {}
-    return [str((op.get("resource") or {}).get("urn") or "?") for op in deployment.get("pending_operations") or []
-            if op.get("type") == "creating"]
+    return [op for op in deployment.get("pending_operations") or [] if op.get("type") == "creating"]
+
+
+def urn_of(op: dict) -> str:
+    return str((op.get("resource") or {}).get("urn") or "?")
+
+
+def keep_record(root: Path, stack: str, ops: list[dict]) -> None:
+    """Before clearing them, keep the pending creates for the `pulumi up` that follows
+    (providers/core/state.py, "the recovery record"): for a platform object with no field for a
+    marker (an ESD role or user), the record is what proves this resource asked for it. Creates
+    kept by an earlier recovery stay unless one of the same resource replaces them."""
+    from providers.core import state
+
+    previous = state.read_record_at(str(root), stack)
+    urns = {urn_of(op) for op in ops}
+    state.write_record(str(root), stack, [op for op in previous if urn_of(op) not in urns] + ops)
 
 
 def clear_pending_creates(stack: str, project_dir: Path, say=print, emulator: bool = False,
@@ -149,11 +168,13 @@ def clear_pending_creates(stack: str, project_dir: Path, say=print, emulator: bo
         pulumi = Pulumi(Project.find(project_dir), emulator=emulator, emulator_url=emulator_url)
     except UserError as exc:
         raise RecoverError(str(exc)) from None
-    urns = pending_creates(pulumi, stack)
-    if not urns:
+    ops = pending_creates(pulumi, stack)
+    if not ops:
         return 0
+    urns = [urn_of(op) for op in ops]
     say(f"stack {stack}: {len(urns)} create(s) the interrupted run had started are pending in state: "
         + ", ".join(urn.split("::")[-1] for urn in urns))
+    keep_record(pulumi.project.root, stack, ops)
     cfg = pulumi.config_file(stack)
     proc = pulumi.run([*CLEAR_PENDING, "--stack", stack, *pulumi.config_args(cfg)], check=False)
     left = pending_creates(pulumi, stack)

@@ -6,7 +6,7 @@
 # (e.g. `-m "not e2e"` for the quick tier, `-k endpoint`).
 #
 # Tests run in parallel with pytest-xdist: AIMODELS_TEST_WORKERS workers (default: 2 per core,
-# at least 4; most of a test's time is spent waiting on the engine and the emulator), each with
+# at least 4: while one worker's test waits on a poll or a process start, another uses the core), each with
 # its own emulator. Pass `-n 0` (or any -n / -p no:xdist) to choose yourself; a run of a single
 # test file or test id runs in one process.
 set -euo pipefail
@@ -21,6 +21,10 @@ export PULUMI_SKIP_UPDATE_CHECK=true
 # test module's asserts in every worker (~25 s of collection on this machine instead of ~2 s),
 # and each provider process compiles the project's modules again.
 unset PYTHONDONTWRITEBYTECODE
+# The e2e tier starts the Go CLI and language host hundreds of times, each short-lived: collecting
+# garbage less often saves ~7% of a preview's CPU (GOGC=400 against the default 100) for memory
+# these processes give back when they exit. An explicit GOGC wins.
+export GOGC="${GOGC:-400}"
 
 parallel=(-n "${AIMODELS_TEST_WORKERS:-$(( $(nproc) * 2 > 4 ? $(nproc) * 2 : 4 ))}" --dist load --maxschedchunk 1)
 paths=0

@@ -106,9 +106,24 @@ class Handle:
     token: str  # the value the platform stores (a marker, a label value)
     durable: bool  # derived from URN and generation: the next run computes it again
     current_id: str | None = None  # the object the resource's state holds now: never "ours"
+    urn: str = ""
+    generation: str = ""
 
     def is_current(self, id: Any) -> bool:
         return self.current_id is not None and str(id) == self.current_id
+
+    def interrupted_inputs(self) -> dict[str, Any] | None:
+        """The inputs an interrupted run of this very create sent (or was about to send): the
+        create the engine recorded as pending for this URN and generation, in the stack's state
+        or kept by ``aimodels recover`` (providers/core/state.py). None when there is none, or
+        without a durable handle. For platforms with no field for a marker, this record is the
+        proof that the object holding the resource's name is the one this resource asked for."""
+        if not self.durable:
+            return None
+        pending = state.pending_create(self.urn)
+        if pending is None or pending.get(GENERATION, FIRST_GENERATION) != self.generation:
+            return None
+        return pending
 
     def uuid(self) -> str:
         """A 32-hex uuid derived from the handle, for platforms where the caller chooses the new
@@ -200,7 +215,7 @@ def handle() -> Handle:
         return Handle("aim-" + secrets.token_hex(12), durable=False)
     urn, gen = at
     digest = hashlib.sha256(f"{urn}\n{gen}".encode()).hexdigest()[:24]
-    return Handle("aim-" + digest, durable=True, current_id=_current_ids.get(urn))
+    return Handle("aim-" + digest, durable=True, current_id=_current_ids.get(urn), urn=urn, generation=gen)
 
 
 # -- the loop ---------------------------------------------------------------------------------------

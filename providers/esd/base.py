@@ -23,7 +23,17 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
-from providers.core import CreatedButFailed, Handler, Inputs, Outputs, ProviderError, create, is_transient, prop
+from providers.core import (
+    CreatedButFailed,
+    Handler,
+    Inputs,
+    Outputs,
+    ProviderError,
+    create,
+    is_transient,
+    progress,
+    prop,
+)
 from providers.esd.client import EsdClient, EsdSettings
 
 I = TypeVar("I", bound=Inputs)
@@ -47,6 +57,22 @@ class EsdHandler(Handler[I, O]):
         """The one-line refusal for an object that existed before this operation."""
         return ProviderError(f"{what} already exists and was not created by this operation "
                              f"(id {id}); it is not adopted silently: {self.import_hint(name, id)}")
+
+    def refuse_unless_interrupted(self, what: str, existing: dict[str, Any], declared: dict[str, list[str]],
+                                  name: str) -> None:
+        """An upsert with no field for a marker (role, user) found its name taken. It continues
+        (the upsert is sent again) only with proof that this resource's own interrupted create
+        made the object: the engine recorded that create as pending with exactly these inputs
+        (``Handle.interrupted_inputs``), and the object holds them, made by this API user.
+        Anything else is refused with the import command, as before."""
+        sent = create.handle().interrupted_inputs()
+        ours = (sent is not None and existing.get("creator") == self.client.username
+                and all(sorted(sent.get(k) or []) == sorted(v) == sorted(existing.get(k) or [])
+                        for k, v in declared.items()))
+        if not ours:
+            raise self.already_exists(f"{what} (creator {existing.get('creator')})", name, name)
+        progress(f"{what}: made by an interrupted run of this resource (its create is recorded as pending "
+                 "in the stack's state); continuing with it")
 
     def look_up(self, what: str, find: Callable[[], T | None], timeout_s: float = LOOKUP_TIMEOUT_S) -> T | None:
         """Run one look-up for what a lost reply may have created, riding out an outage."""

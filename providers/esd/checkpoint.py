@@ -179,6 +179,8 @@ class CheckpointHandler(EsdHandler[CheckpointInputs, CheckpointOutputs]):
         if inputs.source_url:
             ckpt = self._create_from_url(inputs, token, since)
             id, outputs = ckpt["id"], self._outputs(ckpt)
+        elif (done := self._uploaded_by_interrupted_run(inputs, handle, since)) is not None:
+            id, outputs = done["id"], self._outputs(done)
         else:
             id, outputs = self._create_from_file(inputs, token, since)
         try:
@@ -388,6 +390,23 @@ class CheckpointHandler(EsdHandler[CheckpointInputs, CheckpointOutputs]):
                     id=id, outputs=outputs, cleanup=lambda: self.client.delete_checkpoints([id])) from exc
             raise
         return id, outputs.model_copy(update={"status": "Active"})
+
+    def _uploaded_by_interrupted_run(self, inputs: CheckpointInputs, handle: create.Handle,
+                                     since: float) -> dict[str, Any] | None:
+        """With a durable handle: the checkpoint an interrupted run of this resource finished
+        uploading (Active or Disabled, carrying our marker and one of our names; it may hold
+        ``name`` already, so the file name is free again and a new POST would make a second
+        checkpoint whose rename then fails). A half-uploaded one (Initial) is left to
+        ``_post_file_checkpoint``, which deletes and uploads again."""
+        if not handle.durable:
+            return None
+        done = [c for c in self._all_mine(inputs, handle.token, handle.since(since))
+                if c.get("status") in ("Active", "Disabled") and not handle.is_current(c.get("id"))]
+        if not done:
+            return None
+        progress(f"{self.label(inputs)}: found the checkpoint an interrupted run of this resource uploaded "
+                 f"({done[0]['id']}); continuing with it")
+        return done[0]
 
     def _post_file_checkpoint(self, inputs: CheckpointInputs, body: dict[str, Any], token: str,
                               since: float, attempts: int = 3) -> dict[str, Any]:

@@ -43,8 +43,8 @@ class RoleHandler(EsdHandler[RoleInputs, RoleOutputs]):
         # existed before the operation. Anything found after it is what this operation sent.
         existing = self.client.get_role(inputs.name)
         if existing is not None:
-            raise self.already_exists(f"role {inputs.name} (creator {existing.get('creator')})", inputs.name,
-                                      inputs.name)
+            self.refuse_unless_interrupted(f"role {inputs.name}", existing, {"permissions": inputs.permissions},
+                                           inputs.name)
         outputs = RoleOutputs(creator=self.client.username)  # the platform sets creator = caller
         self.upsert_create(self.label(inputs), inputs.name, outputs,
                            lambda: self.client.put_role(inputs.name, inputs.permissions),

@@ -41,8 +41,8 @@ class UserHandler(EsdHandler[UserInputs, UserOutputs]):
         # a user that existed before the operation.
         existing = self.client.get_user(inputs.username)
         if existing is not None:
-            raise self.already_exists(f"user {inputs.username} (creator {existing.get('creator')})",
-                                      inputs.username, inputs.username)
+            self.refuse_unless_interrupted(f"user {inputs.username}", existing, {"roles": inputs.roles},
+                                           inputs.username)
         self.upsert_create(self.label(inputs), inputs.username, UserOutputs(creator=self.client.username),
                            lambda: self.client.put_user(inputs.username, inputs.password, inputs.roles),
                            lambda: self.client.delete_users([inputs.username]))

@@ -133,6 +133,15 @@ def test_clears_the_pending_creates_of_the_dead_run_with_the_engines_refresh(tmp
     assert not path.exists()
     after = json.loads(pulumi_cli(root, "stack", "export", "--stack", "dev").stdout)
     assert not after["deployment"].get("pending_operations")
-    # nothing left: a second run says so
+    # ... kept for the `pulumi up` that follows (an ESD role or user is recognised by it), which
+    # reads it from the project it runs in
+    record = json.loads((root / ".aimodels" / "pending-creates" / "dev.json").read_text())
+    assert [op["resource"]["urn"] for op in record["pending_operations"]] == [urn]
+    from providers.core import state as state_read
+
+    monkeypatch.chdir(root)
+    assert urn in state_read.read_record("dev")
+    # nothing left: a second run says so, and keeps the record
     assert main(["recover", "--stack", "dev", "--project-dir", str(root)]) == 0
     assert "nothing to clear" in capsys.readouterr().out
+    assert urn in state_read.read_record("dev")

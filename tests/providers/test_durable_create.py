@@ -163,6 +163,24 @@ def test_file_checkpoint_left_half_made_by_a_killed_run_is_made_again_once(fast_
     p.delete(created.id, created.outs)
 
 
+def test_file_checkpoint_a_killed_run_finished_and_renamed_is_continued(fast_esd, emulator, tmp_path):
+    """The kill came after the upload and the rename (found by the kill campaign): the file name is
+    free again, so without a look first the re-run uploaded a second checkpoint, whose rename then
+    failed on the name the first one holds."""
+    p = provider(CheckpointHandler, fast_esd)
+    props = checked(p, {"checkpoint_type": "Lora", "source_file": str(weights(tmp_path)), "name": "house-style"})
+    urn = URN.format("esd:Checkpoint", "lora")
+    killed = as_server(p, props, urn)  # what the killed run made; its reply never reached the engine
+    assert esd_objects(emulator, "checkpoint")[killed.id]["checkpoint_names"] == ["house-style"]
+    again = as_server(p, props, urn)
+    assert again.id == killed.id and list(esd_objects(emulator, "checkpoint")) == [killed.id]
+    assert again.outs["file_names"] == ["house-style"] and again.outs["status"] == "Active"
+    # Another resource with the same inputs (no handle of ours on that checkpoint): refused, not taken.
+    with pytest.raises(ResourceError, match="already exists"):
+        as_server(p, props, URN.format("esd:Checkpoint", "other"))
+    p.delete(killed.id, killed.outs)
+
+
 def test_dataset_left_by_a_killed_run_is_made_again_once(fast_esd, emulator, tmp_path):
     img = tmp_path / "a.png"
     img.write_bytes(b"\x89PNG\r\n\x1a\nfake")
@@ -271,11 +289,12 @@ def test_a_replacement_checked_again_without_olds_keeps_the_next_generation():
     assert create.checked_generation(urn, olds) == first  # and the re-run of an interrupted one
 
 
-def test_a_targeted_replacement_is_told_from_a_new_resource_by_the_stack_state(tmp_path, monkeypatch):
+@pytest.mark.parametrize("read", ["file", "cli"])
+def test_a_targeted_replacement_is_told_from_a_new_resource_by_the_stack_state(read, tmp_path, monkeypatch):
     """`up --replace` and tainted resources: the engine checks without old inputs and calls no
-    Diff. Check reads the stack's state (a real file backend, through the CLI): a URN it holds
-    gets the next generation and its object is never "ours"; a URN it does not hold, and a stack
-    that cannot be read, get the first generation as before."""
+    Diff. Check reads the stack's state (a real file backend, read directly or through the CLI as
+    for any other backend): a URN it holds gets the next generation and its object is never
+    "ours"; a URN it does not hold, and a stack that cannot be read, get the first generation."""
     from providers.core import state
 
     project = tmp_path / "project"
@@ -306,7 +325,13 @@ def test_a_targeted_replacement_is_told_from_a_new_resource_by_the_stack_state(t
         done = subprocess.run([cli, *args, "--non-interactive"], capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
 
+    if read == "cli":
+        monkeypatch.setattr(state, "from_file_backend", lambda stack, project: None)
+    cli_calls = []
+    real_cli = state.engine_cli
+    monkeypatch.setattr(state, "engine_cli", lambda: cli_calls.append(1) or real_cli())
     gen = create.checked_generation(held, {})
+    assert len(cli_calls) == (1 if read == "cli" else 0)  # a file backend's stack file is read as it is
     assert gen == create.next_generation("abc")  # the live entry's, not the one waiting to be deleted
     with create.creating(held, gen):
         handle = create.handle()
@@ -314,3 +339,75 @@ def test_a_targeted_replacement_is_told_from_a_new_resource_by_the_stack_state(t
     assert create.checked_generation(URN.format("pai:Model", "new"), {}) == create.FIRST_GENERATION
     gone = "urn:pulumi:nostack::aimodels::pulumi-python:dynamic/pai:Model::x"
     assert create.checked_generation(gone, {}) == create.FIRST_GENERATION
+
+
+def file_backend_state(tmp_path, monkeypatch, deployment: dict) -> None:
+    """A file backend whose stack `dev` of project `aimodels` holds ``deployment``, written where
+    the backend keeps it (`pulumi stack import` would drop pending operations), in a project
+    directory that is the working directory; the state read caches are emptied."""
+    from providers.core import state
+
+    project = tmp_path / "project"
+    project.mkdir(exist_ok=True)
+    (project / "Pulumi.yaml").write_text("name: aimodels\nruntime: python\n")
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("PULUMI_BACKEND_URL", (tmp_path / "backend").as_uri())
+    stacks = tmp_path / "backend" / ".pulumi" / "stacks" / "aimodels"
+    stacks.mkdir(parents=True, exist_ok=True)
+    (stacks / "dev.json").write_text(json.dumps({"version": 3, "checkpoint": {"stack": "organization/aimodels/dev",
+                                                                             "latest": deployment}}))
+    monkeypatch.setattr(state, "_cache", {})
+
+
+def test_a_role_or_user_a_killed_run_made_is_taken_only_on_the_engine_s_record(esd, emulator, tmp_path, monkeypatch):
+    """ESD roles and users have no field for a marker, and their create is an upsert. After a kill
+    between the upsert and the engine's record of it, the re-run finds the name taken: it continues
+    only when the stack's state records this resource's create as pending with these inputs (or
+    `aimodels recover` kept that record when it cleared it), and refuses otherwise."""
+    from providers.core import state
+    from providers.esd.role import RoleHandler
+    from providers.esd.user import UserHandler
+
+    emulator.reset("esd")
+    role = provider(RoleHandler, esd)
+    role_props = checked(role, {"name": "killed-role", "permissions": ["train:all", "checkpoint:all"]})
+    user = provider(UserHandler, esd)
+    user_props = checked(user, {"username": "killed-user", "password": "Killed-Passw0rd-1", "roles": ["killed-role"]})
+    role_urn, user_urn = URN.format("esd:Role", "ops"), URN.format("esd:User", "eng")
+    made = role.create(role_props), user.create(user_props)  # the killed run's upserts landed
+
+    def pending(urn: str, props: dict, **changed) -> dict:
+        return {"type": "creating", "resource": {"urn": urn, "custom": True, "type": urn.split("::")[2],
+                                                 "inputs": {**props, **changed, create.GENERATION: "0"}}}
+
+    file_backend_state(tmp_path, monkeypatch, {"resources": []})  # no record: refused
+    for p, props, urn, name in ((role, role_props, role_urn, "killed-role"), (user, user_props, user_urn, "killed-user")):
+        with pytest.raises(ResourceError, match=f"already exists .* import .* {name}"):
+            as_server(p, props, urn)
+    # The engine's pending create of other inputs, or of another generation: refused.
+    file_backend_state(tmp_path, monkeypatch, {"resources": [], "pending_operations": [
+        pending(role_urn, role_props, permissions=["train:all"]),
+        {**pending(user_urn, user_props), "resource": {**pending(user_urn, user_props)["resource"],
+                                                       "inputs": {**user_props, create.GENERATION: "abc"}}}]})
+    for p, props, urn in ((role, role_props, role_urn), (user, user_props, user_urn)):
+        with pytest.raises(ResourceError, match="already exists"):
+            as_server(p, props, urn)
+    # This resource's own pending create, with these inputs: continued, nothing doubled.
+    file_backend_state(tmp_path, monkeypatch, {"resources": [], "pending_operations": [
+        pending(role_urn, role_props), pending(user_urn, user_props)]})
+    assert as_server(role, role_props, role_urn).id == made[0].id
+    assert as_server(user, user_props, user_urn).id == made[1].id
+    # ... also from the record `aimodels recover` keeps when it clears them (a day at most).
+    file_backend_state(tmp_path, monkeypatch, {"resources": []})
+    state.write_record(str(tmp_path / "project"), "dev", [pending(role_urn, role_props)])
+    assert as_server(role, role_props, role_urn).id == made[0].id
+    with pytest.raises(ResourceError, match="already exists"):
+        as_server(user, user_props, user_urn)  # not in the record
+    # Made by another API user: refused even with the record.
+    emulator.patch("esd", "role", "killed-role", creator="someone-else")
+    monkeypatch.setattr(state, "_cache", {})
+    with pytest.raises(ResourceError, match="creator someone-else"):
+        as_server(role, role_props, role_urn)
+    for p, m in ((user, made[1]), (role, made[0])):
+        p.delete(m.id, m.outs)
+    assert not emulator.objects("esd").get("role", {}).get("killed-role")
