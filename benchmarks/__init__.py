@@ -13,4 +13,7 @@ with the real Pulumi engine (scripts/pulumi-cli.sh) on throwaway file backends. 
 
 `--smoke` runs every part at a tiny size (seconds, not minutes); tests/e2e/test_bench_smoke.py
 runs it so the code cannot rot. The smoke run prints the same tables; its figures mean nothing.
+It also skips engine runs the tables do not need (each costs about a CPU-second): P1 measures its
+two types (on two platforms) in one stack, P3 runs each variant on a fresh stack whose timed `up`
+creates the roles too, S previews without a prior `up`, and no stack is destroyed at the end.
 """
