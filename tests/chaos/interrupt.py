@@ -55,8 +55,10 @@ import argparse
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 import uuid
 from collections import Counter
@@ -287,7 +289,20 @@ class Interrupt:
             c.errors.append(f"recovery {plan.operation}: {short_error(out)}")
 
         # -- counts -----------------------------------------------------------------------------------
-        resources = self.rig.state_resources()
+        try:
+            resources = self.rig.state_resources()
+        except self.rig.auto.CommandError as exc:
+            # The stack's state cannot be read: report it (with a copy of the backend to look at),
+            # count the cycle as stuck, and start the next one on a new stack.
+            kept = Path(tempfile.gettempdir()) / f"aimodels-chaos-evidence-{self.run_id}-c{number}"
+            shutil.copytree(self.rig.state_dir, kept, dirs_exist_ok=True)
+            c.errors.append(f"state unreadable after recovery: {short_error(str(exc))} (backend copied to {kept})")
+            c.stuck = True
+            c.orphans = orphans(inv.objects(), [], stack_destroyed=False)
+            self.rig.drop_stack()
+            self.rig.make_stack()
+            c.seconds = time.monotonic() - started
+            return c
         objects = inv.objects()
         destroyed = plan.operation == "destroy"
         c.orphans = orphans(objects, resources, stack_destroyed=destroyed and c.recovered)
