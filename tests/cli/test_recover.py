@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,10 @@ def test_refuses_while_the_locking_process_is_alive(tmp_path, monkeypatch, capsy
     os.symlink("/bin/sleep", fake)
     proc = subprocess.Popen([str(fake), "30"])
     try:
+        # Until the child has exec'd, /proc shows the forking Python's command line (a busy machine).
+        deadline = time.monotonic() + 30
+        while b"pulumi" not in Path(f"/proc/{proc.pid}/cmdline").read_bytes() and time.monotonic() < deadline:
+            time.sleep(0.01)
         path = lock(state, "dev", proc.pid)
         assert main(["recover", "--stack", "dev", "--project-dir", str(root)]) == 1
         err = capsys.readouterr().err
