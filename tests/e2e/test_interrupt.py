@@ -19,6 +19,7 @@ import sys
 import textwrap
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -177,12 +178,13 @@ def test_one_sigint_stops_waiting_creates_and_keeps_them(make_stack, fresh: Emul
     converge(stack, fresh)
 
 
-def kill_mid_wait(stack: auto.Stack, fresh: Emulator, command: str = "up") -> tuple[str, float]:
-    """SIGKILL the CLI while its endpoint creates wait; return the run id and how long the
-    run's other processes (provider server, language host, program) outlived it."""
+def kill_mid_wait(stack: auto.Stack, fresh: Emulator, command: str = "up",
+                  also: Callable[[], bool] = lambda: True) -> tuple[str, float]:
+    """SIGKILL the CLI while its endpoint creates wait (and ``also`` holds); return the run id and
+    how long the run's other processes (provider server, language host, program) outlived it."""
     run_id = uuid.uuid4().hex
     proc = start(stack, command, run_id)
-    wait_until(f"{COUNT} endpoints creating", lambda: len(endpoints(fresh)) == COUNT)
+    wait_until(f"{COUNT} endpoints creating", lambda: len(endpoints(fresh)) == COUNT and also())
     time.sleep(1.0)
     children = run_processes(run_id)
     assert len(children) >= 3, children  # the CLI, the language host, the program, the provider server
@@ -216,12 +218,13 @@ def test_killed_up_recovers_with_recover_then_up(make_stack, fresh: Emulator, tm
     fresh.settings("esd", endpoint_create_seconds=25)
     stack = make(make_stack, fresh, tmp_path, "killed", paiModels=2)
     # The PAI models are made but their replies are lost, and the CLI dies while the creates look
-    # for them: the first look (one per model, before sending) passes, the look-ups after hang.
+    # for them: the first look (one per model, before sending) passes, the look-ups after hang. The
+    # sends take a second, so both first looks come before any look-up after a send.
     fresh.arm_fault("pai", method="GET", path="/api/v1/models", times=2)
-    fresh.arm_fault("pai", method="POST", path="/api/v1/models", drop_response=True, times=-1)
+    fresh.arm_fault("pai", method="POST", path="/api/v1/models", drop_response=True, latency_s=1.0, times=-1)
     fresh.arm_fault("pai", method="GET", path="/api/v1/models", latency_s=20.0, times=-1)
     before = {r["EndpointDeploymentJobId"] for r in endpoints(fresh)}
-    run_id, _ = kill_mid_wait(stack, fresh)
+    run_id, _ = kill_mid_wait(stack, fresh, also=lambda: len(pai_models(fresh)) == 2)
     assert run_processes(run_id) == []
     sent = {r["EndpointDeploymentJobId"] for r in endpoints(fresh)} - before
     assert len(sent) == COUNT
