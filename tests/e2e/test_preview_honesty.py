@@ -204,7 +204,8 @@ def urns(stack: auto.Stack) -> dict[str, str]:
     return {r["urn"].split("::")[-1]: r["urn"] for r in state.get("resources", []) if "dynamic" in r["type"]}
 
 
-def preview_ops(stack: auto.Stack, **kwargs: Any) -> dict[str, str]:
+def _ops(run: Any, **kwargs: Any) -> dict[str, str]:
+    """What a preview or an up did to each dynamic resource (replace-like steps as "replace")."""
     ops: dict[str, str] = {}
 
     def seen(event: auto.EngineEvent) -> None:
@@ -213,21 +214,16 @@ def preview_ops(stack: auto.Stack, **kwargs: Any) -> dict[str, str]:
             name = pre.metadata.urn.split("::")[-1]
             op = pre.metadata.op.value
             ops[name] = "replace" if op in ("replace", "create-replacement", "delete-replaced") else op
-    stack.preview(on_output=quiet, on_event=seen, **kwargs)
+    run(on_output=quiet, on_event=seen, **kwargs)
     return ops
+
+
+def preview_ops(stack: auto.Stack, **kwargs: Any) -> dict[str, str]:
+    return _ops(stack.preview, **kwargs)
 
 
 def up_ops(stack: auto.Stack, **kwargs: Any) -> dict[str, str]:
-    ops: dict[str, str] = {}
-
-    def seen(event: auto.EngineEvent) -> None:
-        pre = event.resource_pre_event
-        if pre is not None and "dynamic" in pre.metadata.type:
-            name = pre.metadata.urn.split("::")[-1]
-            op = pre.metadata.op.value
-            ops[name] = "replace" if op in ("replace", "create-replacement", "delete-replaced") else op
-    stack.up(on_output=quiet, on_event=seen, **kwargs)
-    return ops
+    return _ops(stack.up, **kwargs)
 
 
 def test_the_local_stack_previews_truthfully_and_keeps_its_secrets(make_stack, emulator: Emulator) -> None:
