@@ -63,20 +63,45 @@ pulumi_env() {
 
 # Create .venv if missing and install the project (editable) with its extras. Re-installs only
 # when pyproject.toml / requirements.lock changed since the last install.
+#
+# The installer is uv when it can be had (on PATH, or bootstrapped once from PyPI into
+# .tools/uv with the venv's own pip): it resolves, fetches and byte-compiles in parallel, about
+# 6 s here against pip's 30 s for the same lock. Should uv be unavailable or fail, pip installs the
+# same thing. The venv keeps its pip either way (the language host lists packages with it).
+UV_VERSION=0.13.9
+
+ensure_uv() { # prints the uv to use, or fails
+    local uv
+    if uv=$(command -v uv 2>/dev/null); then
+        echo "$uv"
+        return 0
+    fi
+    uv=$ROOT/.tools/uv/bin/uv
+    if [ ! -x "$uv" ] || [[ "$("$uv" --version 2>/dev/null)" != "uv $UV_VERSION"* ]]; then
+        rm -rf "$ROOT/.tools/uv"
+        "$VENV/bin/python" -m pip install -q --disable-pip-version-check --target "$ROOT/.tools/uv" \
+            "uv==$UV_VERSION" >/dev/null 2>&1 || return 1
+    fi
+    [ -x "$uv" ] && echo "$uv"
+}
+
 ensure_venv() {
-    local lock=$ROOT/requirements.lock stamp=$VENV/.aimodels-install.stamp want
+    local lock=$ROOT/requirements.lock stamp=$VENV/.aimodels-install.stamp want uv
     if [ ! -x "$VENV/bin/python" ]; then
         python3 -m venv "$VENV" || die "python3 -m venv failed"
     fi
     want=$(cat "$ROOT/pyproject.toml" "$lock" 2>/dev/null | sha256sum | cut -d' ' -f1)
     if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-        local constraint=()
+        local constraint=() links=()
         [ -f "$lock" ] && constraint=(-c "$lock")
+        [ -n "${PIP_FIND_LINKS:-}" ] && links=(--find-links "$PIP_FIND_LINKS")
         local log=$VENV/.aimodels-install.log
-        if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${constraint[@]}" \
-            -e "$ROOT[emulator,test,state]" >"$log" 2>&1; then
+        if ! { uv=$(ensure_uv) && "$uv" pip install -q --python "$VENV/bin/python" --compile-bytecode \
+                "${links[@]}" "${constraint[@]}" -e "$ROOT[emulator,test,state]"; } >"$log" 2>&1 \
+            && ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${constraint[@]}" \
+                -e "$ROOT[emulator,test,state]" >>"$log" 2>&1; then
             cat "$log" >&2
-            die "pip install failed (log: $log)"
+            die "installing the project into $VENV failed (log: $log)"
         fi
         echo "$want" >"$stamp"
     fi

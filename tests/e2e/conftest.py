@@ -29,6 +29,7 @@ set to the session emulator) is how a stack reaches things that are not in its c
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import os
 import re
@@ -114,9 +115,11 @@ def pulumi_cli(request: pytest.FixtureRequest) -> Path:
     return bin_dir
 
 
+@functools.cache
 def _pulumi_command(bin_dir: Path) -> auto.PulumiCommand:
     # PulumiCommand(root=R) runs R/bin/pulumi and puts R/bin first on PATH for the CLI, so the
-    # language host and the provider launchers beside it are found.
+    # language host and the provider launchers beside it are found. One per CLI and worker: making
+    # one runs `pulumi version`, and the object holds nothing else.
     if bin_dir.name == "bin":
         return auto.PulumiCommand(root=str(bin_dir.parent))
     os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"

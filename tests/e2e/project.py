@@ -36,9 +36,12 @@ class Project:
             assert proc.returncode == expect, f"{' '.join(args)} -> {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
         return proc
 
-    def up(self, stack: str) -> str:
+    def up(self, stack: str, preview: bool = False) -> str:
+        """`aimodels up` as a step of a scenario. Without `preview`, `pulumi up` skips its own preview
+        phase (a second program run and provider start, about a CPU-second): what a preview shows is
+        what test_preview_honesty, the review tests and the getting-started page check."""
         self.stacks.add(stack)
-        return self.run("up", "--stack", stack).stdout
+        return self.run("up", "--stack", stack, *(() if preview else ("--", "--skip-preview"))).stdout
 
     def stack_file(self, stack: str) -> Path:
         return self.root / "stacks" / f"Pulumi.{stack}.yaml"
