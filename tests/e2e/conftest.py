@@ -13,14 +13,23 @@ Fixtures
 ``make_stack`` (function)
     Factory ``make_stack(program_dir=REPO, stack_name="e2e", config={}, secrets={}, env={}, emulator=True)``
     returning a ``pulumi.automation.Stack`` (``LeanStack``: outputs fetched when read, update
-    summaries without decrypted secrets) on a throwaway file backend under ``tmp_path`` with a
-    passphrase secrets provider and the project-local PULUMI_HOME (.tools/pulumi-home). Config
+    summaries without decrypted secrets) on a throwaway file backend under ``tmp_path`` with an
+    ``awskms://`` secrets provider (``state_server``) and the project-local PULUMI_HOME
+    (.tools/pulumi-home). Config
     keys without a namespace get the project's. ``emulator=True`` sets ``aimodels:emulator: true``
     (unless ``config`` sets it), so every endpoint the config leaves out targets the session
     emulator. Every stack it made is destroyed and removed at
     teardown (also when the test failed), and a stack config file it created is deleted.
     Tests run in parallel (pytest-xdist): two tests whose stacks share a config file (same
     program directory and stack name, e.g. the repository's stacks/Pulumi.e2e.yaml) take turns.
+
+``state_server`` (session)
+    This worker's moto server (aimodels/stateserver.py): its KMS key wraps the secrets of every
+    stack ``make_stack`` and ``project`` make, and test_team_state keeps state in its S3 buckets.
+    Why KMS and not a passphrase: a passphrase costs each CLI run that encrypts or decrypts a
+    1,000,000-round key derivation (~0.15 CPU-s), about 500 times in a run of the tier; a KMS key
+    costs one local Decrypt request (~0.01 CPU-s in moto). The passphrase provider is what
+    ``scripts/up.sh``, the getting-started page, the chaos tools and the CLI tests use.
 
 The provider processes inherit the CLI's environment, so ``env`` (plus AIMODELS_EMULATOR_URL,
 set to the session emulator) is how a stack reaches things that are not in its config.
@@ -31,12 +40,14 @@ from __future__ import annotations
 import fcntl
 import functools
 import hashlib
+import json
 import os
 import re
 import shutil
 import subprocess
 import tempfile
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -45,6 +56,7 @@ import pytest
 from pulumi import automation as auto
 from pulumi.automation._stack import StackInitMode
 
+from aimodels.stateserver import StateServer
 from tests.emulator_process import Emulator
 
 if TYPE_CHECKING:
@@ -145,8 +157,7 @@ def _quiet(_: str) -> None:
 
 
 class _Outputs(MutableMapping[str, auto.OutputValue]):
-    """A stack's outputs, fetched from the CLI when first read (two CLI runs, one deriving the
-    passphrase key). Read after a later operation on the same stack, they would be the later
+    """A stack's outputs, fetched from the CLI when first read (two CLI runs, one decrypting). Read after a later operation on the same stack, they would be the later
     state's: that fails loudly instead."""
 
     def __init__(self, stack: LeanStack) -> None:
@@ -179,8 +190,7 @@ class _Outputs(MutableMapping[str, auto.OutputValue]):
 
 class LeanStack(auto.Stack):
     """The SDK's stack, minus the CLI runs a test seldom reads: after every up/refresh/destroy the
-    SDK fetches the outputs (two CLI runs) and the update summary with secrets decrypted (a
-    passphrase key derivation, ~0.2 CPU-s a run). Here the outputs are fetched when read and the
+    SDK fetches the outputs (two CLI runs) and the update summary with secrets decrypted. Here the outputs are fetched when read and the
     summary without secrets unless ``show_secrets=True``; everything else is the SDK's."""
 
     operations = 0
@@ -227,9 +237,39 @@ def _take_turns(config_file: Path, timeout_s: float = 900) -> IO[str]:
             time.sleep(0.2)
 
 
+def _holds_anything(stack: auto.Stack) -> bool:
+    """Whether the stack's state (its file backend, read directly) has a resource beyond the stack
+    itself and its providers, or an operation left pending; unreadable counts as yes. A test that
+    destroyed its stack already saves the clean-up a CLI run."""
+    backend = Path(urllib.parse.urlparse(stack.workspace.env_vars["PULUMI_BACKEND_URL"]).path)
+    files = list((backend / ".pulumi" / "stacks").glob(f"*/{stack.name}.json"))
+    if len(files) != 1:
+        return True
+    try:
+        latest = json.loads(files[0].read_text())["checkpoint"].get("latest") or {}
+    except (OSError, ValueError, KeyError, TypeError):
+        return True
+    kept = [r for r in latest.get("resources") or []
+            if r.get("type") != "pulumi:pulumi:Stack" and not str(r.get("type", "")).startswith("pulumi:providers:")]
+    return bool(kept or latest.get("pending_operations"))
+
+
+@pytest.fixture(scope="session")
+def state_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StateServer]:
+    server = StateServer(workdir=tmp_path_factory.mktemp("state-server")).start()
+    yield server
+    server.stop()
+
+
+def kms_env(server: StateServer) -> dict[str, str]:
+    """The credentials and the ``AIMODELS_SECRETS_PROVIDER`` of the server's KMS key (no backend)."""
+    return {k: v for k, v in server.env.items() if k != "PULUMI_BACKEND_URL"}
+
+
 @pytest.fixture
-def make_stack(pulumi_cli: Path, emulator: Emulator, tmp_path: Path) -> Iterator[MakeStack]:
+def make_stack(pulumi_cli: Path, emulator: Emulator, state_server: StateServer, tmp_path: Path) -> Iterator[MakeStack]:
     command = _pulumi_command(pulumi_cli)
+    kms = kms_env(state_server)
     PULUMI_HOME.mkdir(parents=True, exist_ok=True)
     made: list[tuple[auto.Stack, Path, bool]] = []
     locks: dict[Path, IO[str]] = {}
@@ -248,7 +288,7 @@ def make_stack(pulumi_cli: Path, emulator: Emulator, tmp_path: Path) -> Iterator
         state.mkdir()
         env_vars = {
             "PULUMI_BACKEND_URL": state.as_uri(),
-            "PULUMI_CONFIG_PASSPHRASE": E2E_PASSPHRASE,
+            **kms,
             "PULUMI_SKIP_UPDATE_CHECK": "true",
             "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
             "AIMODELS_EMULATOR_URL": emulator_url,
@@ -262,7 +302,7 @@ def make_stack(pulumi_cli: Path, emulator: Emulator, tmp_path: Path) -> Iterator
             work_dir=str(program_dir),
             pulumi_home=str(PULUMI_HOME),
             env_vars=env_vars,
-            secrets_provider="passphrase",
+            secrets_provider=kms["AIMODELS_SECRETS_PROVIDER"],
             pulumi_command=command,
         )
         stack = LeanStack(stack_name, workspace, StackInitMode.CREATE)
@@ -281,7 +321,8 @@ def make_stack(pulumi_cli: Path, emulator: Emulator, tmp_path: Path) -> Iterator
     errors: list[str] = []
     for stack, config_file, had_config_file in reversed(made):
         try:
-            stack.destroy(on_output=_quiet)
+            if _holds_anything(stack):
+                stack.destroy(on_output=_quiet)
         except auto.CommandError as exc:  # keep going: remove the other stacks too
             errors.append(f"destroy {stack.name}: {exc}")
         try:
@@ -297,7 +338,7 @@ def make_stack(pulumi_cli: Path, emulator: Emulator, tmp_path: Path) -> Iterator
 
 
 @pytest.fixture
-def project(pulumi_cli: Path, emulator: Emulator, tmp_path: Path) -> Iterator[Project]:
+def project(pulumi_cli: Path, emulator: Emulator, state_server: StateServer, tmp_path: Path) -> Iterator[Project]:
     """A copy of the project in tmp_path (tests/e2e/project.py); destroys every stack it brought up."""
     from tests.e2e.project import FAST, Project
 
@@ -314,6 +355,7 @@ def project(pulumi_cli: Path, emulator: Emulator, tmp_path: Path) -> Iterator[Pr
     state = tmp_path / "state"
     state.mkdir()
     p = Project(root, emulator, pulumi_cli, state)
+    p.env.update(kms_env(state_server))
     yield p
     # Clean-up, not a test of destroy's preview (test_promotion destroys through the full command).
     failures = [s for s in sorted(p.stacks)

@@ -27,13 +27,6 @@ from tests.e2e.test_promotion import by_name
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 
 
-@pytest.fixture(scope="session")
-def state_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StateServer]:
-    server = StateServer(workdir=tmp_path_factory.mktemp("state-server")).start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
 def team(project: Project, state_server: StateServer) -> Iterator[tuple[Project, StateServer]]:  # noqa: F811
     """The promotion tests' project copy, its state in a fresh bucket, secrets under the KMS key."""
