@@ -147,12 +147,16 @@ class StateServer:
             kms.create_alias(AliasName=KEY_ALIAS, TargetKeyId=key["KeyMetadata"]["KeyId"])
 
     def objects(self, prefix: str = "") -> dict[str, bytes]:
-        """Every object in the bucket under ``prefix``, read back over S3."""
+        """Every object in the bucket under ``prefix``, read back over S3. An object deleted between
+        the listing and its read (a stack lock being released) is left out."""
         s3 = self.client("s3")
         out: dict[str, bytes] = {}
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
             for item in page.get("Contents", []):
-                out[item["Key"]] = s3.get_object(Bucket=self.bucket, Key=item["Key"])["Body"].read()
+                try:
+                    out[item["Key"]] = s3.get_object(Bucket=self.bucket, Key=item["Key"])["Body"].read()
+                except s3.exceptions.NoSuchKey:
+                    continue
         return out
 
     def stop(self) -> None:

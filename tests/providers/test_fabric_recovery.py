@@ -110,7 +110,7 @@ def test_lost_reply_of_a_version_add_is_recovered(fabric, emulator):
     p.delete(created.id, outs)
 
 
-def test_the_pointer_is_explicit_with_several_versions():
+def test_the_pointer_is_explicit_with_several_versions(fabric):  # fabric: fills V1's base_model_type
     found = DynamicProvider(ModelHandler).check({}, {"workspace_id": WS, "name": "m", "versions": [V1, v("v2")]})
     assert [f.property for f in found.failures] == ["current_version"]
     assert "required" in found.failures[0].reason
