@@ -242,7 +242,9 @@ class Project:
         }
         if "PULUMI_PARALLEL" not in (env or {}):
             self.env.pop("PULUMI_PARALLEL", None)  # measure the engine's defaults unless asked otherwise
-        self._cli(["stack", "init", stack, "--secrets-provider", "passphrase"], {})
+        # AIMODELS_SECRETS_PROVIDER as for `aimodels` (the e2e tier's smoke run sets a KMS key).
+        provider = self.env.get("AIMODELS_SECRETS_PROVIDER") or "passphrase"
+        self._cli(["stack", "init", stack, "--secrets-provider", provider], {})
 
     def _cli(self, args: list[str], env: Mapping[str, str], timeout_s: float = 900) -> subprocess.CompletedProcess:
         proc = subprocess.run([str(self.bin_dir / "pulumi"), *args, "--non-interactive"], cwd=self.dir,

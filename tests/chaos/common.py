@@ -111,6 +111,12 @@ def stack_values(url: str) -> dict[str, str]:
     }
 
 
+def secrets_provider() -> str:
+    """``AIMODELS_SECRETS_PROVIDER`` when set (as for ``aimodels``; the e2e tier sets a KMS key), else
+    the passphrase above."""
+    return os.environ.get("AIMODELS_SECRETS_PROVIDER") or "passphrase"
+
+
 def backend_env(state_dir: Path, emulator_url: str) -> dict[str, str]:
     return {
         "PULUMI_BACKEND_URL": state_dir.as_uri(),
@@ -335,7 +341,7 @@ class Rig:
         assert bin_dir is not None
         command = auto.PulumiCommand(root=str(bin_dir.parent)) if bin_dir.name == "bin" else auto.PulumiCommand()
         opts = auto.LocalWorkspaceOptions(work_dir=str(REPO), pulumi_home=str(PULUMI_HOME), env_vars=self.env,
-                                          secrets_provider="passphrase", pulumi_command=command)
+                                          secrets_provider=secrets_provider(), pulumi_command=command)
         self.stack = auto.create_stack(self.stack_name, work_dir=str(REPO), opts=opts)
         config = {k: auto.ConfigValue(value=v) for k, v in stack_values(self.emulator.url).items()}
         config.update({k: auto.ConfigValue(value=v, secret=True) for k, v in SECRETS.items()})

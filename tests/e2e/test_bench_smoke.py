@@ -5,15 +5,17 @@ This keeps the benchmark code from rotting; it asserts what the tables contain, 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
-from tests.e2e.conftest import REPO
+from aimodels.stateserver import StateServer
+from tests.e2e.conftest import REPO, kms_env
 
 
-def test_benchmark_smoke_prints_every_part(pulumi_cli) -> None:
+def test_benchmark_smoke_prints_every_part(pulumi_cli, state_server: StateServer) -> None:
     proc = subprocess.run([sys.executable, "-m", "benchmarks", "--smoke"], cwd=REPO, capture_output=True, text=True,
-                          timeout=900)
+                          timeout=900, env={**os.environ, **kms_env(state_server)})
     out = proc.stdout
     assert proc.returncode == 0, out[-4000:] + proc.stderr[-4000:]
     assert "0 part(s) failed" in out

@@ -16,21 +16,23 @@ file backend, so it needs only the Pulumi CLI. What it asserts:
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.e2e.conftest import REPO
+from aimodels.stateserver import StateServer
+from tests.e2e.conftest import REPO, kms_env
 
 CYCLES = 2
 
 
-def test_chaos_tool_short_run(tmp_path: Path) -> None:
+def test_chaos_tool_short_run(tmp_path: Path, state_server: StateServer) -> None:
     report_file = tmp_path / "chaos.json"
     proc = subprocess.run(
         [sys.executable, "-m", "tests.chaos", "--cycles", str(CYCLES), "--fault-rate", "0.05", "--seed", "7",
          "--json", str(report_file), "--max-minutes", "8", "--grace-minutes", "4"],
-        cwd=REPO, capture_output=True, text=True, timeout=15 * 60,
+        cwd=REPO, capture_output=True, text=True, timeout=15 * 60, env={**os.environ, **kms_env(state_server)},
     )
     assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
     out = proc.stdout

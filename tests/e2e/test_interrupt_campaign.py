@@ -15,21 +15,23 @@ counts it found.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.e2e.conftest import REPO
+from aimodels.stateserver import StateServer
+from tests.e2e.conftest import REPO, kms_env
 
 CYCLES, SEED = 2, 3
 
 
-def test_kill_campaign_short_run(tmp_path: Path) -> None:
+def test_kill_campaign_short_run(tmp_path: Path, state_server: StateServer) -> None:
     report_file = tmp_path / "interrupt.json"
     proc = subprocess.run(
         [sys.executable, "-m", "tests.chaos", "--interrupt", "--cycles", str(CYCLES), "--seed", str(SEED),
          "--json", str(report_file), "--max-minutes", "8", "--grace-minutes", "4"],
-        cwd=REPO, capture_output=True, text=True, timeout=15 * 60,
+        cwd=REPO, capture_output=True, text=True, timeout=15 * 60, env={**os.environ, **kms_env(state_server)},
     )
     assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
     out = proc.stdout
