@@ -1,14 +1,4 @@
 """The resource framework every platform builds on. Platform packages import from here only."""
-# ruff: noqa: E402  (the imports follow the collector's pause below)
-
-import gc as _gc
-
-# Importing the framework (with the SDK, pydantic and httpx beneath it) makes hundreds of
-# thousands of objects that live as long as the process; the cyclic collector's passes over them
-# meanwhile find nothing to free. Paused for the imports (about 10% of a provider process's start,
-# ~30 ms here), then restored as it was.
-_collecting = _gc.isenabled()
-_gc.disable()
 
 from providers.core import create, runtime, signing
 from providers.core.errors import (
@@ -39,9 +29,6 @@ from providers.core.settings import (
     shared_client,
 )
 from providers.core.wait import Backoff, Poll, wait_for
-
-if _collecting:
-    _gc.enable()
 
 __all__ = [
     "ApiClient", "ApiError", "Backoff", "ClientSettings", "ConfigError", "Created", "CreatedButFailed", "DynamicProvider",

@@ -188,27 +188,52 @@ class _Outputs(MutableMapping[str, auto.OutputValue]):
         return repr(self._load())
 
 
+class _Summary:
+    """An operation's update summary, fetched from the CLI (``stack history``) when a test first reads
+    it; read after a later operation on the stack, it would be the later one's: that fails loudly."""
+
+    def __init__(self, stack: LeanStack, show_secrets: bool) -> None:
+        self._stack, self._at, self._show, self._value = stack, stack.operations, show_secrets, None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._value is None:
+            assert self._stack.operations == self._at, "update summary read after a later operation on the stack"
+            self._value = auto.Stack.info(self._stack, self._show)
+        return getattr(self._value, name)
+
+
 class LeanStack(auto.Stack):
     """The SDK's stack, minus the CLI runs a test seldom reads: after every up/refresh/destroy the
     SDK fetches the outputs (two CLI runs) and the update summary with secrets decrypted. Here the outputs are fetched when read and the
-    summary without secrets unless ``show_secrets=True``; everything else is the SDK's."""
+    summary without secrets unless ``show_secrets=True``, and only when read; everything else is
+    the SDK's."""
 
     operations = 0
+    _in_operation = False
 
     def outputs(self) -> MutableMapping[str, auto.OutputValue]:
         return _Outputs(self)
 
-    def up(self, *args: Any, show_secrets: bool = False, **kwargs: Any) -> auto.UpResult:
+    def info(self, show_secrets: bool = True) -> Any:
+        # Called by the SDK at the end of up/refresh/destroy; a test's own call fetches at once.
+        return _Summary(self, show_secrets) if self._in_operation else super().info(show_secrets)
+
+    def _operation(self, run: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         self.operations += 1
-        return super().up(*args, show_secrets=show_secrets, **kwargs)
+        self._in_operation = True
+        try:
+            return run(*args, **kwargs)
+        finally:
+            self._in_operation = False
+
+    def up(self, *args: Any, show_secrets: bool = False, **kwargs: Any) -> auto.UpResult:
+        return self._operation(super().up, *args, show_secrets=show_secrets, **kwargs)
 
     def refresh(self, *args: Any, show_secrets: bool = False, **kwargs: Any) -> auto.RefreshResult:
-        self.operations += 1
-        return super().refresh(*args, show_secrets=show_secrets, **kwargs)
+        return self._operation(super().refresh, *args, show_secrets=show_secrets, **kwargs)
 
     def destroy(self, *args: Any, show_secrets: bool = False, **kwargs: Any) -> auto.DestroyResult:
-        self.operations += 1
-        return super().destroy(*args, show_secrets=show_secrets, **kwargs)
+        return self._operation(super().destroy, *args, show_secrets=show_secrets, **kwargs)
 
     def import_stack(self, *args: Any, **kwargs: Any) -> None:
         self.operations += 1
