@@ -64,8 +64,6 @@ if TYPE_CHECKING:
 
 REPO = Path(__file__).resolve().parents[2]
 PULUMI_HOME = REPO / ".tools" / "pulumi-home"
-# Test-only passphrase: the file backends live under pytest's tmp_path and hold nothing real.
-E2E_PASSPHRASE = "aimodels-e2e-test-only"
 
 MakeStack = Callable[..., auto.Stack]
 

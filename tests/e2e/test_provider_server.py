@@ -23,8 +23,9 @@ from typing import Any
 import pytest
 from pulumi import automation as auto
 
+from aimodels.stateserver import StateServer
 from emulator import defaults
-from tests.e2e.conftest import E2E_PASSPHRASE, PULUMI_HOME, REPO
+from tests.e2e.conftest import PULUMI_HOME, REPO, kms_env
 from tests.emulator_process import Emulator
 
 PROGRAM = Path(__file__).resolve().parent / "programs" / "server" / "__main__.py"
@@ -246,7 +247,8 @@ def test_custom_timeouts_set_the_wait_deadline(make_stack, fresh: Emulator, tmp_
     assert "endpoint" in dynamic_resources(stack)  # kept in state, not forgotten
 
 
-def test_official_cli_uses_the_project_server(pulumi_cli: Path, fresh: Emulator, tmp_path: Path) -> None:
+def test_official_cli_uses_the_project_server(pulumi_cli: Path, fresh: Emulator, state_server: StateServer,
+                                              tmp_path: Path) -> None:
     """An official install ships a launcher of the stock server next to `pulumi`; the project's
     Pulumi.yaml `plugins:` entry makes the engine use the project's launcher instead."""
     official = tmp_path / "official"
@@ -257,11 +259,12 @@ def test_official_cli_uses_the_project_server(pulumi_cli: Path, fresh: Emulator,
     stock.write_text(f"#!/bin/sh\nexec {sys.executable} -u -m pulumi.dynamic \"$@\"\n")
     stock.chmod(0o755)
 
+    kms = kms_env(state_server)  # the tier's secrets provider (tests/e2e/conftest.py)
+
     def run(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
         env = {"PATH": f"{official}:/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root"),
-               "PULUMI_HOME": str(PULUMI_HOME), "PULUMI_BACKEND_URL": (tmp_path / "state").as_uri(),
-               "PULUMI_CONFIG_PASSPHRASE": E2E_PASSPHRASE, "PULUMI_SKIP_UPDATE_CHECK": "true",
-               "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true"}
+               "PULUMI_HOME": str(PULUMI_HOME), "PULUMI_BACKEND_URL": (tmp_path / "state").as_uri(), **kms,
+               "PULUMI_SKIP_UPDATE_CHECK": "true", "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true"}
         return subprocess.run([str(official / "pulumi"), *args], cwd=project, env=env, capture_output=True,
                               text=True, timeout=300)
 
@@ -270,18 +273,17 @@ def test_official_cli_uses_the_project_server(pulumi_cli: Path, fresh: Emulator,
     for plugins in (True, False):
         project = write_project(tmp_path / f"project-{plugins}", plugins=plugins)
         name = "with" if plugins else "without"
-        assert run(project, "stack", "init", name).returncode == 0
-        for key, value in config(fresh).items():
-            assert run(project, "config", "set", "--stack", name, key, value).returncode == 0
-        for key, value in SECRETS.items():
-            assert run(project, "config", "set", "--secret", "--stack", name, key, value).returncode == 0
+        assert run(project, "stack", "init", name, "--secrets-provider", kms["AIMODELS_SECRETS_PROVIDER"]).returncode == 0
+        values = [*(f"--plaintext={k}={v}" for k, v in config(fresh).items()),
+                  *(f"--secret={k}={v}" for k, v in SECRETS.items())]
+        assert run(project, "config", "set-all", "--stack", name, *values).returncode == 0
         up = run(project, "up", "--yes", "--stack", name, "--skip-preview")
         assert up.returncode == 0, up.stdout + up.stderr
         run(project, "config", "set", "--stack", name, "description", "second words")
         preview = run(project, "preview", "--json", "--stack", name)
         assert preview.returncode == 0, preview.stderr
         seen[plugins] = steps(json.loads(preview.stdout))
-        assert run(project, "destroy", "--yes", "--stack", name).returncode == 0
+        assert run(project, "destroy", "--yes", "--skip-preview", "--stack", name).returncode == 0
         run(project, "stack", "rm", "--yes", name)
     assert seen[True] == {"model": ("update", {"description": {"kind": "update", "inputDiff": True}})}  # the project's server
     assert seen[False]["model"] == ("update", {})  # the stock server: no detailed diff
