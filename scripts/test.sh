@@ -12,8 +12,16 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+# The CLI (a link from the Go build cache, or a build on a cold machine) is made while the venv
+# installs: neither needs the other.
+cli_out=$(mktemp)
+trap 'rm -f "$cli_out"' EXIT
+"$ROOT/scripts/pulumi-cli.sh" >"$cli_out" &
+cli_pid=$!
 ensure_venv
-bin_dir=$("$ROOT/scripts/pulumi-cli.sh" | tail -n 1) || die "could not obtain the Pulumi CLI"
+wait "$cli_pid" || die "could not obtain the Pulumi CLI"
+bin_dir=$(tail -n 1 "$cli_out")
+rm -f "$cli_out"
 export PATH="$bin_dir:$VENV/bin:$PATH"
 export PULUMI_SKIP_UPDATE_CHECK=true
 # Byte-code caches (git-ignored __pycache__) for the tests and for every Python process the
