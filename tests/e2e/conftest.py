@@ -238,13 +238,15 @@ class LeanStack(auto.Stack):
         return super().import_stack(*args, **kwargs)
 
 
-def _take_turns(config_file: Path, timeout_s: float = 900) -> IO[str]:
-    """An exclusive lock on a stack config file, held until the test's teardown.
+def take_turns(path: Path, timeout_s: float = 900) -> IO[str]:
+    """An exclusive lock on a path of the working tree, held until the handle is closed (for a stack
+    config file: the test's teardown).
 
     Parallel workers share the working tree: two stacks of the same program directory and name
-    would write the same Pulumi.<stack>.yaml. The lock lives outside the tree (keyed by the path).
+    would write the same Pulumi.<stack>.yaml, two wheel builds the same build/. The lock lives
+    outside the tree (keyed by the path).
     """
-    key = hashlib.sha256(str(config_file).encode()).hexdigest()[:24]
+    key = hashlib.sha256(str(path).encode()).hexdigest()[:24]
     lock_dir = Path(tempfile.gettempdir()) / "aimodels-e2e-locks"
     lock_dir.mkdir(exist_ok=True)
     handle = open(lock_dir / f"{key}.lock", "w")
@@ -256,7 +258,7 @@ def _take_turns(config_file: Path, timeout_s: float = 900) -> IO[str]:
         except BlockingIOError:
             if time.monotonic() > deadline:
                 handle.close()
-                pytest.fail(f"another test kept {config_file} for {timeout_s:.0f}s", pytrace=False)
+                pytest.fail(f"another test kept {path} for {timeout_s:.0f}s", pytrace=False)
             time.sleep(0.2)
 
 
@@ -319,7 +321,7 @@ def make_stack(pulumi_cli: Path, emulator: Emulator, state_server: StateServer, 
         }
         config_file = _stack_config_path(program_dir, stack_name)
         if config_file not in locks:
-            locks[config_file] = _take_turns(config_file)
+            locks[config_file] = take_turns(config_file)
         had_config_file = config_file.exists()
         workspace = auto.LocalWorkspace(
             work_dir=str(program_dir),

@@ -21,7 +21,7 @@ import pytest
 from pulumi import automation as auto
 
 from emulator import defaults
-from tests.e2e.conftest import REPO, MakeStack
+from tests.e2e.conftest import REPO, MakeStack, take_turns
 from tests.emulator_process import Emulator
 
 pytestmark = pytest.mark.e2e
@@ -72,8 +72,14 @@ def _run(*args: str, cwd: Path) -> str:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "-q", "-w", str(out),
-         str(REPO), cwd=out)
+    # setuptools builds in the checkout's build/: one worker at a time (this module's two tests may
+    # run on two workers at once, each building its own wheel).
+    turn = take_turns(REPO / "build")
+    try:
+        _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "-q", "-w", str(out),
+             str(REPO), cwd=out)
+    finally:
+        turn.close()
     (whl,) = out.glob("aimodels_iac-*.whl")
     return whl
 
