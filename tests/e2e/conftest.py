@@ -15,8 +15,7 @@ Fixtures
     returning a ``pulumi.automation.Stack`` (``LeanStack``: outputs fetched when read, update
     summaries without decrypted secrets) on a throwaway file backend under ``tmp_path`` with an
     ``awskms://`` secrets provider (``state_server``) and the project-local PULUMI_HOME
-    (.tools/pulumi-home). Config
-    keys without a namespace get the project's. ``emulator=True`` sets ``aimodels:emulator: true``
+    (.tools/pulumi-home). Config keys without a namespace get the project's. ``emulator=True`` sets ``aimodels:emulator: true``
     (unless ``config`` sets it), so every endpoint the config leaves out targets the session
     emulator. Every stack it made is destroyed and removed at
     teardown (also when the test failed), and a stack config file it created is deleted.
@@ -28,8 +27,9 @@ Fixtures
     stack ``make_stack`` and ``project`` make, and test_team_state keeps state in its S3 buckets.
     Why KMS and not a passphrase: a passphrase costs each CLI run that encrypts or decrypts a
     1,000,000-round key derivation (~0.15 CPU-s), about 500 times in a run of the tier; a KMS key
-    costs one local Decrypt request (~0.01 CPU-s in moto). The passphrase provider is what
-    ``scripts/up.sh``, the getting-started page, the chaos tools and the CLI tests use.
+    costs one local Decrypt request (~0.01 CPU-s in moto). The chaos tools' and the benchmark
+    smoke run's tests pass the key on (``AIMODELS_SECRETS_PROVIDER``); the passphrase provider is
+    what ``scripts/up.sh``, the getting-started page and the CLI tests use.
 
 The provider processes inherit the CLI's environment, so ``env`` (plus AIMODELS_EMULATOR_URL,
 set to the session emulator) is how a stack reaches things that are not in its config.
@@ -155,8 +155,9 @@ def _quiet(_: str) -> None:
 
 
 class _Outputs(MutableMapping[str, auto.OutputValue]):
-    """A stack's outputs, fetched from the CLI when first read (two CLI runs, one decrypting). Read after a later operation on the same stack, they would be the later
-    state's: that fails loudly instead."""
+    """A stack's outputs, fetched from the CLI when first read (two CLI runs, one decrypting). Read
+    after a later operation on the same stack, they would be the later state's: that fails loudly
+    instead."""
 
     def __init__(self, stack: LeanStack) -> None:
         self._stack, self._at, self._values = stack, stack.operations, None
@@ -202,9 +203,9 @@ class _Summary:
 
 class LeanStack(auto.Stack):
     """The SDK's stack, minus the CLI runs a test seldom reads: after every up/refresh/destroy the
-    SDK fetches the outputs (two CLI runs) and the update summary with secrets decrypted. Here the outputs are fetched when read and the
-    summary without secrets unless ``show_secrets=True``, and only when read; everything else is
-    the SDK's."""
+    SDK fetches the outputs (two CLI runs) and the update summary with secrets decrypted. Here the
+    outputs are fetched when read and the summary only when read, without secrets unless
+    ``show_secrets=True``; everything else is the SDK's."""
 
     operations = 0
     _in_operation = False
