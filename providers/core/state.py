@@ -84,11 +84,11 @@ def resources_of(deployment: dict[str, Any]) -> dict[str, Held]:
     return held
 
 
-def from_file_backend(stack: str, project: str) -> dict[str, Any] | None:
-    """The checkpoint straight from a ``file://`` backend named by PULUMI_BACKEND_URL (no CLI
+def from_file_backend(stack: str, project: str, url: str | None = None) -> dict[str, Any] | None:
+    """The checkpoint straight from a ``file://`` backend (``url``, else PULUMI_BACKEND_URL; no CLI
     process): ``.pulumi/stacks/<project>/<stack>.json`` (``.gz`` when the backend compresses).
     None when the backend is another kind or the file is not where the layout puts it."""
-    url = os.environ.get("PULUMI_BACKEND_URL", "")
+    url = os.environ.get("PULUMI_BACKEND_URL", "") if url is None else url
     if not url.startswith("file://"):
         return None
     root = urllib.parse.urlparse(url).path or "/"

@@ -40,14 +40,12 @@ from __future__ import annotations
 import fcntl
 import functools
 import hashlib
-import json
 import os
 import re
 import shutil
 import subprocess
 import tempfile
 import time
-import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -57,6 +55,7 @@ from pulumi import automation as auto
 from pulumi.automation._stack import StackInitMode
 
 from aimodels.stateserver import StateServer
+from providers.core import state
 from tests.emulator_process import Emulator
 
 if TYPE_CHECKING:
@@ -267,17 +266,13 @@ def _holds_anything(stack: auto.Stack) -> bool:
     """Whether the stack's state (its file backend, read directly) has a resource beyond the stack
     itself and its providers, or an operation left pending; unreadable counts as yes. A test that
     destroyed its stack already saves the clean-up a CLI run."""
-    backend = Path(urllib.parse.urlparse(stack.workspace.env_vars["PULUMI_BACKEND_URL"]).path)
-    files = list((backend / ".pulumi" / "stacks").glob(f"*/{stack.name}.json"))
-    if len(files) != 1:
+    deployment = state.from_file_backend(stack.name, stack.workspace.project_settings().name,
+                                         stack.workspace.env_vars["PULUMI_BACKEND_URL"])
+    if deployment is None:
         return True
-    try:
-        latest = json.loads(files[0].read_text())["checkpoint"].get("latest") or {}
-    except (OSError, ValueError, KeyError, TypeError):
-        return True
-    kept = [r for r in latest.get("resources") or []
+    kept = [r for r in deployment.get("resources") or []
             if r.get("type") != "pulumi:pulumi:Stack" and not str(r.get("type", "")).startswith("pulumi:providers:")]
-    return bool(kept or latest.get("pending_operations"))
+    return bool(kept or deployment.get("pending_operations"))
 
 
 @pytest.fixture(scope="session")
